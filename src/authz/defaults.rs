@@ -1,0 +1,35 @@
+//! The shipped policies, embedded so a lone binary works with no files.
+pub const SCHEMA_FILE: &str = "schema.cedarschema";
+pub const SCHEMA: &str = include_str!("../../policies/schema.cedarschema");
+
+pub const POLICIES: &[(&str, &str)] = &[
+    (
+        "tenant_isolation.cedar",
+        include_str!("../../policies/tenant_isolation.cedar"),
+    ),
+    (
+        "self_service.cedar",
+        include_str!("../../policies/self_service.cedar"),
+    ),
+    (
+        "tenant_admin.cedar",
+        include_str!("../../policies/tenant_admin.cedar"),
+    ),
+];
+
+/// Writes the defaults into `dir` (`keyward policy init DIR`), refusing to
+/// overwrite an existing file.
+pub fn write_to(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+    std::fs::create_dir_all(dir)?;
+    let mut written = Vec::new();
+    for (name, text) in std::iter::once((SCHEMA_FILE, SCHEMA)).chain(POLICIES.iter().copied()) {
+        let path = dir.join(name);
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        std::io::Write::write_all(&mut f, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}

@@ -1,0 +1,35 @@
+//! Server settings: a flag beats its environment variable, which beats the default.
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct Config {
+    /// The SQLite database file (created, and migrated, if needed).
+    #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+    pub db: PathBuf,
+
+    /// The address to listen on (port 0 picks a free port).
+    #[arg(long, env = "KEYWARD_LISTEN", default_value = "127.0.0.1:4200")]
+    pub listen: SocketAddr,
+
+    /// A policy directory (schema.cedarschema and *.cedar) to use instead of
+    /// the embedded defaults; `keyward policy init DIR` writes them out.
+    #[arg(long, env = "KEYWARD_POLICIES")]
+    pub policies: Option<PathBuf>,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "KEYWARD_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    /// A server on `db` at a free loopback port, embedded policies: what tests use.
+    pub fn for_tests(db: PathBuf) -> Self {
+        Self {
+            db,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            policies: None,
+            workers: Some(2),
+        }
+    }
+}

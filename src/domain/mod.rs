@@ -1,0 +1,6 @@
+//! Plain data and the rules of its shape. No I/O here.
+pub mod api_key;
+pub mod ids;
+pub mod model;
+pub mod names;
+pub mod principal;

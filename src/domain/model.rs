@@ -1,0 +1,114 @@
+//! Plain data as the store returns it.
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+
+use super::ids::{AccountId, KeyId, MembershipId, TenantId};
+
+/// A person or a robot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountKind {
+    User,
+    Service,
+}
+
+/// A role in a tenant, with Prefect Cloud's names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    TenantAdmin,
+    User,
+    ReadOnlyUser,
+}
+
+macro_rules! text_enum {
+    ($ty:ty, $what:literal, { $($variant:path => $text:literal),+ $(,)? }) => {
+        impl $ty {
+            pub fn as_str(&self) -> &'static str {
+                match self { $($variant => $text),+ }
+            }
+        }
+        impl FromStr for $ty {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($variant),)+
+                    other => Err(format!(concat!("unknown ", $what, " {:?}"), other)),
+                }
+            }
+        }
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// Why a key that no longer exists stopped working (kept with its hash so a
+/// client using it is told, S8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    ServiceAccountDeleted,
+}
+
+text_enum!(Revocation, "revocation", {
+    Revocation::Revoked => "revoked",
+    Revocation::ServiceAccountDeleted => "service_account_deleted",
+});
+text_enum!(AccountKind, "account kind", { AccountKind::User => "USER", AccountKind::Service => "SERVICE" });
+text_enum!(Role, "role", {
+    Role::TenantAdmin => "TENANT_ADMIN",
+    Role::User => "USER",
+    Role::ReadOnlyUser => "READ_ONLY_USER",
+});
+
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub slug: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: AccountId,
+    pub kind: AccountKind,
+    pub name: String,
+    pub email: Option<String>,
+    /// A service account's one tenant; `None` for users.
+    pub tenant_id: Option<TenantId>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub id: MembershipId,
+    pub tenant_id: TenantId,
+    pub account_id: AccountId,
+    pub role: Role,
+}
+
+/// An API key's metadata; the secret is never part of it.
+#[derive(Clone, Debug)]
+pub struct ApiKey {
+    pub id: KeyId,
+    pub name: String,
+    pub account_id: AccountId,
+    pub tenant_id: TenantId,
+    pub created_by: Option<AccountId>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A key row together with what authorising it needs: its owner's kind and
+/// the owner's role in the key's tenant (`None` once the membership is gone).
+#[derive(Clone, Debug)]
+pub struct KeyWithOwner {
+    pub key: ApiKey,
+    pub owner_kind: AccountKind,
+    pub owner_role: Option<Role>,
+}

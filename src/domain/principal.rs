@@ -1,0 +1,18 @@
+//! Who is calling: the key the request authenticated with.
+use chrono::{DateTime, Utc};
+
+use super::ids::{AccountId, KeyId, TenantId};
+use super::model::{AccountKind, Role};
+
+/// An authenticated caller. A key stands for its owner and acts in the key's
+/// tenant only, with the owner's role there (S1).
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub key_id: KeyId,
+    pub account_id: AccountId,
+    pub account_kind: AccountKind,
+    pub tenant_id: TenantId,
+    pub role: Role,
+    pub key_created_at: DateTime<Utc>,
+    pub key_expires_at: Option<DateTime<Utc>>,
+}

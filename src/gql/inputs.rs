@@ -1,0 +1,87 @@
+//! Input types, with the Hasura-style names the Prefect client sends.
+use juniper::{GraphQLEnum, GraphQLInputObject};
+
+use super::scalars::{GqlUuid, Timestamp};
+use super::types::GqlRole;
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "create_api_key_input", rename_all = "none")]
+pub struct CreateApiKeyInput {
+    /// A user or a service account.
+    pub user_id: GqlUuid,
+    pub name: String,
+    /// Null or absent: the key never expires.
+    pub expires_at: Option<Timestamp>,
+    /// The tenant the key works in. Default: the calling key's tenant for a
+    /// user, the service account's own tenant for a service account.
+    pub default_tenant_id: Option<GqlUuid>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "delete_api_key_input", rename_all = "none")]
+pub struct DeleteApiKeyInput {
+    pub key_id: GqlUuid,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "create_service_account_input", rename_all = "none")]
+pub struct CreateServiceAccountInput {
+    pub name: String,
+    /// Default: the calling key's tenant.
+    pub tenant_id: Option<GqlUuid>,
+    /// Default: TENANT_ADMIN, as in Prefect Cloud.
+    pub role: Option<GqlRole>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "delete_service_account_input", rename_all = "none")]
+pub struct DeleteServiceAccountInput {
+    /// The service account's id (Prefect Cloud's name for it).
+    pub user_id: GqlUuid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, GraphQLEnum)]
+#[graphql(name = "order_by")]
+pub enum OrderBy {
+    #[graphql(name = "asc")]
+    Asc,
+    #[graphql(name = "desc")]
+    Desc,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "uuid_comparison_exp", rename_all = "none")]
+pub struct UuidComparison {
+    #[graphql(name = "_eq")]
+    pub eq: Option<GqlUuid>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "String_comparison_exp", rename_all = "none")]
+pub struct StringComparison {
+    #[graphql(name = "_eq")]
+    pub eq: Option<String>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "tenant_bool_exp", rename_all = "none")]
+pub struct TenantFilter {
+    pub id: Option<UuidComparison>,
+    pub slug: Option<StringComparison>,
+    pub name: Option<StringComparison>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "tenant_order_by", rename_all = "none")]
+pub struct TenantOrder {
+    pub slug: Option<OrderBy>,
+    pub name: Option<OrderBy>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "api_key_order_by", rename_all = "none")]
+pub struct ApiKeyOrder {
+    pub created: Option<OrderBy>,
+    pub name: Option<OrderBy>,
+    pub expires_at: Option<OrderBy>,
+}

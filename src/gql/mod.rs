@@ -1,0 +1,34 @@
+//! The GraphQL API, with Prefect Cloud's snake_case names. Resolvers follow
+//! one shape: parse the input, load, ask Cedar, act, all in one transaction.
+pub mod context;
+mod inputs;
+mod mutation;
+mod query;
+mod scalars;
+mod types;
+
+use juniper::{EmptySubscription, RootNode};
+
+pub use self::context::Context;
+pub use self::mutation::Mutation;
+pub use self::query::Query;
+
+pub type Schema = RootNode<Query, Mutation, EmptySubscription<Context>>;
+
+/// Parse-time limits: a document past any of them is refused before it runs.
+/// Generous enough for GraphiQL's introspection query.
+pub const MAX_DEPTH: usize = 16;
+pub const MAX_FIELDS: usize = 1_000;
+pub const MAX_TOKENS: usize = 5_000;
+
+pub fn schema() -> Schema {
+    Schema::new(Query, Mutation, EmptySubscription::new())
+        .limit_depth(MAX_DEPTH)
+        .limit_fields(MAX_FIELDS)
+        .limit_tokens(MAX_TOKENS)
+}
+
+/// The SDL as served; `schema.graphql` in the repository must equal it.
+pub fn sdl() -> String {
+    schema().as_sdl()
+}

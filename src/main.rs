@@ -1,0 +1,148 @@
+//! The `keyward` command line: parse, then call the library.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use keyward::bootstrap::{self, InitSpec};
+use keyward::clock::Clock;
+use keyward::config::Config;
+use keyward::domain::names::{DisplayName, Email, Slug};
+use keyward::error::AppError;
+use keyward::startup::Application;
+use keyward::store::Store;
+
+#[derive(Parser)]
+#[command(
+    name = "keyward",
+    version,
+    about = "Self-hosted API keys: tenants, users, service accounts, decided by Cedar."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API. On an empty database, first create the tenant
+    /// "default", the user admin@localhost and its key, printed once.
+    #[command(after_help = "Example:\n  keyward serve --db ./keyward.db --listen 127.0.0.1:4200")]
+    Serve(Config),
+    /// Initialise an empty database without serving.
+    #[command(
+        after_help = "Example:\n  keyward init --db ./keyward.db --tenant-slug acme --tenant-name Acme --admin-email ops@acme.test --json"
+    )]
+    Init {
+        #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+        db: PathBuf,
+        #[arg(long, default_value = "default")]
+        tenant_slug: String,
+        #[arg(long, default_value = "Default")]
+        tenant_name: String,
+        #[arg(long, default_value = "admin@localhost")]
+        admin_email: String,
+        /// Print {"tenant_id", "user_id", "api_key"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the GraphQL schema (SDL) as served.
+    Schema,
+    /// Work with policy files.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Write the default schema and policies into DIR, to edit and pass to `serve --policies DIR`.
+    #[command(
+        after_help = "Example:\n  keyward policy init ./policies && keyward serve --policies ./policies"
+    )]
+    Init { dir: PathBuf },
+}
+
+fn fail(msg: impl std::fmt::Display) -> ExitCode {
+    eprintln!("keyward: {msg}");
+    ExitCode::FAILURE
+}
+
+fn init(db: PathBuf, slug: &str, name: &str, email: &str, json: bool) -> Result<(), AppError> {
+    let spec = InitSpec {
+        tenant_slug: Slug::parse(slug)?,
+        tenant_name: DisplayName::parse("tenant name", name)?,
+        admin_email: Email::parse(email)?,
+    };
+    let store = Store::open(&db)?;
+    let done = bootstrap::init(&store, &spec, Clock::system().now()).map_err(|e| match e {
+        AppError::Conflict(_) => AppError::Conflict(format!(
+            "{} is already initialised; nothing was changed",
+            db.display()
+        )),
+        e => e,
+    })?;
+    if json {
+        let out = serde_json::json!({
+            "tenant_id": done.tenant_id.to_string(),
+            "user_id": done.user_id.to_string(),
+            "api_key": done.api_key.expose(),
+        });
+        println!("{out}");
+    } else {
+        println!("Tenant: {} ({})", spec.tenant_slug, done.tenant_id);
+        println!("Admin: {} ({})", spec.admin_email, done.user_id);
+        println!("Bootstrap API key: {}", done.api_key.expose());
+        println!("Keep this key safe: it is shown once and never again.");
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    keyward::telemetry::init();
+    match cli.command {
+        Command::Serve(config) => {
+            let app = match Application::build(&config, Clock::system()) {
+                Ok(app) => app,
+                Err(e) => return fail(e),
+            };
+            if let Some(b) = &app.bootstrapped {
+                println!(
+                    "Initialised an empty database: tenant \"default\" ({}), admin admin@localhost ({}).",
+                    b.tenant_id, b.user_id
+                );
+                println!("Bootstrap API key: {}", b.api_key.expose());
+                println!("Keep this key safe: it is shown once and never again.");
+            }
+            println!("keyward is serving http://{}/graphql", app.local_addr());
+            match actix_web::rt::System::new().block_on(app.run()) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Init {
+            db,
+            tenant_slug,
+            tenant_name,
+            admin_email,
+            json,
+        } => match init(db, &tenant_slug, &tenant_name, &admin_email, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e.public_message()),
+        },
+        Command::Schema => {
+            print!("{}", keyward::gql::sdl());
+            ExitCode::SUCCESS
+        }
+        Command::Policy(PolicyCommand::Init { dir }) => {
+            match keyward::authz::defaults::write_to(&dir) {
+                Ok(files) => {
+                    for f in files {
+                        println!("wrote {}", f.display());
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(format!("{}: {e}", dir.display())),
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{is_unique_violation, parse_col, time_from_sql, time_to_sql};
+use crate::domain::ids::{AccountId, TenantId};
+use crate::domain::model::{Account, AccountKind};
+use crate::domain::names::{DisplayName, Email};
+use crate::error::{AppError, AppResult};
+
+const COLUMNS: &str = "id, kind, name, email, tenant_id, created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        kind: parse_col(&r.get::<_, String>(1)?)?,
+        name: r.get(2)?,
+        email: r.get(3)?,
+        tenant_id: r.get(4)?,
+        created_at: time_from_sql(&r.get::<_, String>(5)?)?,
+    })
+}
+
+fn insert(conn: &Connection, a: &Account) -> AppResult<()> {
+    conn.execute(
+        &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        params![
+            a.id,
+            a.kind.as_str(),
+            a.name,
+            a.email,
+            a.tenant_id,
+            time_to_sql(&a.created_at)
+        ],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::Conflict(format!(
+                "a user with e-mail {:?} already exists",
+                a.email.as_deref().unwrap_or_default()
+            ))
+        } else {
+            e.into()
+        }
+    })?;
+    Ok(())
+}
+
+pub fn insert_user(conn: &Connection, email: &Email, now: DateTime<Utc>) -> AppResult<Account> {
+    let a = Account {
+        id: AccountId::random(),
+        kind: AccountKind::User,
+        name: email.to_string(),
+        email: Some(email.to_string()),
+        tenant_id: None,
+        created_at: now,
+    };
+    insert(conn, &a)?;
+    Ok(a)
+}
+
+pub fn insert_service_account(
+    conn: &Connection,
+    tenant: TenantId,
+    name: &DisplayName,
+    now: DateTime<Utc>,
+) -> AppResult<Account> {
+    let a = Account {
+        id: AccountId::random(),
+        kind: AccountKind::Service,
+        name: name.to_string(),
+        email: None,
+        tenant_id: Some(tenant),
+        created_at: now,
+    };
+    insert(conn, &a)?;
+    Ok(a)
+}
+
+pub fn get(conn: &Connection, id: AccountId) -> AppResult<Option<Account>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
+            [id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Deletes the account; its memberships and keys go with it (foreign keys).
+pub fn delete(conn: &Connection, id: AccountId) -> AppResult<bool> {
+    Ok(conn.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 1)
+}

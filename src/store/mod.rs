@@ -1,0 +1,138 @@
+//! SQLite through an r2d2 pool. `read` and `write` are synchronous: callers
+//! run them on a blocking thread (one hop per HTTP request). `write` runs its
+//! closure in an IMMEDIATE transaction that commits on `Ok` and rolls back on
+//! `Err`, so a resolver's load, allow and act see one consistent state.
+pub mod accounts;
+pub mod api_keys;
+pub mod memberships;
+mod migrate;
+pub mod tenants;
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use r2d2::Pool;
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+
+use crate::error::{AppError, AppResult};
+
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<SqliteConnectionManager>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> AppResult<Self> {
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            // WAL: readers never block the writer. FULL: an acknowledged write
+            // (a revocation above all) survives a power cut.
+            c.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 PRAGMA synchronous = FULL;
+                 PRAGMA foreign_keys = ON;
+                 PRAGMA busy_timeout = 5000;",
+            )
+        });
+        let pool = Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)
+            .map_err(|e| {
+                AppError::internal(format!("cannot open database {}: {e}", path.display()))
+            })?;
+        let store = Self { pool };
+        store.with_conn(|c| migrate::run(c))?;
+        Ok(store)
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> AppResult<T>) -> AppResult<T> {
+        let mut conn = self.pool.get()?;
+        f(&mut conn)
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
+        self.with_conn(|c| f(c))
+    }
+
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+        self.with_conn(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+
+    /// Succeeds when the database answers a query.
+    pub fn ping(&self) -> AppResult<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+    }
+}
+
+/// Times are stored as fixed-width RFC 3339 UTC text, so they sort as they compare.
+pub(crate) fn time_to_sql(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn time_from_sql(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })
+}
+
+pub(crate) fn opt_time_from_sql(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+    s.as_deref().map(time_from_sql).transpose()
+}
+
+/// Reads a text column holding one of our text enums.
+pub(crate) fn parse_col<T: std::str::FromStr<Err = String>>(s: &str) -> rusqlite::Result<T> {
+    s.parse().map_err(|e: String| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
+    })
+}
+
+/// True when `e` is a UNIQUE constraint failure.
+pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_times_sort_as_they_compare() {
+        let a = DateTime::parse_from_rfc3339("2026-01-02T03:04:05.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = a + chrono::Duration::microseconds(1);
+        assert!(time_to_sql(&a) < time_to_sql(&b));
+        assert_eq!(time_from_sql(&time_to_sql(&a)).unwrap(), a);
+    }
+
+    #[test]
+    fn open_migrates_and_reopen_is_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k.db");
+        let s = Store::open(&path).unwrap();
+        s.ping().unwrap();
+        let mode: String = s
+            .read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = s
+            .read(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous must be FULL");
+        drop(s);
+        Store::open(&path).unwrap().ping().unwrap();
+    }
+}
