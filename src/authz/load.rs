@@ -218,6 +218,26 @@ mod tests {
     }
 
     #[test]
+    fn every_example_in_the_policy_readme_validates() {
+        let readme = include_str!("../../policies/README.md");
+        let examples: Vec<&str> = readme
+            .split("```cedar\n")
+            .skip(1)
+            .filter_map(|b| b.split("```").next())
+            .collect();
+        assert!(examples.len() >= 3);
+        for (i, ex) in examples.iter().enumerate() {
+            if !ex.contains("@id") {
+                continue; // a fragment, not a policy
+            }
+            let files = defaults_plus(&format!("example{i}.cedar"), ex);
+            if let Err(e) = compile("schema.cedarschema", defaults::SCHEMA, &files) {
+                panic!("policies/README.md example {i} does not validate: {e}\n{ex}");
+            }
+        }
+    }
+
+    #[test]
     fn line_col_counts_from_one() {
         assert_eq!(line_col("ab\ncd", 0), (1, 1));
         assert_eq!(line_col("ab\ncd", 4), (2, 2));

@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 /// A UUID in its hyphenated text form.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, GraphQLScalar)]
-#[graphql(name = "uuid", to_output_with = Self::to_output, from_input_with = Self::from_input, parse_token(String))]
+#[graphql(name = "uuid", to_output_with = Self::render, from_input_with = Self::from_input, parse_token(String))]
 pub struct GqlUuid(pub Uuid);
 
 impl GqlUuid {
-    fn to_output(&self) -> impl Display + use<> {
+    fn render(&self) -> impl Display + use<> {
         self.0.hyphenated()
     }
 
@@ -29,11 +29,11 @@ pub fn id(v: impl Into<Uuid>) -> GqlUuid {
 
 /// An instant: RFC 3339 with an offset in input, UTC (`Z`) in output.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, GraphQLScalar)]
-#[graphql(name = "timestamptz", to_output_with = Self::to_output, from_input_with = Self::from_input, parse_token(String))]
+#[graphql(name = "timestamptz", to_output_with = Self::render, from_input_with = Self::from_input, parse_token(String))]
 pub struct Timestamp(pub DateTime<Utc>);
 
 impl Timestamp {
-    fn to_output(&self) -> impl Display + use<> {
+    fn render(&self) -> impl Display + use<> {
         self.0.to_rfc3339_opts(SecondsFormat::Micros, true)
     }
 

@@ -18,6 +18,9 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use crate::error::{AppError, AppResult};
 
+/// How long a statement waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<SqliteConnectionManager>,
@@ -34,8 +37,9 @@ impl Store {
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = FULL;
                  PRAGMA foreign_keys = ON;
-                 PRAGMA busy_timeout = 5000;",
-            )
+",
+            )?;
+            c.busy_timeout(BUSY_TIMEOUT)
         });
         let pool = Pool::builder()
             .max_size(8)
@@ -45,7 +49,7 @@ impl Store {
                 AppError::internal(format!("cannot open database {}: {e}", path.display()))
             })?;
         let store = Self { pool };
-        store.with_conn(|c| migrate::run(c))?;
+        store.with_conn(migrate::run)?;
         Ok(store)
     }
 
@@ -67,9 +71,20 @@ impl Store {
         })
     }
 
-    /// Succeeds when the database answers a query.
+    /// Succeeds when the database answers a query that reads it within about
+    /// a second: a health check must not hang on a busy pool or a lock.
     pub fn ping(&self) -> AppResult<()> {
-        self.read(|c| Ok(c.query_row("SELECT 1", [], |_| Ok(()))?))
+        const PATIENCE: Duration = Duration::from_secs(1);
+        let conn = self.pool.get_timeout(PATIENCE)?;
+        conn.busy_timeout(PATIENCE)?;
+        let answer = conn.query_row("SELECT count(*) FROM tenants", [], |_| Ok(()));
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(answer?)
+    }
+
+    /// How many connections the pool holds at most.
+    pub fn max_connections(&self) -> u32 {
+        self.pool.max_size()
     }
 }
 

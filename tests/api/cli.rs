@@ -1,0 +1,205 @@
+//! The `keyward` binary: init, serve's bootstrap, and what reaches its output.
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+
+fn keyward(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env_remove("KEYWARD_DB")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_prints_json_once_and_refuses_an_initialised_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let args = [
+        "init",
+        "--db",
+        db,
+        "--tenant-slug",
+        "acme",
+        "--tenant-name",
+        "Acme",
+        "--admin-email",
+        "ops@acme.test",
+        "--json",
+    ];
+    let out = keyward(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let key = v["api_key"].as_str().unwrap();
+    assert!(keyward::domain::api_key::Token::parse(key).is_ok(), "{v}");
+    for field in ["tenant_id", "user_id"] {
+        assert!(
+            uuid::Uuid::parse_str(v[field].as_str().unwrap()).is_ok(),
+            "{v}"
+        );
+    }
+    let again = keyward(&args);
+    assert_eq!(again.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("already initialised"), "{err}");
+    assert!(again.stdout.is_empty());
+    let bad = keyward(&["init", "--db", db, "--tenant-slug", "Not A Slug"]);
+    assert_eq!(bad.status.code(), Some(1));
+}
+
+struct Server {
+    child: Child,
+    stdout_head: Vec<String>,
+    url: String,
+}
+
+/// Starts `keyward serve` and reads its stdout up to the "serving" line.
+fn serve(db: &str) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut head = Vec::new();
+    let url = loop {
+        let line = lines.next().expect("serve prints its address").unwrap();
+        if let Some(rest) = line.strip_prefix("keyward is serving ") {
+            break rest.to_owned();
+        }
+        head.push(line);
+    };
+    Server {
+        child,
+        stdout_head: head,
+        url,
+    }
+}
+
+impl Server {
+    fn stop(mut self) -> String {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let mut err = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut err)
+            .unwrap();
+        err
+    }
+}
+
+fn post(url: &str, key: &str, query: &str, variables: Value) -> Value {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut r = agent
+        .post(url)
+        .header("authorization", &format!("Bearer {key}"))
+        .send_json(json!({ "query": query, "variables": variables }))
+        .unwrap();
+    r.body_mut().read_json().unwrap()
+}
+
+#[test]
+fn serve_bootstraps_once_and_never_logs_a_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+
+    let first = serve(db);
+    let key_lines: Vec<&String> = first
+        .stdout_head
+        .iter()
+        .filter(|l| l.starts_with("Bootstrap API key: "))
+        .collect();
+    assert_eq!(key_lines.len(), 1, "{:?}", first.stdout_head);
+    let key = key_lines[0]
+        .trim_start_matches("Bootstrap API key: ")
+        .to_owned();
+    // Use it: make a key, list, revoke, fail with a revoked one.
+    let me = post(&first.url, &key, "{ auth_info { user_id } }", json!({}));
+    let uid = me["data"]["auth_info"]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let made = post(
+        &first.url,
+        &key,
+        "mutation($i: create_api_key_input!) { create_api_key(input: $i) { id key } }",
+        json!({ "i": { "user_id": uid, "name": "second" } }),
+    );
+    let second = made["data"]["create_api_key"]["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let second_id = made["data"]["create_api_key"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(&first.url, &key, "{ auth_api_key { id } }", json!({}));
+    post(
+        &first.url,
+        &key,
+        "mutation($i: delete_api_key_input!) { delete_api_key(input: $i) { success } }",
+        json!({ "i": { "key_id": second_id } }),
+    );
+    let refused = post(&first.url, &second, "{ auth_info { user_id } }", json!({}));
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"],
+        json!("UNAUTHENTICATED")
+    );
+    let logs = first.stop();
+    assert!(
+        logs.contains("api key created"),
+        "debug logs were captured: {logs}"
+    );
+    for secret in [&key, &second] {
+        assert!(!logs.contains(&secret[4..]), "a secret reached the log");
+        let hash = blake3::hash(secret.as_bytes());
+        assert!(
+            !logs.contains(&hash.to_hex().to_string()),
+            "a key hash reached the log"
+        );
+    }
+
+    // A restart on the same database prints no key.
+    let again = serve(db);
+    assert!(
+        again.stdout_head.iter().all(|l| !l.contains("kwu_")),
+        "{:?}",
+        again.stdout_head
+    );
+    again.stop();
+
+    // Nor does the database hold a secret.
+    let raw = std::fs::read(dir.path().join("k.db")).unwrap();
+    let wal = std::fs::read(dir.path().join("k.db-wal")).unwrap_or_default();
+    for secret in [&key, &second] {
+        let needle = secret.as_bytes();
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle)
+                && !wal.windows(needle.len()).any(|w| w == needle)
+        );
+    }
+}
+
+#[test]
+fn schema_command_prints_the_served_sdl() {
+    let out = keyward(&["schema"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), keyward::gql::sdl());
+}

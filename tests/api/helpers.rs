@@ -1,0 +1,313 @@
+//! `spawn_app`: the real application on a free loopback port with its own
+//! temporary database and a fixed clock, and an HTTP client for it.
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use keyward::bootstrap::{self, InitSpec};
+use keyward::clock::Clock;
+use keyward::config::Config;
+use keyward::domain::model::Role;
+use keyward::domain::names::{DisplayName, Email, Slug};
+use keyward::startup::Application;
+use keyward::store::Store;
+use serde_json::{Value, json};
+
+pub const START: &str = "2030-01-01T00:00:00Z";
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(START)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub struct Response {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub text: String,
+}
+
+impl Response {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub clock: Clock,
+    pub store: Store,
+    /// The bootstrap admin's key, user id and tenant id.
+    pub admin_key: String,
+    pub admin_id: String,
+    pub tenant_id: String,
+    agent: ureq::Agent,
+    labels: RefCell<Vec<(String, String)>>,
+    _dir: tempfile::TempDir,
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+/// Like `spawn_app`, after `adjust` has had its say on the config.
+pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::for_tests(dir.path().join("keyward.db"));
+    adjust(&mut config);
+    let clock = Clock::fixed(start_time());
+    let app = Application::build(&config, clock.clone()).expect("the app builds");
+    let boot = app
+        .bootstrapped
+        .clone()
+        .expect("an empty database is bootstrapped");
+    let addr = app.local_addr();
+    let store = app.store();
+    std::thread::spawn(move || actix_web::rt::System::new().block_on(app.run()));
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let t = TestApp {
+        url: format!("http://{addr}"),
+        clock,
+        store,
+        admin_key: boot.api_key.expose().to_owned(),
+        admin_id: boot.user_id.to_string(),
+        tenant_id: boot.tenant_id.to_string(),
+        agent,
+        labels: RefCell::new(Vec::new()),
+        _dir: dir,
+    };
+    t.label(&t.admin_id, "admin");
+    t.label(&t.tenant_id, "tenant default");
+    t
+}
+
+impl TestApp {
+    /// Names an id for snapshots: it shows as `[name]` instead of `[uuid]`.
+    pub fn label(&self, id: &str, name: &str) {
+        self.labels
+            .borrow_mut()
+            .push((id.to_owned(), format!("[{name}]")));
+    }
+
+    /// POSTs `body` to `path` with the given headers.
+    pub fn post(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        content_type: &str,
+        body: &str,
+    ) -> Response {
+        let mut req = self
+            .agent
+            .post(format!("{}{path}", self.url))
+            .header("content-type", content_type);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        to_response(req.send(body))
+    }
+
+    pub fn get(&self, path: &str) -> Response {
+        to_response(self.agent.get(format!("{}{path}", self.url)).call())
+    }
+
+    /// A GraphQL request the way most clients send it: `variables` as an object.
+    pub fn gql_with(
+        &self,
+        key: Option<&str>,
+        headers: &[(&str, &str)],
+        query: &str,
+        variables: Value,
+    ) -> Response {
+        let auth = key.map(|k| format!("Bearer {k}"));
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        if let Some(a) = &auth {
+            all.push(("authorization", a));
+        }
+        let body = json!({ "query": query, "variables": variables }).to_string();
+        self.post("/graphql", &all, "application/json", &body)
+    }
+
+    /// The body of a GraphQL answer, after checking it is HTTP 200.
+    pub fn gql(&self, key: &str, query: &str, variables: Value) -> Value {
+        let r = self.gql_with(Some(key), &[], query, variables);
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json()
+    }
+
+    /// `data`, after checking there is no `errors` key at all.
+    pub fn ok(&self, key: &str, query: &str, variables: Value) -> Value {
+        let body = self.gql(key, query, variables);
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+
+    /// The `extensions.code` of the first error.
+    pub fn code(&self, key: &str, query: &str, variables: Value) -> String {
+        let body = self.gql(key, query, variables);
+        body["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no error: {body}"))
+            .to_owned()
+    }
+
+    /// Makes a member of the default tenant with `role`; returns (user id, key).
+    pub fn member(&self, email: &str, role: Role) -> (String, String) {
+        let (id, key) = bootstrap::add_member(
+            &self.store,
+            self.tenant_id.parse().unwrap(),
+            &Email::parse(email).unwrap(),
+            role,
+            self.clock.now(),
+        )
+        .unwrap();
+        self.label(&id.to_string(), email);
+        self.tick();
+        (id.to_string(), key.expose().to_owned())
+    }
+
+    /// A second tenant with its own admin; returns (tenant id, admin id, admin key).
+    pub fn other_tenant(&self, slug: &str) -> (String, String, String) {
+        let spec = InitSpec {
+            tenant_slug: Slug::parse(slug).unwrap(),
+            tenant_name: DisplayName::parse("name", &format!("Tenant {slug}")).unwrap(),
+            admin_email: Email::parse(&format!("admin@{slug}")).unwrap(),
+        };
+        let b = bootstrap::add_tenant(&self.store, &spec, self.clock.now()).unwrap();
+        self.label(&b.tenant_id.to_string(), &format!("tenant {slug}"));
+        self.label(&b.user_id.to_string(), &format!("admin@{slug}"));
+        (
+            b.tenant_id.to_string(),
+            b.user_id.to_string(),
+            b.api_key.expose().to_owned(),
+        )
+    }
+
+    /// Creates a service account with `key` and returns its id.
+    pub fn service_account(&self, key: &str, name: &str) -> String {
+        let d = self.ok(key, CREATE_SA, json!({ "input": { "name": name } }));
+        let id = d["create_service_account"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        self.label(&id, &format!("sa {name}"));
+        self.tick();
+        id
+    }
+
+    /// Creates a key for `user_id` with `key`; returns (key id, secret).
+    pub fn create_key(&self, key: &str, user_id: &str, name: &str) -> (String, String) {
+        let d = self.ok(
+            key,
+            CREATE_KEY,
+            json!({ "input": { "user_id": user_id, "name": name } }),
+        );
+        let id = d["create_api_key"]["id"].as_str().unwrap().to_owned();
+        self.label(&id, &format!("key {name}"));
+        self.tick();
+        (id, d["create_api_key"]["key"].as_str().unwrap().to_owned())
+    }
+
+    /// Moves the clock a second on, so rows made one after the other sort
+    /// the same way every run.
+    pub fn tick(&self) {
+        self.clock.advance(chrono::Duration::seconds(1));
+    }
+
+    /// Replaces what changes from run to run: labelled ids by their names,
+    /// other UUIDs by `[uuid]`, key secrets by `[kwu secret]`/`[kws secret]`,
+    /// and times by `[time]`.
+    pub fn redact(&self, v: &Value) -> Value {
+        match v {
+            Value::String(s) => {
+                if keyward::domain::api_key::Token::parse(s).is_ok() {
+                    return json!(format!("[{} secret]", &s[..3]));
+                }
+                if DateTime::parse_from_rfc3339(s).is_ok() {
+                    return json!("[time]");
+                }
+                Value::String(self.redact_ids(s))
+            }
+            Value::Array(a) => Value::Array(a.iter().map(|x| self.redact(x)).collect()),
+            Value::Object(o) => {
+                Value::Object(o.iter().map(|(k, x)| (k.clone(), self.redact(x))).collect())
+            }
+            other => other.clone(),
+        }
+    }
+
+    /// Every UUID inside `s`, by its label or as `[uuid]`.
+    fn redact_ids(&self, s: &str) -> String {
+        const LEN: usize = 36;
+        let mut out = String::new();
+        let mut i = 0;
+        while i < s.len() {
+            let candidate = s
+                .get(i..i + LEN)
+                .filter(|c| uuid::Uuid::try_parse(c).is_ok() && c.as_bytes()[8] == b'-');
+            match candidate {
+                Some(id) => {
+                    let labels = self.labels.borrow();
+                    out.push_str(
+                        labels
+                            .iter()
+                            .find(|(l, _)| l == id)
+                            .map_or("[uuid]", |(_, name)| name.as_str()),
+                    );
+                    i += LEN;
+                }
+                None => {
+                    let c = s[i..].chars().next().unwrap();
+                    out.push(c);
+                    i += c.len_utf8();
+                }
+            }
+        }
+        out
+    }
+}
+
+fn to_response(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Response {
+    let mut r = r.expect("the server answers");
+    let headers = r
+        .headers()
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string().unwrap_or_default();
+    Response {
+        status,
+        headers,
+        text,
+    }
+}
+
+/// Snapshots go to tests/snapshots/, named after the test.
+#[macro_export]
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_json_snapshot!($name, $value);
+        })
+    };
+}
+
+pub const CREATE_SA: &str = "mutation($input: create_service_account_input!) { create_service_account(input: $input) { id account_type name email tenant_id } }";
+pub const DELETE_SA: &str = "mutation($input: delete_service_account_input!) { delete_service_account(input: $input) { success } }";
+pub const CREATE_KEY: &str =
+    "mutation($input: create_api_key_input!) { create_api_key(input: $input) { id token key } }";
+pub const DELETE_KEY: &str =
+    "mutation($input: delete_api_key_input!) { delete_api_key(input: $input) { success } }";
+pub const AUTH_INFO: &str =
+    "{ auth_info { user_id tenant_id api_key_id role account_type expires_at } }";
+pub const LIST_KEYS: &str = "{ auth_api_key(order_by: {created: desc}) { id name expires_at user_id default_tenant_id created created_by { id } last_used_at } }";
+pub const TENANTS: &str = "{ tenant(order_by: {slug: asc}) { id name slug } }";

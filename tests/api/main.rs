@@ -1,0 +1,13 @@
+//! Black-box tests: the real server on a random loopback port, over HTTP.
+mod helpers;
+mod world;
+
+mod api_keys;
+mod authentication;
+mod cli;
+mod http;
+mod policies;
+mod prefect_cli;
+mod queries;
+mod schema;
+mod service_accounts;
