@@ -89,8 +89,19 @@ pub fn limit(raw: Option<i32>) -> AppResult<usize> {
 /// A sort key and its direction, as given in an `order_by` argument.
 pub type SortKey<T> = (OrderBy, fn(&T, &T) -> Ordering);
 
-/// Sorts by the keys in order; a stable sort, so ties keep the store's order.
-pub fn sort<T>(items: &mut [T], keys: &[SortKey<T>]) {
+/// An `order_by` input: the sort keys it names, in order.
+pub trait SortKeys<T> {
+    fn sort_keys(&self) -> Vec<SortKey<T>>;
+}
+
+/// Sorts by every key of every `order_by` entry, in order. A stable sort, so
+/// ties keep the store's order.
+pub fn sort<T, O: SortKeys<T>>(items: &mut [T], order_by: Option<Vec<O>>) {
+    let keys: Vec<SortKey<T>> = order_by
+        .unwrap_or_default()
+        .iter()
+        .flat_map(SortKeys::sort_keys)
+        .collect();
     items.sort_by(|a, b| {
         keys.iter()
             .map(|(dir, cmp)| match dir {

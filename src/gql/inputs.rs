@@ -1,8 +1,10 @@
 //! Input types, with the Hasura-style names the Prefect client sends.
 use juniper::{GraphQLEnum, GraphQLInputObject};
 
+use super::context::{SortKey, SortKeys};
 use super::scalars::{GqlUuid, Timestamp};
 use super::types::GqlRole;
+use crate::domain::model::{KeyWithOwner, Tenant};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "create_api_key_input", rename_all = "none")]
@@ -84,4 +86,33 @@ pub struct ApiKeyOrder {
     pub created: Option<OrderBy>,
     pub name: Option<OrderBy>,
     pub expires_at: Option<OrderBy>,
+}
+
+impl SortKeys<Tenant> for TenantOrder {
+    fn sort_keys(&self) -> Vec<SortKey<Tenant>> {
+        let mut k: Vec<SortKey<Tenant>> = Vec::new();
+        if let Some(d) = self.slug {
+            k.push((d, |a, b| a.slug.cmp(&b.slug)));
+        }
+        if let Some(d) = self.name {
+            k.push((d, |a, b| a.name.cmp(&b.name)));
+        }
+        k
+    }
+}
+
+impl SortKeys<KeyWithOwner> for ApiKeyOrder {
+    fn sort_keys(&self) -> Vec<SortKey<KeyWithOwner>> {
+        let mut k: Vec<SortKey<KeyWithOwner>> = Vec::new();
+        if let Some(d) = self.created {
+            k.push((d, |a, b| a.key.created_at.cmp(&b.key.created_at)));
+        }
+        if let Some(d) = self.name {
+            k.push((d, |a, b| a.key.name.cmp(&b.key.name)));
+        }
+        if let Some(d) = self.expires_at {
+            k.push((d, |a, b| a.key.expires_at.cmp(&b.key.expires_at)));
+        }
+        k
+    }
 }

@@ -1,12 +1,12 @@
 use juniper::graphql_object;
 
-use super::context::{Context, SortKey, caller_entities, limit, sort};
+use super::context::{Context, add_account, caller_entities, limit, sort};
 use super::inputs::{ApiKeyOrder, TenantFilter, TenantOrder};
 use super::types::{ApiKeyNode, AuthInfo, TenantNode};
 use crate::authz::Action;
 use crate::authz::entities::account_uid;
 use crate::domain::ids::{AccountId, TenantId};
-use crate::domain::model::{KeyWithOwner, Tenant};
+use crate::domain::model::Tenant;
 use crate::error::AppResult;
 use crate::store::{accounts, api_keys, tenants};
 
@@ -39,47 +39,28 @@ impl Query {
         let p = ctx.caller()?;
         let max = self::limit(limit)?;
         let mut rows = ctx.store.read(|c| {
-            let rows = api_keys::candidates_for(c, p.account_id, p.tenant_id, false)?;
+            let rows = api_keys::candidates_for(c, p.account_id, p.tenant_id)?;
             let mut ents = caller_entities(c, p)?;
             let mut owners: Vec<AccountId> = rows.iter().map(|r| r.key.account_id).collect();
             owners.sort();
             owners.dedup();
             for owner in owners {
                 if let Some(a) = accounts::get(c, owner)? {
-                    super::context::add_account(c, &mut ents, &a)?;
+                    add_account(c, &mut ents, &a)?;
                 }
             }
-            let uids = rows
-                .iter()
-                .map(|r| ents.api_key(r))
+            let rows = rows
+                .into_iter()
+                .map(|r| {
+                    let uid = ents.api_key(&r)?;
+                    Ok((r, uid))
+                })
                 .collect::<AppResult<Vec<_>>>()?;
-            let session = ctx.authz.session(p, &ents)?;
-            let mut visible = Vec::new();
-            for (row, uid) in rows.into_iter().zip(uids) {
-                if session.allows(Action::ReadApiKey, &uid)? {
-                    visible.push(row);
-                }
-            }
-            Ok(visible)
+            ctx.authz
+                .session(p, &ents)?
+                .filter(Action::ReadApiKey, rows)
         })?;
-        let keys: Vec<SortKey<KeyWithOwner>> = order_by
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|o| {
-                let mut k: Vec<SortKey<KeyWithOwner>> = Vec::new();
-                if let Some(d) = o.created {
-                    k.push((d, |a, b| a.key.created_at.cmp(&b.key.created_at)));
-                }
-                if let Some(d) = o.name {
-                    k.push((d, |a, b| a.key.name.cmp(&b.key.name)));
-                }
-                if let Some(d) = o.expires_at {
-                    k.push((d, |a, b| a.key.expires_at.cmp(&b.key.expires_at)));
-                }
-                k
-            })
-            .collect();
-        sort(&mut rows, &keys);
+        sort(&mut rows, order_by);
         Ok(rows.iter().take(max).map(ApiKeyNode::from).collect())
     }
 
@@ -100,37 +81,21 @@ impl Query {
         let name_eq = filter.as_ref().and_then(|f| f.name.as_ref()?.eq.clone());
         let mut rows = ctx.store.read(|c| {
             let mut ents = caller_entities(c, p)?;
-            let candidates: Vec<Tenant> = tenants::of_member(c, p.account_id)?
+            let rows: Vec<(Tenant, _)> = tenants::of_member(c, p.account_id)?
                 .into_iter()
                 .filter(|t| id_eq.is_none_or(|id| t.id == id))
                 .filter(|t| slug_eq.as_ref().is_none_or(|s| &t.slug == s))
                 .filter(|t| name_eq.as_ref().is_none_or(|n| &t.name == n))
+                .map(|t| {
+                    let uid = ents.add_tenant(t.id);
+                    (t, uid)
+                })
                 .collect();
-            let uids: Vec<_> = candidates.iter().map(|t| ents.add_tenant(t.id)).collect();
-            let session = ctx.authz.session(p, &ents)?;
-            let mut visible = Vec::new();
-            for (t, uid) in candidates.into_iter().zip(uids) {
-                if session.allows(Action::ReadTenant, &uid)? {
-                    visible.push(t);
-                }
-            }
-            Ok(visible)
+            ctx.authz
+                .session(p, &ents)?
+                .filter(Action::ReadTenant, rows)
         })?;
-        let keys: Vec<SortKey<Tenant>> = order_by
-            .unwrap_or_default()
-            .iter()
-            .flat_map(|o| {
-                let mut k: Vec<SortKey<Tenant>> = Vec::new();
-                if let Some(d) = o.slug {
-                    k.push((d, |a, b| a.slug.cmp(&b.slug)));
-                }
-                if let Some(d) = o.name {
-                    k.push((d, |a, b| a.name.cmp(&b.name)));
-                }
-                k
-            })
-            .collect();
-        sort(&mut rows, &keys);
+        sort(&mut rows, order_by);
         Ok(rows.iter().take(max).map(TenantNode::from).collect())
     }
 }

@@ -73,11 +73,9 @@ pub fn candidates_for(
     conn: &Connection,
     owner: AccountId,
     tenant: TenantId,
-    newest_first: bool,
 ) -> AppResult<Vec<KeyWithOwner>> {
-    let order = if newest_first { "DESC" } else { "ASC" };
     let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE k.account_id = ?1 OR k.tenant_id = ?2 ORDER BY k.created_at {order}, k.rowid {order}"
+        "{SELECT} WHERE k.account_id = ?1 OR k.tenant_id = ?2 ORDER BY k.created_at, k.rowid"
     ))?;
     let rows = stmt.query_map(params![owner, tenant], from_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
