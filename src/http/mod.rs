@@ -5,6 +5,7 @@ pub mod graphql;
 use std::sync::Arc;
 
 use actix_web::{HttpResponse, web};
+use juniper::GraphQLError;
 use juniper::http::GraphQLResponse;
 use serde_json::Value;
 
@@ -40,12 +41,27 @@ impl AppState {
             &request.variables,
             &ctx,
         );
-        serde_json::to_value(GraphQLResponse::from_result(result)).unwrap_or_else(|e| {
-            error_body(
-                &AppError::internal(e).public_message(),
-                "INTERNAL_SERVER_ERROR",
-            )
-        })
+        // Documents that never ran get Apollo's codes, so every error has one.
+        let code = match &result {
+            Err(GraphQLError::ParseError(_)) => Some("GRAPHQL_PARSE_FAILED"),
+            Err(_) => Some("GRAPHQL_VALIDATION_FAILED"),
+            Ok(_) => None,
+        };
+        let mut body =
+            serde_json::to_value(GraphQLResponse::from_result(result)).unwrap_or_else(|e| {
+                error_body(
+                    &AppError::internal(e).public_message(),
+                    "INTERNAL_SERVER_ERROR",
+                )
+            });
+        if let (Some(code), Some(errors)) =
+            (code, body.get_mut("errors").and_then(Value::as_array_mut))
+        {
+            for e in errors.iter_mut().filter_map(Value::as_object_mut) {
+                e.insert("extensions".to_owned(), serde_json::json!({ "code": code }));
+            }
+        }
+        body
     }
 }
 
