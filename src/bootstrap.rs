@@ -66,7 +66,7 @@ pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Boo
             ));
         }
         let tenant = tenants::insert(tx, &spec.tenant_name, &spec.tenant_slug, now)?;
-        let admin = accounts::insert_user(tx, &spec.admin_email, now)?;
+        let admin = accounts::insert_user(tx, &spec.admin_email, true, now)?;
         memberships::insert(tx, tenant.id, admin.id, Role::TenantAdmin, now)?;
         let api_key = new_key(tx, admin.id, tenant.id, "bootstrap", now)?;
         Ok(Bootstrapped {
@@ -86,16 +86,18 @@ pub fn if_empty(store: &Store, now: DateTime<Utc>) -> AppResult<Option<Bootstrap
     }
 }
 
-/// Adds a tenant with a first admin (or makes an existing user its admin).
+/// Adds a tenant with a first admin (a new user, or an existing one made its
+/// admin) and a key for that admin in the new tenant, in one transaction.
 pub fn add_tenant(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Bootstrapped> {
-    let tenant =
-        store.write(|tx| tenants::insert(tx, &spec.tenant_name, &spec.tenant_slug, now))?;
-    let (user_id, api_key) =
-        add_member(store, tenant.id, &spec.admin_email, Role::TenantAdmin, now)?;
-    Ok(Bootstrapped {
-        tenant_id: tenant.id,
-        user_id,
-        api_key,
+    store.write(|tx| {
+        let tenant = tenants::insert(tx, &spec.tenant_name, &spec.tenant_slug, now)?;
+        let (user_id, api_key) =
+            member_with_key(tx, tenant.id, &spec.admin_email, Role::TenantAdmin, now)?;
+        Ok(Bootstrapped {
+            tenant_id: tenant.id,
+            user_id,
+            api_key,
+        })
     })
 }
 
@@ -108,27 +110,21 @@ pub fn add_member(
     role: Role,
     now: DateTime<Utc>,
 ) -> AppResult<(AccountId, Token)> {
-    store.write(|tx| {
-        let existing: Option<AccountId> = tx
-            .query_row(
-                "SELECT id FROM accounts WHERE email = ?1",
-                [email.as_str()],
-                |r| r.get(0),
-            )
-            .map(Some)
-            .or_else(|e| {
-                if e == rusqlite::Error::QueryReturnedNoRows {
-                    Ok(None)
-                } else {
-                    Err(e)
-                }
-            })?;
-        let user = match existing {
-            Some(id) => id,
-            None => accounts::insert_user(tx, email, now)?.id,
-        };
-        memberships::insert(tx, tenant, user, role, now)?;
-        let token = new_key(tx, user, tenant, "first key", now)?;
-        Ok((user, token))
-    })
+    store.write(|tx| member_with_key(tx, tenant, email, role, now))
+}
+
+fn member_with_key(
+    tx: &rusqlite::Connection,
+    tenant: TenantId,
+    email: &Email,
+    role: Role,
+    now: DateTime<Utc>,
+) -> AppResult<(AccountId, Token)> {
+    let user = match accounts::find_user_by_email(tx, email)? {
+        Some(a) => a.id,
+        None => accounts::insert_user(tx, email, false, now)?.id,
+    };
+    memberships::insert(tx, tenant, user, role, now)?;
+    let token = new_key(tx, user, tenant, "first key", now)?;
+    Ok((user, token))
 }

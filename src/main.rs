@@ -3,7 +3,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use keyward::bootstrap::{self, InitSpec};
+use keyward::bootstrap::{self, Bootstrapped, InitSpec};
 use keyward::clock::Clock;
 use keyward::config::Config;
 use keyward::domain::names::{DisplayName, Email, Slug};
@@ -47,9 +47,34 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) as served.
     Schema,
+    /// Manage tenants on the local database (the operator's side; no server needed).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Create a tenant with a first TENANT_ADMIN (a new user, or an existing
+    /// one by e-mail), and print that admin's first key for the tenant, once.
+    #[command(
+        after_help = "Example:\n  keyward tenant create --db ./keyward.db --slug ops --name Ops --admin-email lead@ops.test"
+    )]
+    Create {
+        #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+        db: PathBuf,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        /// Print {"tenant_id", "user_id", "api_key"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -66,20 +91,16 @@ fn fail(msg: impl std::fmt::Display) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn init(db: PathBuf, slug: &str, name: &str, email: &str, json: bool) -> Result<(), AppError> {
-    let spec = InitSpec {
+fn spec(slug: &str, name: &str, email: &str) -> Result<InitSpec, AppError> {
+    Ok(InitSpec {
         tenant_slug: Slug::parse(slug)?,
         tenant_name: DisplayName::parse("tenant name", name)?,
         admin_email: Email::parse(email)?,
-    };
-    let store = Store::open(&db)?;
-    let done = bootstrap::init(&store, &spec, Clock::system().now()).map_err(|e| match e {
-        AppError::Conflict(_) => AppError::Conflict(format!(
-            "{} is already initialised; nothing was changed",
-            db.display()
-        )),
-        e => e,
-    })?;
+    })
+}
+
+/// Prints what `init` or `tenant create` made; the key is shown this once.
+fn report(spec: &InitSpec, done: &Bootstrapped, json: bool, key_label: &str) {
     if json {
         let out = serde_json::json!({
             "tenant_id": done.tenant_id.to_string(),
@@ -90,9 +111,36 @@ fn init(db: PathBuf, slug: &str, name: &str, email: &str, json: bool) -> Result<
     } else {
         println!("Tenant: {} ({})", spec.tenant_slug, done.tenant_id);
         println!("Admin: {} ({})", spec.admin_email, done.user_id);
-        println!("Bootstrap API key: {}", done.api_key.expose());
+        println!("{key_label}: {}", done.api_key.expose());
         println!("Keep this key safe: it is shown once and never again.");
     }
+}
+
+fn tenant_create(
+    db: PathBuf,
+    slug: &str,
+    name: &str,
+    email: &str,
+    json: bool,
+) -> Result<(), AppError> {
+    let spec = spec(slug, name, email)?;
+    let store = Store::open(&db)?;
+    let done = bootstrap::add_tenant(&store, &spec, Clock::system().now())?;
+    report(&spec, &done, json, "API key");
+    Ok(())
+}
+
+fn init(db: PathBuf, slug: &str, name: &str, email: &str, json: bool) -> Result<(), AppError> {
+    let spec = spec(slug, name, email)?;
+    let store = Store::open(&db)?;
+    let done = bootstrap::init(&store, &spec, Clock::system().now()).map_err(|e| match e {
+        AppError::Conflict(_) => AppError::Conflict(format!(
+            "{} is already initialised; nothing was changed",
+            db.display()
+        )),
+        e => e,
+    })?;
+    report(&spec, &done, json, "Bootstrap API key");
     Ok(())
 }
 
@@ -126,6 +174,16 @@ fn main() -> ExitCode {
             admin_email,
             json,
         } => match init(db, &tenant_slug, &tenant_name, &admin_email, json) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(e.public_message()),
+        },
+        Command::Tenant(TenantCommand::Create {
+            db,
+            slug,
+            name,
+            admin_email,
+            json,
+        }) => match tenant_create(db, &slug, &name, &admin_email, json) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e.public_message()),
         },

@@ -11,10 +11,19 @@ pub enum Action {
     DeleteServiceAccount,
     CreateApiKey,
     DeleteApiKey,
+    CreateTenant,
+    UpdateServiceAccount,
+    ReadMembership,
+    UpdateMembership,
+    DeleteMembership,
+    CreateInvitation,
+    ReadInvitation,
+    DeleteInvitation,
+    AcceptInvitation,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 16] = [
         Action::ReadAccount,
         Action::ReadTenant,
         Action::ReadApiKey,
@@ -22,6 +31,15 @@ impl Action {
         Action::DeleteServiceAccount,
         Action::CreateApiKey,
         Action::DeleteApiKey,
+        Action::CreateTenant,
+        Action::UpdateServiceAccount,
+        Action::ReadMembership,
+        Action::UpdateMembership,
+        Action::DeleteMembership,
+        Action::CreateInvitation,
+        Action::ReadInvitation,
+        Action::DeleteInvitation,
+        Action::AcceptInvitation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -33,6 +51,15 @@ impl Action {
             Action::DeleteServiceAccount => "DeleteServiceAccount",
             Action::CreateApiKey => "CreateApiKey",
             Action::DeleteApiKey => "DeleteApiKey",
+            Action::CreateTenant => "CreateTenant",
+            Action::UpdateServiceAccount => "UpdateServiceAccount",
+            Action::ReadMembership => "ReadMembership",
+            Action::UpdateMembership => "UpdateMembership",
+            Action::DeleteMembership => "DeleteMembership",
+            Action::CreateInvitation => "CreateInvitation",
+            Action::ReadInvitation => "ReadInvitation",
+            Action::DeleteInvitation => "DeleteInvitation",
+            Action::AcceptInvitation => "AcceptInvitation",
         }
     }
 
@@ -46,6 +73,15 @@ impl Action {
             Action::DeleteServiceAccount => "delete this service account",
             Action::CreateApiKey => "create an API key for this account",
             Action::DeleteApiKey => "revoke this API key",
+            Action::CreateTenant => "create tenants",
+            Action::UpdateServiceAccount => "change this service account",
+            Action::ReadMembership => "see this membership",
+            Action::UpdateMembership => "change this member's role",
+            Action::DeleteMembership => "remove this member",
+            Action::CreateInvitation => "invite members to this tenant",
+            Action::ReadInvitation => "see this invitation",
+            Action::DeleteInvitation => "revoke this invitation",
+            Action::AcceptInvitation => "accept this invitation",
         }
     }
 }

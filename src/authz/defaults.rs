@@ -15,6 +15,10 @@ pub const POLICIES: &[(&str, &str)] = &[
         "tenant_admin.cedar",
         include_str!("../../policies/tenant_admin.cedar"),
     ),
+    (
+        "server_admin.cedar",
+        include_str!("../../policies/server_admin.cedar"),
+    ),
 ];
 
 /// Writes the defaults into `dir` (`keyward policy init DIR`), refusing to

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 
-use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{AccountKind, KeyWithOwner, Role};
+use crate::domain::ids::{AccountId, InvitationId, KeyId, MembershipId, TenantId};
+use crate::domain::model::{Account, AccountKind, Invitation, KeyWithOwner, Member, Role};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
@@ -15,6 +15,9 @@ fn uid(type_name: &str, id: impl ToString) -> EntityUid {
     EntityUid::from_type_name_and_id(ty, EntityId::new(id.to_string()))
 }
 
+pub fn server_uid() -> EntityUid {
+    uid("Keyward::Server", "keyward")
+}
 pub fn tenant_uid(id: TenantId) -> EntityUid {
     uid("Keyward::Tenant", id)
 }
@@ -24,12 +27,34 @@ pub fn account_uid(id: AccountId) -> EntityUid {
 pub fn key_uid(id: KeyId) -> EntityUid {
     uid("Keyward::ApiKey", id)
 }
+pub fn membership_uid(id: MembershipId) -> EntityUid {
+    uid("Keyward::Membership", id)
+}
+pub fn invitation_uid(id: InvitationId) -> EntityUid {
+    uid("Keyward::Invitation", id)
+}
 pub fn action_uid(name: &str) -> EntityUid {
     uid("Keyward::Action", name)
 }
 
 pub fn role_name(role: Option<Role>) -> &'static str {
     role.map_or("NONE", |r| r.as_str())
+}
+
+fn string(s: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(s.to_owned())
+}
+
+fn entity(
+    uid: EntityUid,
+    attrs: Vec<(&str, RestrictedExpression)>,
+    parents: HashSet<EntityUid>,
+) -> AppResult<Entity> {
+    let attrs = attrs
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect::<HashMap<_, _>>();
+    Entity::new(uid, attrs, parents).map_err(AppError::internal)
 }
 
 /// Collects the entities one request's decisions need.
@@ -47,11 +72,21 @@ impl EntitySet {
         self.entities.insert(e.uid(), e);
     }
 
-    fn tenant(&mut self, id: TenantId) {
+    /// A tenant (no attributes), added once.
+    pub fn add_tenant(&mut self, id: TenantId) -> EntityUid {
         let uid = tenant_uid(id);
         self.entities
             .entry(uid.clone())
-            .or_insert_with(|| Entity::new_no_attrs(uid, HashSet::new()));
+            .or_insert_with(|| Entity::new_no_attrs(uid.clone(), HashSet::new()));
+        uid
+    }
+
+    pub fn add_server(&mut self) -> EntityUid {
+        let uid = server_uid();
+        self.entities
+            .entry(uid.clone())
+            .or_insert_with(|| Entity::new_no_attrs(uid.clone(), HashSet::new()));
+        uid
     }
 
     /// An account and the tenants it is a member of.
@@ -59,22 +94,24 @@ impl EntitySet {
         &mut self,
         id: AccountId,
         kind: AccountKind,
+        server_admin: bool,
         member_of: &[TenantId],
-    ) -> AppResult<()> {
-        for t in member_of {
-            self.tenant(*t);
-        }
-        let e = Entity::new(
+    ) -> AppResult<EntityUid> {
+        let parents = member_of.iter().map(|t| self.add_tenant(*t)).collect();
+        let e = entity(
             account_uid(id),
-            HashMap::from([(
-                "kind".to_owned(),
-                RestrictedExpression::new_string(kind.to_string()),
-            )]),
-            member_of.iter().copied().map(tenant_uid).collect(),
-        )
-        .map_err(AppError::internal)?;
+            vec![
+                ("kind", string(kind.as_str())),
+                ("server_admin", RestrictedExpression::new_bool(server_admin)),
+            ],
+            parents,
+        )?;
         self.put(e);
-        Ok(())
+        Ok(account_uid(id))
+    }
+
+    pub fn has_account(&self, id: AccountId) -> bool {
+        self.entities.contains_key(&account_uid(id))
     }
 
     fn key(
@@ -83,50 +120,75 @@ impl EntitySet {
         owner: AccountId,
         tenant: TenantId,
         role: Option<Role>,
-    ) -> AppResult<()> {
-        self.tenant(tenant);
-        let e = Entity::new(
+    ) -> AppResult<EntityUid> {
+        let t = self.add_tenant(tenant);
+        let e = entity(
             key_uid(id),
-            HashMap::from([
+            vec![
                 (
-                    "owner".to_owned(),
+                    "owner",
                     RestrictedExpression::new_entity_uid(account_uid(owner)),
                 ),
-                (
-                    "tenant".to_owned(),
-                    RestrictedExpression::new_entity_uid(tenant_uid(tenant)),
-                ),
-                (
-                    "role".to_owned(),
-                    RestrictedExpression::new_string(role_name(role).to_owned()),
-                ),
-            ]),
-            HashSet::from([tenant_uid(tenant)]),
-        )
-        .map_err(AppError::internal)?;
+                ("tenant", RestrictedExpression::new_entity_uid(t.clone())),
+                ("role", string(role_name(role))),
+            ],
+            HashSet::from([t]),
+        )?;
         self.put(e);
-        Ok(())
+        Ok(key_uid(id))
     }
 
     /// The calling key. Its owner's account must be added with `account`.
     pub fn principal(&mut self, p: &Principal) -> AppResult<EntityUid> {
-        self.key(p.key_id, p.account_id, p.tenant_id, Some(p.role))?;
-        Ok(key_uid(p.key_id))
+        self.key(p.key_id, p.account_id, p.tenant_id, Some(p.role))
     }
 
     /// A key as a resource. Its owner's account must be added with `account`.
     pub fn api_key(&mut self, k: &KeyWithOwner) -> AppResult<EntityUid> {
-        self.key(k.key.id, k.key.account_id, k.key.tenant_id, k.owner_role)?;
-        Ok(key_uid(k.key.id))
+        self.key(k.key.id, k.key.account_id, k.key.tenant_id, k.owner_role)
     }
 
-    pub fn has_account(&self, id: AccountId) -> bool {
-        self.entities.contains_key(&account_uid(id))
+    /// A membership. Its account must be added with `account`.
+    pub fn membership(&mut self, m: &Member) -> AppResult<EntityUid> {
+        let t = self.add_tenant(m.membership.tenant_id);
+        let e = entity(
+            membership_uid(m.membership.id),
+            vec![
+                (
+                    "account",
+                    RestrictedExpression::new_entity_uid(account_uid(m.account.id)),
+                ),
+                ("tenant", RestrictedExpression::new_entity_uid(t.clone())),
+                ("role", string(m.membership.role.as_str())),
+            ],
+            HashSet::from([t]),
+        )?;
+        self.put(e);
+        Ok(membership_uid(m.membership.id))
     }
 
-    pub fn add_tenant(&mut self, id: TenantId) -> EntityUid {
-        self.tenant(id);
-        tenant_uid(id)
+    pub fn invitation(&mut self, inv: &Invitation) -> AppResult<EntityUid> {
+        let t = self.add_tenant(inv.tenant_id);
+        let e = entity(
+            invitation_uid(inv.id),
+            vec![
+                ("tenant", RestrictedExpression::new_entity_uid(t.clone())),
+                ("email", string(&inv.email)),
+                ("role", string(inv.role.as_str())),
+            ],
+            HashSet::from([t]),
+        )?;
+        self.put(e);
+        Ok(invitation_uid(inv.id))
+    }
+
+    /// Adds `account` as found in the store, with its memberships.
+    pub fn stored_account(
+        &mut self,
+        account: &Account,
+        member_of: &[TenantId],
+    ) -> AppResult<EntityUid> {
+        self.account(account.id, account.kind, account.server_admin, member_of)
     }
 
     pub(super) fn build(&self, schema: &cedar_policy::Schema) -> AppResult<cedar_policy::Entities> {

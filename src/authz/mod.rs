@@ -35,6 +35,13 @@ pub enum RequestContext {
     CreateServiceAccount {
         role: Role,
     },
+    UpdateMembership {
+        role: Role,
+    },
+    CreateInvitation {
+        email: String,
+        role: Role,
+    },
     CreateApiKey {
         tenant: TenantId,
         owner_kind: AccountKind,
@@ -50,7 +57,15 @@ impl RequestContext {
         let s = |v: &str| RestrictedExpression::new_string(v.to_owned());
         let pairs: Vec<(String, RestrictedExpression)> = match self {
             Self::Empty => vec![],
-            Self::CreateServiceAccount { role } => vec![("role".into(), s(role.as_str()))],
+            Self::CreateServiceAccount { role } | Self::UpdateMembership { role } => {
+                vec![("role".into(), s(role.as_str()))]
+            }
+            Self::CreateInvitation { email, role } => {
+                vec![
+                    ("email".into(), s(&email)),
+                    ("role".into(), s(role.as_str())),
+                ]
+            }
             Self::CreateApiKey {
                 tenant,
                 owner_kind,
@@ -114,9 +129,14 @@ impl Authorizer {
 
     /// Fixes the entities for one request; ask it as many questions as needed.
     pub fn session(&self, principal: &Principal, entities: &EntitySet) -> AppResult<Session<'_>> {
+        self.session_as(entities::key_uid(principal.key_id), entities)
+    }
+
+    /// A session whose principal is not a key (an invitation's holder).
+    pub fn session_as(&self, principal: EntityUid, entities: &EntitySet) -> AppResult<Session<'_>> {
         Ok(Session {
             authz: self,
-            principal: entities::key_uid(principal.key_id),
+            principal,
             entities: entities.build(&self.schema)?,
         })
     }

@@ -1,8 +1,9 @@
-//! The key format: `kwu_` (user) or `kws_` (service account), 30 base62
-//! characters from the operating system's random source, then a 6-character
-//! base62 CRC32 of everything before it. 40 characters in all, so secret
-//! scanners can match `kw[us]_[0-9A-Za-z]{36}` and a mistyped key is refused
-//! before the database is touched. Only the blake3 hash is ever stored.
+//! The secret format: `kwu_` (user key), `kws_` (service-account key) or
+//! `kwi_` (membership invitation), 30 base62 characters from the operating
+//! system's random source, then a 6-character base62 CRC32 of everything
+//! before it. 40 characters in all, so secret scanners can match
+//! `kw[usi]_[0-9A-Za-z]{36}` and a mistyped secret is refused before the
+//! database is touched. Only the blake3 hash is ever stored.
 use std::fmt;
 
 use rand::RngExt;
@@ -18,7 +19,39 @@ const RANDOM_LEN: usize = 30;
 const CHECKSUM_LEN: usize = 6;
 
 /// The regular expression published in the README for secret scanners.
-pub const KEY_REGEX: &str = r"\bkw[us]_[0-9A-Za-z]{36}\b";
+pub const KEY_REGEX: &str = r"\bkw[usi]_[0-9A-Za-z]{36}\b";
+
+/// What a secret is for, told by its prefix.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenKind {
+    UserKey,
+    ServiceKey,
+    Invitation,
+}
+
+impl TokenKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            TokenKind::UserKey => "kwu_",
+            TokenKind::ServiceKey => "kws_",
+            TokenKind::Invitation => "kwi_",
+        }
+    }
+
+    /// The kind of API key an account of `kind` holds.
+    pub fn key_for(kind: AccountKind) -> Self {
+        match kind {
+            AccountKind::User => TokenKind::UserKey,
+            AccountKind::Service => TokenKind::ServiceKey,
+        }
+    }
+
+    const ALL: [TokenKind; 3] = [
+        TokenKind::UserKey,
+        TokenKind::ServiceKey,
+        TokenKind::Invitation,
+    ];
+}
 
 /// A well-formed key secret. Its `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
@@ -31,19 +64,12 @@ pub struct KeyHash(pub [u8; 32]);
 /// Why a string is not a key. The messages never echo the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KeyFormatError {
-    #[error("the API key does not start with kwu_ or kws_")]
+    #[error("it does not start with kwu_ or kws_ (API keys) or kwi_ (invitations)")]
     Prefix,
-    #[error("the API key must be {KEY_LEN} characters of [0-9A-Za-z] after its prefix")]
+    #[error("it must be {KEY_LEN} characters of [0-9A-Za-z] after its prefix")]
     Shape,
-    #[error("the API key's checksum does not match (is it mistyped or truncated?)")]
+    #[error("its checksum does not match (is it mistyped or truncated?)")]
     Checksum,
-}
-
-fn prefix_for(kind: AccountKind) -> &'static str {
-    match kind {
-        AccountKind::User => "kwu_",
-        AccountKind::Service => "kws_",
-    }
 }
 
 fn checksum(body: &str) -> String {
@@ -52,22 +78,31 @@ fn checksum(body: &str) -> String {
 }
 
 impl Token {
-    /// A fresh key for an account of `kind`.
+    /// A fresh API key for an account of `kind`.
     pub fn generate(kind: AccountKind) -> Self {
+        Self::generate_kind(TokenKind::key_for(kind))
+    }
+
+    /// A fresh membership-invitation token.
+    pub fn invitation() -> Self {
+        Self::generate_kind(TokenKind::Invitation)
+    }
+
+    fn generate_kind(kind: TokenKind) -> Self {
         let mut rng = UnwrapErr(SysRng);
         let random: String = (&mut rng)
             .sample_iter(Alphanumeric)
             .take(RANDOM_LEN)
             .map(char::from)
             .collect();
-        let body = format!("{}{random}", prefix_for(kind));
+        let body = format!("{}{random}", kind.prefix());
         let sum = checksum(&body);
         Self(body + &sum)
     }
 
     /// Checks prefix, shape and checksum; no I/O.
     pub fn parse(raw: &str) -> Result<Self, KeyFormatError> {
-        if !(raw.starts_with("kwu_") || raw.starts_with("kws_")) {
+        if !TokenKind::ALL.iter().any(|k| raw.starts_with(k.prefix())) {
             return Err(KeyFormatError::Prefix);
         }
         if raw.len() != KEY_LEN || !raw[PREFIX_LEN..].bytes().all(|b| b.is_ascii_alphanumeric()) {
@@ -78,6 +113,13 @@ impl Token {
             return Err(KeyFormatError::Checksum);
         }
         Ok(Self(raw.to_owned()))
+    }
+
+    pub fn kind(&self) -> TokenKind {
+        *TokenKind::ALL
+            .iter()
+            .find(|k| self.0.starts_with(k.prefix()))
+            .expect("parsed and generated tokens carry a known prefix")
     }
 
     pub fn hash(&self) -> KeyHash {
@@ -111,9 +153,20 @@ mod tests {
         for kind in [AccountKind::User, AccountKind::Service] {
             let t = Token::generate(kind);
             assert_eq!(t.expose().len(), KEY_LEN);
-            assert!(t.expose().starts_with(prefix_for(kind)));
+            assert!(t.expose().starts_with(TokenKind::key_for(kind).prefix()));
+            assert_eq!(t.kind(), TokenKind::key_for(kind));
             assert_eq!(Token::parse(t.expose()).unwrap(), t);
         }
+    }
+
+    #[test]
+    fn invitation_tokens_have_their_own_prefix() {
+        let t = Token::invitation();
+        assert!(t.expose().starts_with("kwi_"));
+        assert_eq!(
+            Token::parse(t.expose()).unwrap().kind(),
+            TokenKind::Invitation
+        );
     }
 
     #[test]

@@ -75,3 +75,7 @@ uuid_id!(
     /// A membership row: an account's role in a tenant.
     MembershipId
 );
+uuid_id!(
+    /// A membership invitation.
+    InvitationId
+);

@@ -4,7 +4,7 @@ use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
-use super::ids::{AccountId, KeyId, MembershipId, TenantId};
+use super::ids::{AccountId, InvitationId, KeyId, MembershipId, TenantId};
 
 /// A person or a robot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,11 +51,13 @@ macro_rules! text_enum {
 pub enum Revocation {
     Revoked,
     ServiceAccountDeleted,
+    MembershipRemoved,
 }
 
 text_enum!(Revocation, "revocation", {
     Revocation::Revoked => "revoked",
     Revocation::ServiceAccountDeleted => "service_account_deleted",
+    Revocation::MembershipRemoved => "membership_removed",
 });
 text_enum!(AccountKind, "account kind", { AccountKind::User => "USER", AccountKind::Service => "SERVICE" });
 text_enum!(Role, "role", {
@@ -80,6 +82,8 @@ pub struct Account {
     pub email: Option<String>,
     /// A service account's one tenant; `None` for users.
     pub tenant_id: Option<TenantId>,
+    /// May act on the whole server (create tenants).
+    pub server_admin: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -89,6 +93,27 @@ pub struct Membership {
     pub tenant_id: TenantId,
     pub account_id: AccountId,
     pub role: Role,
+}
+
+/// A membership with the account it is for.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub membership: Membership,
+    pub account: Account,
+}
+
+/// An invitation to join a tenant; its token is never part of it.
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub id: InvitationId,
+    pub tenant_id: TenantId,
+    pub email: String,
+    pub role: Role,
+    pub created_by: Option<AccountId>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub accepted_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
 }
 
 /// An API key's metadata; the secret is never part of it.
@@ -110,5 +135,6 @@ pub struct ApiKey {
 pub struct KeyWithOwner {
     pub key: ApiKey,
     pub owner_kind: AccountKind,
+    pub owner_server_admin: bool,
     pub owner_role: Option<Role>,
 }

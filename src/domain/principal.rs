@@ -11,6 +11,8 @@ pub struct Principal {
     pub key_id: KeyId,
     pub account_id: AccountId,
     pub account_kind: AccountKind,
+    /// The owner may act on the whole server.
+    pub server_admin: bool,
     pub tenant_id: TenantId,
     pub role: Role,
     pub key_created_at: DateTime<Utc>,

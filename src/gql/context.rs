@@ -59,6 +59,7 @@ pub fn caller_entities(conn: &Connection, p: &Principal) -> AppResult<EntitySet>
     set.account(
         p.account_id,
         p.account_kind,
+        p.server_admin,
         &memberships::tenants_of(conn, p.account_id)?,
     )?;
     Ok(set)
@@ -67,11 +68,7 @@ pub fn caller_entities(conn: &Connection, p: &Principal) -> AppResult<EntitySet>
 /// Adds `account` (with its memberships) unless it is already there.
 pub fn add_account(conn: &Connection, set: &mut EntitySet, account: &Account) -> AppResult<()> {
     if !set.has_account(account.id) {
-        set.account(
-            account.id,
-            account.kind,
-            &memberships::tenants_of(conn, account.id)?,
-        )?;
+        set.stored_account(account, &memberships::tenants_of(conn, account.id)?)?;
     }
     Ok(())
 }

@@ -116,3 +116,69 @@ impl SortKeys<KeyWithOwner> for ApiKeyOrder {
         k
     }
 }
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "create_tenant_input", rename_all = "none")]
+pub struct CreateTenantInput {
+    pub name: String,
+    /// Unique, lowercase, URL-safe.
+    pub slug: String,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "update_service_account_input", rename_all = "none")]
+pub struct UpdateServiceAccountInput {
+    pub user_id: GqlUuid,
+    pub name: String,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "create_membership_invitation_input", rename_all = "none")]
+pub struct CreateInvitationInput {
+    /// Default: the calling key's tenant.
+    pub tenant_id: Option<GqlUuid>,
+    pub email: String,
+    /// Default: USER.
+    pub role: Option<GqlRole>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "accept_membership_invitation_input", rename_all = "none")]
+pub struct AcceptInvitationInput {
+    /// The invitation's secret (kwi_...).
+    pub token: String,
+    /// The name of the first API key. Default: "first key".
+    pub key_name: Option<String>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "delete_membership_invitation_input", rename_all = "none")]
+pub struct DeleteInvitationInput {
+    pub invitation_id: GqlUuid,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "set_membership_role_input", rename_all = "none")]
+pub struct SetMembershipRoleInput {
+    pub membership_id: GqlUuid,
+    pub role: GqlRole,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "delete_membership_input", rename_all = "none")]
+pub struct DeleteMembershipInput {
+    pub membership_id: GqlUuid,
+}
+
+/// Filters by tenant; default: the calling key's tenant.
+#[derive(GraphQLInputObject)]
+#[graphql(name = "tenant_scoped_bool_exp", rename_all = "none")]
+pub struct TenantScope {
+    pub tenant_id: Option<UuidComparison>,
+}
+
+impl TenantScope {
+    pub fn tenant(scope: &Option<Self>) -> Option<crate::domain::ids::TenantId> {
+        scope.as_ref()?.tenant_id.as_ref()?.eq.map(|u| u.0.into())
+    }
+}

@@ -5,6 +5,7 @@ mod inputs;
 mod mutation;
 mod query;
 mod scalars;
+mod teams;
 mod types;
 
 use juniper::{EmptySubscription, RootNode};

@@ -2,10 +2,16 @@ use juniper::graphql_object;
 
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::{
-    CreateApiKeyInput, CreateServiceAccountInput, DeleteApiKeyInput, DeleteServiceAccountInput,
+    AcceptInvitationInput, CreateApiKeyInput, CreateInvitationInput, CreateServiceAccountInput,
+    CreateTenantInput, DeleteApiKeyInput, DeleteInvitationInput, DeleteMembershipInput,
+    DeleteServiceAccountInput, SetMembershipRoleInput, UpdateServiceAccountInput,
 };
 use super::scalars::id;
-use super::types::{CreatedApiKey, Success, UserNode};
+use super::teams;
+use super::types::{
+    AcceptedInvitation, CreatedApiKey, CreatedInvitation, MembershipNode, Success, TenantNode,
+    UserNode,
+};
 use crate::authz::entities::{account_uid, tenant_uid};
 use crate::authz::{Action, RequestContext};
 use crate::domain::api_key::Token;
@@ -169,5 +175,60 @@ impl Mutation {
         })?;
         tracing::info!(account = %account_id, keys_revoked = revoked, by = %p.account_id, "service account deleted");
         Ok(Success { success: true })
+    }
+
+    /// Creates a tenant (server admins); a person who creates one becomes
+    /// its TENANT_ADMIN.
+    fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<TenantNode> {
+        teams::create_tenant(ctx, input)
+    }
+
+    /// Renames a service account (tenant admins).
+    fn update_service_account(
+        ctx: &Context,
+        input: UpdateServiceAccountInput,
+    ) -> AppResult<UserNode> {
+        teams::update_service_account(ctx, input)
+    }
+
+    /// Invites someone by e-mail (tenant admins). The token is shown once and
+    /// works once, for 7 days.
+    fn create_membership_invitation(
+        ctx: &Context,
+        input: CreateInvitationInput,
+    ) -> AppResult<CreatedInvitation> {
+        teams::create_invitation(ctx, input)
+    }
+
+    /// Joins a tenant with an invitation token; needs no other credential.
+    /// Returns the new member's first API key, once.
+    fn accept_membership_invitation(
+        ctx: &Context,
+        input: AcceptInvitationInput,
+    ) -> AppResult<AcceptedInvitation> {
+        teams::accept_invitation(ctx, input)
+    }
+
+    /// Revokes an unused invitation (tenant admins).
+    fn delete_membership_invitation(
+        ctx: &Context,
+        input: DeleteInvitationInput,
+    ) -> AppResult<Success> {
+        teams::delete_invitation(ctx, input)
+    }
+
+    /// Changes a member's role (tenant admins). The last TENANT_ADMIN cannot
+    /// be demoted.
+    fn set_membership_role(
+        ctx: &Context,
+        input: SetMembershipRoleInput,
+    ) -> AppResult<MembershipNode> {
+        teams::set_membership_role(ctx, input)
+    }
+
+    /// Removes a member (tenant admins, or the member itself) and revokes its
+    /// keys for the tenant. The last TENANT_ADMIN cannot be removed.
+    fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success> {
+        teams::delete_membership(ctx, input)
     }
 }

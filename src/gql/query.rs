@@ -1,8 +1,11 @@
 use juniper::graphql_object;
 
 use super::context::{Context, add_account, caller_entities, limit, sort};
-use super::inputs::{ApiKeyOrder, TenantFilter, TenantOrder};
-use super::types::{ApiKeyNode, AuthInfo, TenantNode};
+use super::inputs::{ApiKeyOrder, TenantFilter, TenantOrder, TenantScope};
+use super::teams;
+use super::types::{
+    ApiKeyNode, AuthInfo, InvitationNode, MembershipNode, ServiceAccountNode, TenantNode,
+};
 use crate::authz::Action;
 use crate::authz::entities::account_uid;
 use crate::domain::ids::{AccountId, TenantId};
@@ -97,5 +100,33 @@ impl Query {
         })?;
         sort(&mut rows, order_by);
         Ok(rows.iter().take(max).map(TenantNode::from).collect())
+    }
+
+    /// A tenant's members (default: the calling key's tenant).
+    fn membership(
+        ctx: &Context,
+        #[graphql(name = "where")] scope: Option<TenantScope>,
+        limit: Option<i32>,
+    ) -> AppResult<Vec<MembershipNode>> {
+        teams::memberships_of(ctx, scope, limit)
+    }
+
+    /// A tenant's invitations, newest first (admins).
+    fn membership_invitation(
+        ctx: &Context,
+        #[graphql(name = "where")] scope: Option<TenantScope>,
+        limit: Option<i32>,
+    ) -> AppResult<Vec<InvitationNode>> {
+        teams::invitations_of(ctx, scope, limit)
+    }
+
+    /// A tenant's service accounts, each with the keys the caller may see
+    /// (admins: all of them).
+    fn service_account(
+        ctx: &Context,
+        #[graphql(name = "where")] scope: Option<TenantScope>,
+        limit: Option<i32>,
+    ) -> AppResult<Vec<ServiceAccountNode>> {
+        teams::service_accounts(ctx, scope, limit)
     }
 }

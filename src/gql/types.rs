@@ -2,7 +2,7 @@
 use juniper::{GraphQLEnum, GraphQLObject};
 
 use super::scalars::{GqlUuid, Timestamp, id};
-use crate::domain::model::{Account, AccountKind, KeyWithOwner, Role, Tenant};
+use crate::domain::model::{Account, AccountKind, Invitation, KeyWithOwner, Member, Role, Tenant};
 use crate::domain::principal::Principal;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, GraphQLEnum)]
@@ -179,4 +179,88 @@ impl From<&Account> for UserNode {
             created: Timestamp(a.created_at),
         }
     }
+}
+
+/// An account's role in a tenant.
+#[derive(GraphQLObject)]
+#[graphql(name = "membership", rename_all = "none")]
+pub struct MembershipNode {
+    pub id: GqlUuid,
+    pub tenant_id: GqlUuid,
+    pub role: GqlRole,
+    /// The member: a person or a service account (see `account_type`).
+    pub user: UserNode,
+}
+
+impl From<&Member> for MembershipNode {
+    fn from(m: &Member) -> Self {
+        Self {
+            id: id(m.membership.id),
+            tenant_id: id(m.membership.tenant_id),
+            role: m.membership.role.into(),
+            user: UserNode::from(&m.account),
+        }
+    }
+}
+
+/// An invitation to join a tenant. Its token is never returned after creation.
+#[derive(GraphQLObject)]
+#[graphql(name = "membership_invitation", rename_all = "none")]
+pub struct InvitationNode {
+    pub id: GqlUuid,
+    pub tenant_id: GqlUuid,
+    pub email: String,
+    pub role: GqlRole,
+    pub created: Timestamp,
+    pub created_by: Option<UserRef>,
+    pub expires_at: Timestamp,
+    /// Null until used; an invitation works once.
+    pub accepted_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<&Invitation> for InvitationNode {
+    fn from(i: &Invitation) -> Self {
+        Self {
+            id: id(i.id),
+            tenant_id: id(i.tenant_id),
+            email: i.email.clone(),
+            role: i.role.into(),
+            created: Timestamp(i.created_at),
+            created_by: i.created_by.map(|c| UserRef { id: id(c) }),
+            expires_at: Timestamp(i.expires_at),
+            accepted_at: i.accepted_at.map(Timestamp),
+            revoked_at: i.revoked_at.map(Timestamp),
+        }
+    }
+}
+
+#[derive(GraphQLObject)]
+#[graphql(name = "create_membership_invitation_payload", rename_all = "none")]
+pub struct CreatedInvitation {
+    pub id: GqlUuid,
+    /// The invitation's secret, shown this once: give it to the invitee.
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(GraphQLObject)]
+#[graphql(name = "accept_membership_invitation_payload", rename_all = "none")]
+pub struct AcceptedInvitation {
+    pub user_id: GqlUuid,
+    pub tenant_id: GqlUuid,
+    /// The new member's first API key, shown this once.
+    pub key: String,
+}
+
+/// A service account with the keys the caller may see.
+#[derive(GraphQLObject)]
+#[graphql(name = "service_account", rename_all = "none")]
+pub struct ServiceAccountNode {
+    pub id: GqlUuid,
+    pub name: String,
+    pub tenant_id: GqlUuid,
+    pub role: Option<GqlRole>,
+    pub created: Timestamp,
+    pub api_keys: Vec<ApiKeyNode>,
 }

@@ -5,7 +5,7 @@ use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
-use crate::domain::api_key::{KeyFormatError, Token};
+use crate::domain::api_key::{KeyFormatError, Token, TokenKind};
 use crate::domain::ids::TenantId;
 use crate::domain::model::Revocation;
 use crate::domain::principal::Principal;
@@ -39,13 +39,19 @@ fn parse_bearer(raw: &[u8]) -> AppResult<Token> {
     {
         return Err(unauthenticated(MALFORMED));
     }
-    Token::parse(key).map_err(|e| match e {
+    let token = Token::parse(key).map_err(|e| match e {
         // S11: the old credential styles point to API keys.
         KeyFormatError::Prefix if key.matches('.').count() == 2 || key.len() > 64 => unauthenticated(
             "API tokens are no longer accepted: create an API key (it starts with kwu_ or kws_) and send it as `Authorization: Bearer <key>`",
         ),
         e => unauthenticated(format!("Invalid API key: {e}")),
-    })
+    })?;
+    if token.kind() == TokenKind::Invitation {
+        return Err(unauthenticated(
+            "This is a membership invitation, not an API key: accept it with accept_membership_invitation, which returns your first key",
+        ));
+    }
+    Ok(token)
 }
 
 impl Credentials {
@@ -91,6 +97,10 @@ pub fn authenticate(
                     "This API key stopped working at {}: its service account was deleted.",
                     at(when)
                 )),
+                Some((Revocation::MembershipRemoved, when)) => unauthenticated(format!(
+                    "This API key stopped working at {}: its owner was removed from its tenant.",
+                    at(when)
+                )),
                 None => unauthenticated("Invalid API key: no such key."),
             });
         };
@@ -120,6 +130,7 @@ pub fn authenticate(
             key_id: key.id,
             account_id: key.account_id,
             account_kind: row.owner_kind,
+            server_admin: row.owner_server_admin,
             tenant_id: key.tenant_id,
             role,
             key_created_at: key.created_at,

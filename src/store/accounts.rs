@@ -7,7 +7,7 @@ use crate::domain::model::{Account, AccountKind};
 use crate::domain::names::{DisplayName, Email};
 use crate::error::{AppError, AppResult};
 
-const COLUMNS: &str = "id, kind, name, email, tenant_id, created_at";
+const COLUMNS: &str = "id, kind, name, email, tenant_id, created_at, server_admin";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     Ok(Account {
@@ -17,19 +17,21 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
         email: r.get(3)?,
         tenant_id: r.get(4)?,
         created_at: time_from_sql(&r.get::<_, String>(5)?)?,
+        server_admin: r.get(6)?,
     })
 }
 
 fn insert(conn: &Connection, a: &Account) -> AppResult<()> {
     conn.execute(
-        &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"),
+        &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             a.id,
             a.kind.as_str(),
             a.name,
             a.email,
             a.tenant_id,
-            time_to_sql(&a.created_at)
+            time_to_sql(&a.created_at),
+            a.server_admin
         ],
     )
     .map_err(|e| {
@@ -45,13 +47,19 @@ fn insert(conn: &Connection, a: &Account) -> AppResult<()> {
     Ok(())
 }
 
-pub fn insert_user(conn: &Connection, email: &Email, now: DateTime<Utc>) -> AppResult<Account> {
+pub fn insert_user(
+    conn: &Connection,
+    email: &Email,
+    server_admin: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Account> {
     let a = Account {
         id: AccountId::random(),
         kind: AccountKind::User,
         name: email.to_string(),
         email: Some(email.to_string()),
         tenant_id: None,
+        server_admin,
         created_at: now,
     };
     insert(conn, &a)?;
@@ -70,6 +78,7 @@ pub fn insert_service_account(
         name: name.to_string(),
         email: None,
         tenant_id: Some(tenant),
+        server_admin: false,
         created_at: now,
     };
     insert(conn, &a)?;
@@ -89,4 +98,31 @@ pub fn get(conn: &Connection, id: AccountId) -> AppResult<Option<Account>> {
 /// Deletes the account; its memberships and keys go with it (foreign keys).
 pub fn delete(conn: &Connection, id: AccountId) -> AppResult<bool> {
     Ok(conn.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 1)
+}
+
+pub fn find_user_by_email(conn: &Connection, email: &Email) -> AppResult<Option<Account>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM accounts WHERE email = ?1"),
+            [email.as_str()],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// A tenant's service accounts, oldest first.
+pub fn service_accounts_of(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Account>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM accounts WHERE kind = 'SERVICE' AND tenant_id = ?1 ORDER BY created_at, rowid"
+    ))?;
+    let rows = stmt.query_map([tenant], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn rename(conn: &Connection, id: AccountId, name: &DisplayName) -> AppResult<()> {
+    conn.execute(
+        "UPDATE accounts SET name = ?2 WHERE id = ?1",
+        params![id, name.as_str()],
+    )?;
+    Ok(())
 }

@@ -9,7 +9,7 @@ use crate::error::AppResult;
 
 /// A key joined with its owner's kind and the owner's role in the key's tenant.
 const SELECT: &str = "SELECT k.id, k.name, k.account_id, k.tenant_id, k.created_by, k.created_at,
-        k.expires_at, k.last_used_at, a.kind, m.role
+        k.expires_at, k.last_used_at, a.kind, m.role, a.server_admin
     FROM api_keys k
     JOIN accounts a ON a.id = k.account_id
     LEFT JOIN memberships m ON m.account_id = k.account_id AND m.tenant_id = k.tenant_id";
@@ -32,6 +32,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
             .as_deref()
             .map(parse_col)
             .transpose()?,
+        owner_server_admin: r.get(10)?,
     })
 }
 
@@ -146,4 +147,32 @@ pub fn touch(
             .execute(params![id, time_to_sql(&now)])?;
     }
     Ok(())
+}
+
+/// Revokes every key `account` holds for `tenant` (it left the tenant).
+pub fn revoke_all_of_in(
+    conn: &Connection,
+    account: AccountId,
+    tenant: TenantId,
+    reason: Revocation,
+    now: DateTime<Utc>,
+) -> AppResult<usize> {
+    conn.execute(
+        "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at)
+         SELECT hash, id, ?3, ?4 FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
+        params![account, tenant, reason.as_str(), time_to_sql(&now)],
+    )?;
+    Ok(conn.execute(
+        "DELETE FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
+        params![account, tenant],
+    )?)
+}
+
+/// Every key `account` holds, oldest first.
+pub fn of_account(conn: &Connection, account: AccountId) -> AppResult<Vec<KeyWithOwner>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE k.account_id = ?1 ORDER BY k.created_at, k.rowid"
+    ))?;
+    let rows = stmt.query_map([account], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }

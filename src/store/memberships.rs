@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{parse_col, time_to_sql};
+use super::{parse_col, time_from_sql, time_to_sql};
 use crate::domain::ids::{AccountId, MembershipId, TenantId};
-use crate::domain::model::{Membership, Role};
-use crate::error::AppResult;
+use crate::domain::model::{Account, Member, Membership, Role};
+use crate::error::{AppError, AppResult};
 
 pub fn insert(
     conn: &Connection,
@@ -22,7 +22,14 @@ pub fn insert(
     conn.execute(
         "INSERT INTO memberships (id, tenant_id, account_id, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![m.id, tenant, account, role.as_str(), time_to_sql(&now)],
-    )?;
+    )
+    .map_err(|e| {
+        if super::is_unique_violation(&e) {
+            AppError::Conflict("the account is already a member of this tenant".to_owned())
+        } else {
+            e.into()
+        }
+    })?;
     Ok(m)
 }
 
@@ -40,4 +47,67 @@ pub fn tenants_of(conn: &Connection, account: AccountId) -> AppResult<Vec<Tenant
         conn.prepare_cached("SELECT tenant_id FROM memberships WHERE account_id = ?1")?;
     let rows = stmt.query_map([account], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+const MEMBER: &str = "SELECT m.id, m.tenant_id, m.account_id, m.role,
+        a.id, a.kind, a.name, a.email, a.tenant_id, a.created_at, a.server_admin
+    FROM memberships m JOIN accounts a ON a.id = m.account_id";
+
+fn member_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
+    Ok(Member {
+        membership: Membership {
+            id: r.get(0)?,
+            tenant_id: r.get(1)?,
+            account_id: r.get(2)?,
+            role: parse_col(&r.get::<_, String>(3)?)?,
+        },
+        account: Account {
+            id: r.get(4)?,
+            kind: parse_col(&r.get::<_, String>(5)?)?,
+            name: r.get(6)?,
+            email: r.get(7)?,
+            tenant_id: r.get(8)?,
+            created_at: time_from_sql(&r.get::<_, String>(9)?)?,
+            server_admin: r.get(10)?,
+        },
+    })
+}
+
+pub fn get(conn: &Connection, id: MembershipId) -> AppResult<Option<Member>> {
+    Ok(conn
+        .prepare_cached(&format!("{MEMBER} WHERE m.id = ?1"))?
+        .query_row([id], member_from_row)
+        .optional()?)
+}
+
+/// A tenant's members, people first, then by e-mail or name.
+pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Member>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{MEMBER} WHERE m.tenant_id = ?1 ORDER BY a.kind DESC, coalesce(a.email, a.name), m.rowid"
+    ))?;
+    let rows = stmt.query_map([tenant], member_from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn set_role(conn: &Connection, id: MembershipId, role: Role) -> AppResult<()> {
+    conn.execute(
+        "UPDATE memberships SET role = ?2 WHERE id = ?1",
+        params![id, role.as_str()],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: MembershipId) -> AppResult<()> {
+    conn.execute("DELETE FROM memberships WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// How many people (not service accounts) administer `tenant`.
+pub fn count_human_admins(conn: &Connection, tenant: TenantId) -> AppResult<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id
+         WHERE m.tenant_id = ?1 AND m.role = 'TENANT_ADMIN' AND a.kind = 'USER'",
+        [tenant],
+        |r| r.get(0),
+    )?)
 }

@@ -4,6 +4,7 @@
 //! `Err`, so a resolver's load, allow and act see one consistent state.
 pub mod accounts;
 pub mod api_keys;
+pub mod invitations;
 pub mod memberships;
 mod migrate;
 pub mod tenants;

@@ -34,7 +34,10 @@ pub fn insert(
     )
     .map_err(|e| {
         if is_unique_violation(&e) {
-            AppError::Conflict(format!("a tenant with slug {slug:?} already exists"))
+            AppError::Conflict(format!(
+                "a tenant with slug {:?} already exists",
+                slug.as_str()
+            ))
         } else {
             e.into()
         }

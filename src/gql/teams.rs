@@ -1,0 +1,398 @@
+//! Tenants, members, invitations and service-account management: the use
+//! cases behind the team fields of `Query` and `Mutation`.
+use chrono::Duration;
+use rusqlite::Connection;
+
+use super::context::{Context, add_account, caller_entities, limit};
+use super::inputs::{
+    AcceptInvitationInput, CreateInvitationInput, CreateTenantInput, DeleteInvitationInput,
+    DeleteMembershipInput, SetMembershipRoleInput, TenantScope, UpdateServiceAccountInput,
+};
+use super::scalars::{Timestamp, id};
+use super::types::{
+    AcceptedInvitation, ApiKeyNode, CreatedInvitation, InvitationNode, MembershipNode,
+    ServiceAccountNode, Success, TenantNode, UserNode,
+};
+use crate::authz::entities::{account_uid, membership_uid};
+use crate::authz::{Action, EntitySet, RequestContext};
+use crate::domain::api_key::{Token, TokenKind};
+use crate::domain::ids::{AccountId, InvitationId, KeyId, MembershipId, TenantId};
+use crate::domain::model::{AccountKind, ApiKey, Invitation, Member, Revocation, Role};
+use crate::domain::names::{DisplayName, Email, Slug};
+use crate::domain::principal::Principal;
+use crate::error::{AppError, AppResult};
+use crate::store::{accounts, api_keys, invitations, memberships, tenants};
+
+/// How long an invitation can be accepted.
+pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+
+/// A membership and its account, as entities, after checking the caller may
+/// see it.
+fn load_member(tx: &Connection, p: &Principal, id: MembershipId) -> AppResult<(Member, EntitySet)> {
+    let member = memberships::get(tx, id)?.ok_or(AppError::NotFound("membership"))?;
+    let mut ents = caller_entities(tx, p)?;
+    add_account(tx, &mut ents, &member.account)?;
+    ents.membership(&member)?;
+    Ok((member, ents))
+}
+
+/// Keyward refuses to leave a tenant without a person who administers it,
+/// whatever the policies say: an operator's edit must not orphan a tenant.
+fn keep_an_admin(tx: &Connection, member: &Member) -> AppResult<()> {
+    let was_human_admin =
+        member.membership.role == Role::TenantAdmin && member.account.kind == AccountKind::User;
+    if was_human_admin && memberships::count_human_admins(tx, member.membership.tenant_id)? == 0 {
+        return Err(AppError::Conflict(
+            "the last TENANT_ADMIN of a tenant cannot be demoted or removed; make another member an admin first".into(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<TenantNode> {
+    let p = ctx.caller()?;
+    let name = DisplayName::parse("name", &input.name)?;
+    let slug = Slug::parse(&input.slug)?;
+    let tenant = ctx.store.write(|tx| {
+        let mut ents = caller_entities(tx, p)?;
+        let server = ents.add_server();
+        ctx.authz
+            .session(p, &ents)?
+            .check(Action::CreateTenant, &server, RequestContext::Empty)?;
+        let tenant = tenants::insert(tx, &name, &slug, ctx.now)?;
+        // The creator runs the new tenant (a service account belongs to its
+        // own tenant only, so it stays out).
+        if p.account_kind == AccountKind::User {
+            memberships::insert(tx, tenant.id, p.account_id, Role::TenantAdmin, ctx.now)?;
+        }
+        Ok(tenant)
+    })?;
+    tracing::info!(tenant = %tenant.id, slug = %tenant.slug, by = %p.account_id, "tenant created");
+    Ok(TenantNode::from(&tenant))
+}
+
+pub fn update_service_account(
+    ctx: &Context,
+    input: UpdateServiceAccountInput,
+) -> AppResult<UserNode> {
+    let p = ctx.caller()?;
+    let name = DisplayName::parse("name", &input.name)?;
+    let account_id = AccountId::from(input.user_id.0);
+    ctx.store.write(|tx| {
+        let mut account = accounts::get(tx, account_id)?
+            .filter(|a| a.kind == AccountKind::Service)
+            .ok_or(AppError::NotFound("service account"))?;
+        let mut ents = caller_entities(tx, p)?;
+        add_account(tx, &mut ents, &account)?;
+        let uid = account_uid(account.id);
+        let session = ctx.authz.session(p, &ents)?;
+        session.check_visible(Action::ReadAccount, &uid, "service account")?;
+        session.check(Action::UpdateServiceAccount, &uid, RequestContext::Empty)?;
+        accounts::rename(tx, account.id, &name)?;
+        account.name = name.to_string();
+        Ok(UserNode::from(&account))
+    })
+}
+
+/// A tenant's service accounts the caller may see, each with the keys the
+/// caller may see (admins: all of them).
+pub fn service_accounts(
+    ctx: &Context,
+    scope: Option<TenantScope>,
+    max: Option<i32>,
+) -> AppResult<Vec<ServiceAccountNode>> {
+    let p = ctx.caller()?;
+    let max = limit(max)?;
+    let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
+    ctx.store.read(|c| {
+        let mut ents = caller_entities(c, p)?;
+        let sas = accounts::service_accounts_of(c, tenant)?;
+        let mut keys = Vec::new();
+        for sa in &sas {
+            add_account(c, &mut ents, sa)?;
+            for k in api_keys::of_account(c, sa.id)? {
+                let uid = ents.api_key(&k)?;
+                keys.push((k, uid));
+            }
+        }
+        let session = ctx.authz.session(p, &ents)?;
+        let keys = session.filter(Action::ReadApiKey, keys)?;
+        let rows = sas
+            .into_iter()
+            .map(|a| (a.clone(), account_uid(a.id)))
+            .collect();
+        let mut out = Vec::new();
+        for sa in session
+            .filter(Action::ReadAccount, rows)?
+            .into_iter()
+            .take(max)
+        {
+            out.push(ServiceAccountNode {
+                id: id(sa.id),
+                name: sa.name.clone(),
+                tenant_id: id(tenant),
+                role: memberships::role_of(c, sa.id, tenant)?.map(Into::into),
+                created: Timestamp(sa.created_at),
+                api_keys: keys
+                    .iter()
+                    .filter(|k| k.key.account_id == sa.id)
+                    .map(ApiKeyNode::from)
+                    .collect(),
+            });
+        }
+        Ok(out)
+    })
+}
+
+pub fn memberships_of(
+    ctx: &Context,
+    scope: Option<TenantScope>,
+    max: Option<i32>,
+) -> AppResult<Vec<MembershipNode>> {
+    let p = ctx.caller()?;
+    let max = limit(max)?;
+    let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
+    ctx.store.read(|c| {
+        let mut ents = caller_entities(c, p)?;
+        let mut rows = Vec::new();
+        for m in memberships::of_tenant(c, tenant)? {
+            add_account(c, &mut ents, &m.account)?;
+            let uid = ents.membership(&m)?;
+            rows.push((m, uid));
+        }
+        let visible = ctx
+            .authz
+            .session(p, &ents)?
+            .filter(Action::ReadMembership, rows)?;
+        Ok(visible.iter().take(max).map(MembershipNode::from).collect())
+    })
+}
+
+pub fn set_membership_role(
+    ctx: &Context,
+    input: SetMembershipRoleInput,
+) -> AppResult<MembershipNode> {
+    let p = ctx.caller()?;
+    let role = Role::from(input.role);
+    let mid = MembershipId::from(input.membership_id.0);
+    let member = ctx.store.write(|tx| {
+        let (mut member, ents) = load_member(tx, p, mid)?;
+        let uid = membership_uid(mid);
+        let session = ctx.authz.session(p, &ents)?;
+        session.check_visible(Action::ReadMembership, &uid, "membership")?;
+        session.check(
+            Action::UpdateMembership,
+            &uid,
+            RequestContext::UpdateMembership { role },
+        )?;
+        memberships::set_role(tx, mid, role)?;
+        if role != Role::TenantAdmin {
+            keep_an_admin(tx, &member)?;
+        }
+        member.membership.role = role;
+        Ok(member)
+    })?;
+    tracing::info!(membership = %mid, %role, by = %p.account_id, "membership role changed");
+    Ok(MembershipNode::from(&member))
+}
+
+pub fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success> {
+    let p = ctx.caller()?;
+    let mid = MembershipId::from(input.membership_id.0);
+    let revoked = ctx.store.write(|tx| {
+        let (member, ents) = load_member(tx, p, mid)?;
+        let uid = membership_uid(mid);
+        let session = ctx.authz.session(p, &ents)?;
+        session.check_visible(Action::ReadMembership, &uid, "membership")?;
+        session.check(Action::DeleteMembership, &uid, RequestContext::Empty)?;
+        if member.account.kind == AccountKind::Service {
+            return Err(AppError::Invalid(
+                "a service account belongs to its tenant: delete the service account instead"
+                    .into(),
+            ));
+        }
+        memberships::delete(tx, mid)?;
+        keep_an_admin(tx, &member)?;
+        api_keys::revoke_all_of_in(
+            tx,
+            member.account.id,
+            member.membership.tenant_id,
+            Revocation::MembershipRemoved,
+            ctx.now,
+        )
+    })?;
+    tracing::info!(membership = %mid, keys_revoked = revoked, by = %p.account_id, "member removed");
+    Ok(Success { success: true })
+}
+
+pub fn create_invitation(
+    ctx: &Context,
+    input: CreateInvitationInput,
+) -> AppResult<CreatedInvitation> {
+    let p = ctx.caller()?;
+    let email = Email::parse(&input.email)?;
+    let role = input.role.map_or(Role::User, Role::from);
+    let tenant = input.tenant_id.map_or(p.tenant_id, |t| TenantId::from(t.0));
+    let token = Token::invitation();
+    let inv = ctx.store.write(|tx| {
+        tenants::get(tx, tenant)?.ok_or(AppError::NotFound("tenant"))?;
+        let mut ents = caller_entities(tx, p)?;
+        let uid = ents.add_tenant(tenant);
+        let session = ctx.authz.session(p, &ents)?;
+        session.check_visible(Action::ReadTenant, &uid, "tenant")?;
+        let context = RequestContext::CreateInvitation {
+            email: email.to_string(),
+            role,
+        };
+        session.check(Action::CreateInvitation, &uid, context)?;
+        if let Some(user) = accounts::find_user_by_email(tx, &email)?
+            && memberships::role_of(tx, user.id, tenant)?.is_some()
+        {
+            return Err(AppError::Conflict(format!(
+                "{email} is already a member of this tenant"
+            )));
+        }
+        let inv = Invitation {
+            id: InvitationId::random(),
+            tenant_id: tenant,
+            email: email.to_string(),
+            role,
+            created_by: Some(p.account_id),
+            created_at: ctx.now,
+            expires_at: ctx.now + INVITATION_LIFETIME,
+            accepted_at: None,
+            revoked_at: None,
+        };
+        invitations::insert(tx, &inv, &token.hash())?;
+        Ok(inv)
+    })?;
+    tracing::info!(invitation = %inv.id, tenant = %tenant, by = %p.account_id, "invitation created");
+    Ok(CreatedInvitation {
+        id: id(inv.id),
+        token: token.expose().to_owned(),
+        expires_at: Timestamp(inv.expires_at),
+    })
+}
+
+pub fn invitations_of(
+    ctx: &Context,
+    scope: Option<TenantScope>,
+    max: Option<i32>,
+) -> AppResult<Vec<InvitationNode>> {
+    let p = ctx.caller()?;
+    let max = limit(max)?;
+    let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
+    ctx.store.read(|c| {
+        let mut ents = caller_entities(c, p)?;
+        let rows = invitations::of_tenant(c, tenant)?
+            .into_iter()
+            .map(|i| {
+                let uid = ents.invitation(&i)?;
+                Ok((i, uid))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        let visible = ctx
+            .authz
+            .session(p, &ents)?
+            .filter(Action::ReadInvitation, rows)?;
+        Ok(visible.iter().take(max).map(InvitationNode::from).collect())
+    })
+}
+
+pub fn delete_invitation(ctx: &Context, input: DeleteInvitationInput) -> AppResult<Success> {
+    let p = ctx.caller()?;
+    let iid = InvitationId::from(input.invitation_id.0);
+    ctx.store.write(|tx| {
+        let inv = invitations::get(tx, iid)?.ok_or(AppError::NotFound("invitation"))?;
+        let mut ents = caller_entities(tx, p)?;
+        let uid = ents.invitation(&inv)?;
+        let session = ctx.authz.session(p, &ents)?;
+        session.check_visible(Action::ReadInvitation, &uid, "invitation")?;
+        session.check(Action::DeleteInvitation, &uid, RequestContext::Empty)?;
+        invitations::revoke(tx, iid, ctx.now)
+    })?;
+    tracing::info!(invitation = %iid, by = %p.account_id, "invitation revoked");
+    Ok(Success { success: true })
+}
+
+fn invitation_refused(msg: String) -> AppError {
+    AppError::Unauthenticated(msg)
+}
+
+/// The invitee's way in: the token is the only credential. Makes the user
+/// (or adds a membership to the user with that e-mail) and returns their
+/// first API key, bound to the invitation's tenant.
+pub fn accept_invitation(
+    ctx: &Context,
+    input: AcceptInvitationInput,
+) -> AppResult<AcceptedInvitation> {
+    let token = Token::parse(input.token.trim())
+        .ok()
+        .filter(|t| t.kind() == TokenKind::Invitation)
+        .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
+    let key_name =
+        DisplayName::parse("key_name", input.key_name.as_deref().unwrap_or("first key"))?;
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let (user_id, tenant, key) = ctx.store.write(|tx| {
+        let inv = invitations::find_by_hash(tx, &token.hash())?
+            .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
+        if let Some(when) = inv.revoked_at {
+            return Err(invitation_refused(format!(
+                "This invitation was revoked at {}.",
+                at(when)
+            )));
+        }
+        if let Some(when) = inv.accepted_at {
+            return Err(invitation_refused(format!(
+                "This invitation was already accepted at {}.",
+                at(when)
+            )));
+        }
+        if inv.expires_at <= ctx.now {
+            return Err(invitation_refused(format!(
+                "This invitation expired at {}.",
+                at(inv.expires_at)
+            )));
+        }
+        let mut ents = EntitySet::new();
+        let principal = ents.invitation(&inv)?;
+        let tenant_uid = ents.add_tenant(inv.tenant_id);
+        ctx.authz.session_as(principal, &ents)?.check(
+            Action::AcceptInvitation,
+            &tenant_uid,
+            RequestContext::Empty,
+        )?;
+
+        let email = Email::parse(&inv.email)?;
+        let user = match accounts::find_user_by_email(tx, &email)? {
+            Some(u) => u,
+            None => accounts::insert_user(tx, &email, false, ctx.now)?,
+        };
+        memberships::insert(tx, inv.tenant_id, user.id, inv.role, ctx.now)?;
+        if !invitations::accept(tx, inv.id, user.id, ctx.now)? {
+            return Err(invitation_refused(
+                "This invitation was already used.".into(),
+            ));
+        }
+        let key = Token::generate(AccountKind::User);
+        let row = ApiKey {
+            id: KeyId::random(),
+            name: key_name.to_string(),
+            account_id: user.id,
+            tenant_id: inv.tenant_id,
+            created_by: Some(user.id),
+            created_at: ctx.now,
+            expires_at: None,
+            last_used_at: None,
+        };
+        api_keys::insert(tx, &row, &key.hash())?;
+        Ok((user.id, inv.tenant_id, key))
+    })?;
+    tracing::info!(user = %user_id, tenant = %tenant, "invitation accepted");
+    Ok(AcceptedInvitation {
+        user_id: id(user_id),
+        tenant_id: id(tenant),
+        key: key.expose().to_owned(),
+    })
+}

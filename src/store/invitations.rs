@@ -1,0 +1,92 @@
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use super::{opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use crate::domain::api_key::KeyHash;
+use crate::domain::ids::{AccountId, InvitationId, TenantId};
+use crate::domain::model::Invitation;
+use crate::error::AppResult;
+
+const SELECT: &str =
+    "SELECT id, tenant_id, email, role, created_by, created_at, expires_at, accepted_at, revoked_at
+    FROM invitations";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
+    Ok(Invitation {
+        id: r.get(0)?,
+        tenant_id: r.get(1)?,
+        email: r.get(2)?,
+        role: parse_col(&r.get::<_, String>(3)?)?,
+        created_by: r.get(4)?,
+        created_at: time_from_sql(&r.get::<_, String>(5)?)?,
+        expires_at: time_from_sql(&r.get::<_, String>(6)?)?,
+        accepted_at: opt_time_from_sql(r.get(7)?)?,
+        revoked_at: opt_time_from_sql(r.get(8)?)?,
+    })
+}
+
+pub fn insert(conn: &Connection, inv: &Invitation, hash: &KeyHash) -> AppResult<()> {
+    conn.execute(
+        "INSERT INTO invitations (id, hash, tenant_id, email, role, created_by, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            inv.id,
+            &hash.0[..],
+            inv.tenant_id,
+            inv.email,
+            inv.role.as_str(),
+            inv.created_by,
+            time_to_sql(&inv.created_at),
+            time_to_sql(&inv.expires_at),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn find_by_hash(conn: &Connection, hash: &KeyHash) -> AppResult<Option<Invitation>> {
+    Ok(conn
+        .query_row(
+            &format!("{SELECT} WHERE hash = ?1"),
+            [&hash.0[..]],
+            from_row,
+        )
+        .optional()?)
+}
+
+pub fn get(conn: &Connection, id: InvitationId) -> AppResult<Option<Invitation>> {
+    Ok(conn
+        .query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
+        .optional()?)
+}
+
+/// A tenant's invitations, newest first.
+pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Invitation>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE tenant_id = ?1 ORDER BY created_at DESC, rowid DESC"
+    ))?;
+    let rows = stmt.query_map([tenant], from_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Marks the invitation used; false if it was already used or revoked (a
+/// concurrent accept lost the race).
+pub fn accept(
+    conn: &Connection,
+    id: InvitationId,
+    by: AccountId,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    Ok(conn.execute(
+        "UPDATE invitations SET accepted_at = ?2, accepted_by = ?3
+         WHERE id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL",
+        params![id, time_to_sql(&now), by],
+    )? == 1)
+}
+
+pub fn revoke(conn: &Connection, id: InvitationId, now: DateTime<Utc>) -> AppResult<()> {
+    conn.execute(
+        "UPDATE invitations SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+        params![id, time_to_sql(&now)],
+    )?;
+    Ok(())
+}
