@@ -170,6 +170,11 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_publishes_the_regex() {
+        assert!(include_str!("../../README.md").contains(KEY_REGEX));
+    }
+
+    #[test]
     fn keys_are_random() {
         let a = Token::generate(AccountKind::User);
         let b = Token::generate(AccountKind::User);

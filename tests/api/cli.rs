@@ -203,3 +203,44 @@ fn schema_command_prints_the_served_sdl() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), keyward::gql::sdl());
 }
+
+#[test]
+fn tenant_create_adds_a_tenant_with_its_first_admin() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let init = keyward(&["init", "--db", db, "--json"]);
+    let init: Value = serde_json::from_slice(&init.stdout).unwrap();
+    let create = |slug: &str, email: &str| {
+        keyward(&[
+            "tenant",
+            "create",
+            "--db",
+            db,
+            "--slug",
+            slug,
+            "--name",
+            "Ops",
+            "--admin-email",
+            email,
+            "--json",
+        ])
+    };
+    let out = create("ops", "lead@ops.test");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(made["api_key"].as_str().unwrap().starts_with("kwu_"));
+    assert_ne!(made["tenant_id"], init["tenant_id"]);
+    // An existing user becomes the admin of another tenant: the same account.
+    let out = create("ops2", "admin@localhost");
+    let made: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(made["user_id"], init["user_id"]);
+    // A slug that is taken is refused, with a reason and exit code 1.
+    let dup = create("ops", "x@ops.test");
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
+}

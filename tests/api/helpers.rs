@@ -311,3 +311,43 @@ pub const AUTH_INFO: &str =
     "{ auth_info { user_id tenant_id api_key_id role account_type expires_at } }";
 pub const LIST_KEYS: &str = "{ auth_api_key(order_by: {created: desc}) { id name expires_at user_id default_tenant_id created created_by { id } last_used_at } }";
 pub const TENANTS: &str = "{ tenant(order_by: {slug: asc}) { id name slug } }";
+
+pub const CREATE_TENANT: &str =
+    "mutation($input: create_tenant_input!) { create_tenant(input: $input) { id name slug } }";
+pub const MEMBERS: &str = "query($t: uuid) { membership(where: {tenant_id: {_eq: $t}}) { id role tenant_id user { id email account_type } } }";
+pub const SET_ROLE: &str = "mutation($input: set_membership_role_input!) { set_membership_role(input: $input) { id role user { id } } }";
+pub const DELETE_MEMBERSHIP: &str =
+    "mutation($input: delete_membership_input!) { delete_membership(input: $input) { success } }";
+pub const INVITE: &str = "mutation($input: create_membership_invitation_input!) { create_membership_invitation(input: $input) { id token expires_at } }";
+pub const ACCEPT: &str = "mutation($input: accept_membership_invitation_input!) { accept_membership_invitation(input: $input) { user_id tenant_id key } }";
+pub const INVITATIONS: &str = "query($t: uuid) { membership_invitation(where: {tenant_id: {_eq: $t}}) { id email role tenant_id created created_by { id } expires_at accepted_at revoked_at } }";
+pub const DELETE_INVITATION: &str = "mutation($input: delete_membership_invitation_input!) { delete_membership_invitation(input: $input) { success } }";
+pub const SERVICE_ACCOUNTS: &str = "query($t: uuid) { service_account(where: {tenant_id: {_eq: $t}}) { id name tenant_id role api_keys { id name } } }";
+pub const RENAME_SA: &str = "mutation($input: update_service_account_input!) { update_service_account(input: $input) { id name } }";
+
+impl TestApp {
+    /// The membership id of `user_id` in the default tenant.
+    pub fn membership_of(&self, user_id: &str) -> String {
+        let d = self.ok(&self.admin_key, MEMBERS, json!({}));
+        let m = d["membership"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["user"]["id"] == json!(user_id))
+            .expect("a member");
+        let id = m["id"].as_str().unwrap().to_owned();
+        let who = self.redact_ids(user_id);
+        self.label(
+            &id,
+            &format!("membership of {}", who.trim_matches(['[', ']'])),
+        );
+        id
+    }
+
+    /// A request without a key (for accepting invitations).
+    pub fn anonymous(&self, query: &str, variables: Value) -> Value {
+        let r = self.gql_with(None, &[], query, variables);
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.json()
+    }
+}

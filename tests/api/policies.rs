@@ -2,7 +2,10 @@
 //! files, not the Rust code, decide it.
 use serde_json::{Value, json};
 
-use crate::helpers::{CREATE_KEY, CREATE_SA, DELETE_KEY, DELETE_SA, spawn_app_with};
+use crate::helpers::{
+    CREATE_KEY, CREATE_SA, CREATE_TENANT, DELETE_KEY, DELETE_MEMBERSHIP, DELETE_SA, INVITE,
+    SET_ROLE, spawn_app_with,
+};
 use crate::world::{World, world};
 
 /// One row: caller, operation, target, and the expected answer ("ok" or an
@@ -76,6 +79,46 @@ const TABLE: &[Row] = &[
         "NOT_FOUND",
     ),
     ("admin", "delete_service_account", "service account", "ok"),
+    // create_tenant: server admins only
+    ("admin", "create_tenant", "server", "ok"),
+    ("other_tenant", "create_tenant", "server", "FORBIDDEN"),
+    ("service", "create_tenant", "server", "FORBIDDEN"),
+    ("user", "create_tenant", "server", "FORBIDDEN"),
+    // invitations: tenant admins
+    ("admin", "create_membership_invitation", "own tenant", "ok"),
+    (
+        "service",
+        "create_membership_invitation",
+        "own tenant",
+        "ok",
+    ),
+    (
+        "user",
+        "create_membership_invitation",
+        "own tenant",
+        "FORBIDDEN",
+    ),
+    (
+        "readonly",
+        "create_membership_invitation",
+        "own tenant",
+        "FORBIDDEN",
+    ),
+    (
+        "other_tenant",
+        "create_membership_invitation",
+        "default tenant",
+        "NOT_FOUND",
+    ),
+    // memberships: admins change roles and remove; members may leave
+    ("admin", "set_membership_role", "user", "ok"),
+    ("user", "set_membership_role", "user", "FORBIDDEN"),
+    ("readonly", "set_membership_role", "user", "FORBIDDEN"),
+    ("other_tenant", "set_membership_role", "user", "NOT_FOUND"),
+    ("admin", "delete_membership", "user", "ok"),
+    ("user", "delete_membership", "user", "ok"),
+    ("readonly", "delete_membership", "user", "FORBIDDEN"),
+    ("other_tenant", "delete_membership", "user", "NOT_FOUND"),
 ];
 
 fn run(w: &World, caller: &str, op: &str, target: &str) -> Value {
@@ -103,6 +146,20 @@ fn run(w: &World, caller: &str, op: &str, target: &str) -> Value {
         ("create_api_key", "user") => (CREATE_KEY, json!({ "user_id": w.user_id, "name": "t" })),
         ("delete_api_key", "service account key") => (DELETE_KEY, json!({ "key_id": w.sa_key_id })),
         ("delete_service_account", "service account") => (DELETE_SA, json!({ "user_id": w.sa_id })),
+        ("create_tenant", "server") => (CREATE_TENANT, json!({ "name": "T", "slug": "t" })),
+        ("create_membership_invitation", "own tenant") => (INVITE, json!({ "email": "t@t" })),
+        ("create_membership_invitation", "default tenant") => (
+            INVITE,
+            json!({ "email": "t@t", "tenant_id": w.app.tenant_id }),
+        ),
+        ("set_membership_role", "user") => (
+            SET_ROLE,
+            json!({ "membership_id": w.app.membership_of(&w.user_id), "role": "READ_ONLY_USER" }),
+        ),
+        ("delete_membership", "user") => (
+            DELETE_MEMBERSHIP,
+            json!({ "membership_id": w.app.membership_of(&w.user_id) }),
+        ),
         other => panic!("no such row: {other:?}"),
     };
     w.app.gql(&key, query, json!({ "input": input }))

@@ -183,3 +183,50 @@ fn the_prefect_cli_can_use_the_bare_host() {
         "{out}"
     );
 }
+
+#[test]
+fn the_prefect_cli_lists_and_switches_tenants() {
+    // A user of two tenants whose key is bound to the first (S2).
+    let app = spawn_app();
+    let (other_tenant, _, _) = app.other_tenant("other");
+    let (_, key) = app.member("both@default", keyward::domain::model::Role::User);
+    let email = keyward::domain::names::Email::parse("both@default").unwrap();
+    keyward::bootstrap::add_member(
+        &app.store,
+        other_tenant.parse().unwrap(),
+        &email,
+        keyward::domain::model::Role::User,
+        app.clock.now(),
+    )
+    .unwrap();
+    let cli = Cli::new(&app);
+    cli.ok(&["login", "--key", &key]);
+
+    let tenants = cli.ok(&["list-tenants"]);
+    for want in ["default", "other", &app.tenant_id, &other_tenant] {
+        assert!(
+            tenants.contains(want),
+            "list-tenants lacks {want}:\n{tenants}"
+        );
+    }
+    let out = cli.ok(&["switch-tenants", "--slug", "default"]);
+    assert!(
+        out.contains(&format!("Tenant switched to {}", app.tenant_id)),
+        "{out}"
+    );
+    let (ok, out) = cli.auth(&["switch-tenants", "--slug", "other"]);
+    assert!(
+        !ok,
+        "switching to a tenant the key is not bound to succeeded:\n{out}"
+    );
+    assert!(
+        out.contains("Unauthorized. Your API key is not valid for that tenant."),
+        "{out}"
+    );
+    // And the key still works where it belongs.
+    let out = cli.ok(&["status"]);
+    assert!(
+        out.contains(&format!("You are logged in to tenant {}", app.tenant_id)),
+        "{out}"
+    );
+}

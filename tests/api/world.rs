@@ -14,6 +14,7 @@ pub struct World {
     pub sa_key: String,
     pub other_tenant_id: String,
     pub other_key: String,
+    pub other_sa_id: String,
     pub other_sa_key_id: String,
 }
 
@@ -50,6 +51,7 @@ pub fn world() -> World {
         sa_key,
         other_tenant_id,
         other_key,
+        other_sa_id,
         other_sa_key_id,
     }
 }
