@@ -16,7 +16,7 @@ use crate::authz::entities::{account_uid, tenant_uid};
 use crate::authz::{Action, RequestContext};
 use crate::domain::api_key::Token;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{AccountKind, ApiKey, Revocation, Role};
+use crate::domain::model::{ApiKey, Revocation, Role};
 use crate::domain::names::DisplayName;
 use crate::error::{AppError, AppResult};
 use crate::store::{accounts, api_keys, memberships, tenants};
@@ -155,15 +155,8 @@ impl Mutation {
         let p = ctx.caller()?;
         let account_id = AccountId::from(input.user_id.0);
         let revoked = ctx.store.write(|tx| {
-            let account = accounts::get(tx, account_id)?
-                .filter(|a| a.kind == AccountKind::Service)
-                .ok_or(AppError::NotFound("service account"))?;
-            let mut ents = caller_entities(tx, p)?;
-            add_account(tx, &mut ents, &account)?;
-            let uid = account_uid(account.id);
-            let session = ctx.authz.session(p, &ents)?;
-            session.check_visible(Action::ReadAccount, &uid, "service account")?;
-            session.check(Action::DeleteServiceAccount, &uid, RequestContext::Empty)?;
+            let account =
+                teams::service_account_for(ctx, tx, p, account_id, Action::DeleteServiceAccount)?;
             let revoked = api_keys::revoke_all_of(
                 tx,
                 account.id,

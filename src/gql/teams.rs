@@ -17,7 +17,7 @@ use crate::authz::entities::{account_uid, membership_uid};
 use crate::authz::{Action, EntitySet, RequestContext};
 use crate::domain::api_key::{Token, TokenKind};
 use crate::domain::ids::{AccountId, InvitationId, KeyId, MembershipId, TenantId};
-use crate::domain::model::{AccountKind, ApiKey, Invitation, Member, Revocation, Role};
+use crate::domain::model::{Account, AccountKind, ApiKey, Invitation, Member, Revocation, Role};
 use crate::domain::names::{DisplayName, Email, Slug};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
@@ -34,6 +34,27 @@ fn load_member(tx: &Connection, p: &Principal, id: MembershipId) -> AppResult<(M
     add_account(tx, &mut ents, &member.account)?;
     ents.membership(&member)?;
     Ok((member, ents))
+}
+
+/// Loads the service account `id` and checks that the caller may see it and
+/// may `action` it.
+pub(super) fn service_account_for(
+    ctx: &Context,
+    tx: &Connection,
+    p: &Principal,
+    id: AccountId,
+    action: Action,
+) -> AppResult<Account> {
+    let account = accounts::get(tx, id)?
+        .filter(|a| a.kind == AccountKind::Service)
+        .ok_or(AppError::NotFound("service account"))?;
+    let mut ents = caller_entities(tx, p)?;
+    add_account(tx, &mut ents, &account)?;
+    let uid = account_uid(account.id);
+    let session = ctx.authz.session(p, &ents)?;
+    session.check_visible(Action::ReadAccount, &uid, "service account")?;
+    session.check(action, &uid, RequestContext::Empty)?;
+    Ok(account)
 }
 
 /// Keyward refuses to leave a tenant without a person who administers it,
@@ -79,15 +100,8 @@ pub fn update_service_account(
     let name = DisplayName::parse("name", &input.name)?;
     let account_id = AccountId::from(input.user_id.0);
     ctx.store.write(|tx| {
-        let mut account = accounts::get(tx, account_id)?
-            .filter(|a| a.kind == AccountKind::Service)
-            .ok_or(AppError::NotFound("service account"))?;
-        let mut ents = caller_entities(tx, p)?;
-        add_account(tx, &mut ents, &account)?;
-        let uid = account_uid(account.id);
-        let session = ctx.authz.session(p, &ents)?;
-        session.check_visible(Action::ReadAccount, &uid, "service account")?;
-        session.check(Action::UpdateServiceAccount, &uid, RequestContext::Empty)?;
+        let mut account =
+            service_account_for(ctx, tx, p, account_id, Action::UpdateServiceAccount)?;
         accounts::rename(tx, account.id, &name)?;
         account.name = name.to_string();
         Ok(UserNode::from(&account))

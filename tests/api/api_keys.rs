@@ -121,15 +121,11 @@ fn a_user_with_two_tenants_binds_each_key_to_one() {
     let w = world();
     let a = &w.app;
     // user@default joins the other tenant too.
-    let email = keyward::domain::names::Email::parse("user@default").unwrap();
-    keyward::bootstrap::add_member(
-        &a.store,
-        w.other_tenant_id.parse().unwrap(),
-        &email,
+    a.join(
+        "user@default",
+        &w.other_tenant_id,
         keyward::domain::model::Role::User,
-        a.clock.now(),
-    )
-    .unwrap();
+    );
     let input = json!({ "input": { "user_id": w.user_id, "name": "for other", "default_tenant_id": w.other_tenant_id } });
     let body = a.ok(&w.user_key, CREATE_KEY, input);
     let key = body["create_api_key"]["key"].as_str().unwrap();

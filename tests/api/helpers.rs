@@ -344,6 +344,21 @@ impl TestApp {
         id
     }
 
+    /// Adds the user with `email` to `tenant_id` with `role`; returns the new
+    /// member's key for that tenant.
+    pub fn join(&self, email: &str, tenant_id: &str, role: Role) -> String {
+        let email = Email::parse(email).unwrap();
+        let (_, key) = bootstrap::add_member(
+            &self.store,
+            tenant_id.parse().unwrap(),
+            &email,
+            role,
+            self.clock.now(),
+        )
+        .unwrap();
+        key.expose().to_owned()
+    }
+
     /// A request without a key (for accepting invitations).
     pub fn anonymous(&self, query: &str, variables: Value) -> Value {
         let r = self.gql_with(None, &[], query, variables);

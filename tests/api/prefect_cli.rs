@@ -190,15 +190,11 @@ fn the_prefect_cli_lists_and_switches_tenants() {
     let app = spawn_app();
     let (other_tenant, _, _) = app.other_tenant("other");
     let (_, key) = app.member("both@default", keyward::domain::model::Role::User);
-    let email = keyward::domain::names::Email::parse("both@default").unwrap();
-    keyward::bootstrap::add_member(
-        &app.store,
-        other_tenant.parse().unwrap(),
-        &email,
+    app.join(
+        "both@default",
+        &other_tenant,
         keyward::domain::model::Role::User,
-        app.clock.now(),
-    )
-    .unwrap();
+    );
     let cli = Cli::new(&app);
     cli.ok(&["login", "--key", &key]);
 

@@ -267,22 +267,18 @@ fn removing_a_member_revokes_its_keys_for_that_tenant_only() {
     let w = world();
     let a = &w.app;
     // user@default is also a member of the other tenant, with a key there.
-    let email = keyward::domain::names::Email::parse("user@default").unwrap();
-    let (_, other_key) = keyward::bootstrap::add_member(
-        &a.store,
-        w.other_tenant_id.parse().unwrap(),
-        &email,
+    let other_key = a.join(
+        "user@default",
+        &w.other_tenant_id,
         keyward::domain::model::Role::User,
-        a.clock.now(),
-    )
-    .unwrap();
+    );
     let user_m = a.membership_of(&w.user_id);
     let out = json!({
         "delete_membership": a.redact(&a.gql(&a.admin_key, DELETE_MEMBERSHIP, input(json!({ "membership_id": user_m })))),
         "removed_members_key": a.redact(&a.gql(&w.user_key, AUTH_INFO, json!({}))),
     });
     snap!("delete_membership", out);
-    a.ok(other_key.expose(), AUTH_INFO, json!({}));
+    a.ok(&other_key, AUTH_INFO, json!({}));
     let members = a.ok(&a.admin_key, MEMBERS, json!({})).to_string();
     assert!(!members.contains(&w.user_id));
 }
