@@ -21,7 +21,7 @@ impl fmt::Display for PolicyError {
 impl std::error::Error for PolicyError {}
 
 impl PolicyError {
-    fn one(problem: String) -> Self {
+    pub(super) fn one(problem: String) -> Self {
         Self {
             problems: vec![problem],
         }
@@ -123,31 +123,83 @@ pub fn compile(
     }
 }
 
-/// `DIR/schema.cedarschema` and every `DIR/*.cedar`, in name order.
-pub fn from_dir(dir: &Path) -> Result<(Schema, PolicySet), PolicyError> {
-    let read = |p: &Path| {
-        std::fs::read_to_string(p)
-            .map_err(|e| PolicyError::one(format!("{}: cannot read: {e}", p.display())))
-    };
-    let schema_path = dir.join(super::defaults::SCHEMA_FILE);
-    let schema_text = read(&schema_path)?;
-    let mut paths: Vec<_> = std::fs::read_dir(dir)
-        .map_err(|e| PolicyError::one(format!("{}: cannot read directory: {e}", dir.display())))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
-        .collect();
-    paths.sort();
-    if paths.is_empty() {
-        return Err(PolicyError::one(format!(
-            "{}: no *.cedar policy files (with none, every request would be denied)",
-            dir.display()
-        )));
+/// The text of a policy set: the schema and the policy files, by name.
+#[derive(Clone, Debug)]
+pub struct PolicyFiles {
+    /// "embedded defaults" or the directory they were read from.
+    pub source: String,
+    pub schema: (String, String),
+    pub policies: Vec<(String, String)>,
+}
+
+impl PolicyFiles {
+    /// The defaults shipped in the binary.
+    pub fn embedded() -> Self {
+        Self {
+            source: "embedded defaults".to_owned(),
+            schema: (
+                super::defaults::SCHEMA_FILE.to_owned(),
+                super::defaults::SCHEMA.to_owned(),
+            ),
+            policies: super::defaults::POLICIES
+                .iter()
+                .map(|(n, t)| (n.to_string(), t.to_string()))
+                .collect(),
+        }
     }
-    let files = paths
-        .iter()
-        .map(|p| Ok((p.display().to_string(), read(p)?)))
-        .collect::<Result<Vec<_>, PolicyError>>()?;
-    compile(&schema_path.display().to_string(), &schema_text, &files)
+
+    /// `DIR/schema.cedarschema` and every `DIR/*.cedar`, in name order.
+    pub fn read_dir(dir: &Path) -> Result<Self, PolicyError> {
+        let read = |p: &Path| {
+            std::fs::read_to_string(p)
+                .map_err(|e| PolicyError::one(format!("{}: cannot read: {e}", p.display())))
+        };
+        let schema_path = dir.join(super::defaults::SCHEMA_FILE);
+        let schema_text = read(&schema_path)?;
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .map_err(|e| {
+                PolicyError::one(format!("{}: cannot read directory: {e}", dir.display()))
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
+            .collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Err(PolicyError::one(format!(
+                "{}: no *.cedar policy files (with none, every request would be denied)",
+                dir.display()
+            )));
+        }
+        let policies = paths
+            .iter()
+            .map(|p| Ok((p.display().to_string(), read(p)?)))
+            .collect::<Result<Vec<_>, PolicyError>>()?;
+        Ok(Self {
+            source: dir.display().to_string(),
+            schema: (schema_path.display().to_string(), schema_text),
+            policies,
+        })
+    }
+
+    /// blake3 of every file's base name and text, in order: equal sets of
+    /// files hash equal wherever they live.
+    pub fn hash(&self) -> String {
+        let mut h = blake3::Hasher::new();
+        for (name, text) in std::iter::once(&self.schema).chain(&self.policies) {
+            let base = Path::new(name)
+                .file_name()
+                .map_or(name.as_str(), |b| b.to_str().unwrap_or(name));
+            for part in [base, text] {
+                h.update(&(part.len() as u64).to_le_bytes());
+                h.update(part.as_bytes());
+            }
+        }
+        h.finalize().to_hex().to_string()
+    }
+
+    pub fn compile(&self) -> Result<(Schema, PolicySet), PolicyError> {
+        compile(&self.schema.0, &self.schema.1, &self.policies)
+    }
 }
 
 #[cfg(test)]
@@ -235,6 +287,19 @@ mod tests {
                 panic!("policies/README.md example {i} does not validate: {e}\n{ex}");
             }
         }
+    }
+
+    #[test]
+    fn the_hash_follows_the_content_not_the_place() {
+        let a = PolicyFiles::embedded();
+        let mut b = a.clone();
+        b.source = "elsewhere".into();
+        b.policies
+            .iter_mut()
+            .for_each(|(n, _)| *n = format!("/some/dir/{n}"));
+        assert_eq!(a.hash(), b.hash());
+        b.policies[0].1.push_str("\n// an edit\n");
+        assert_ne!(a.hash(), b.hash());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 
 pub use self::action::Action;
 pub use self::entities::EntitySet;
-pub use self::load::PolicyError;
+pub use self::load::{PolicyError, PolicyFiles};
 use crate::domain::ids::TenantId;
 use crate::domain::model::{AccountKind, Role};
 use crate::domain::principal::Principal;
@@ -25,11 +25,14 @@ pub struct Authorizer {
     schema: Schema,
     policies: PolicySet,
     authorizer: cedar_policy::Authorizer,
-    /// Where the policies came from, for the start-up log.
+    /// Where the policies came from ("embedded defaults" or a directory).
     pub source: String,
+    /// blake3 of the files the set was compiled from (names and contents).
+    pub hash: String,
 }
 
-/// What a policy may read besides principal and resource.
+/// What a policy may read besides principal and resource. Every request
+/// whose principal is a key also gets `caller` (see `Caller` in the schema).
 pub enum RequestContext {
     Empty,
     CreateServiceAccount {
@@ -48,22 +51,50 @@ pub enum RequestContext {
         owner_is_caller: bool,
         owner_role: Option<Role>,
         expires_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
     },
 }
 
+/// The calling key's facts at the request's "now".
+#[derive(Clone, Copy)]
+struct Caller {
+    created_at: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+fn string(v: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(v.to_owned())
+}
+
+fn caller_record(c: Caller, now: DateTime<Utc>) -> AppResult<RestrictedExpression> {
+    let mut fields = vec![(
+        "key_age_seconds".to_owned(),
+        RestrictedExpression::new_long((now - c.created_at).num_seconds()),
+    )];
+    if let Some(at) = c.expires_at {
+        fields.push((
+            "key_expires_at".to_owned(),
+            string(&crate::store::time_to_sql(&at)),
+        ));
+        fields.push((
+            "key_expires_in_seconds".to_owned(),
+            RestrictedExpression::new_long((at - now).num_seconds()),
+        ));
+    }
+    RestrictedExpression::new_record(fields)
+        .map_err(|e| AppError::internal(format!("cedar context: {e}")))
+}
+
 impl RequestContext {
-    fn into_cedar(self) -> AppResult<Context> {
-        let s = |v: &str| RestrictedExpression::new_string(v.to_owned());
-        let pairs: Vec<(String, RestrictedExpression)> = match self {
+    fn into_cedar(self, caller: Option<Caller>, now: DateTime<Utc>) -> AppResult<Context> {
+        let mut pairs: Vec<(String, RestrictedExpression)> = match self {
             Self::Empty => vec![],
             Self::CreateServiceAccount { role } | Self::UpdateMembership { role } => {
-                vec![("role".into(), s(role.as_str()))]
+                vec![("role".into(), string(role.as_str()))]
             }
             Self::CreateInvitation { email, role } => {
                 vec![
-                    ("email".into(), s(&email)),
-                    ("role".into(), s(role.as_str())),
+                    ("email".into(), string(&email)),
+                    ("role".into(), string(role.as_str())),
                 ]
             }
             Self::CreateApiKey {
@@ -72,22 +103,21 @@ impl RequestContext {
                 owner_is_caller,
                 owner_role,
                 expires_at,
-                now,
             } => {
                 let mut v = vec![
                     (
                         "tenant".into(),
                         RestrictedExpression::new_entity_uid(entities::tenant_uid(tenant)),
                     ),
-                    ("owner_kind".into(), s(owner_kind.as_str())),
+                    ("owner_kind".into(), string(owner_kind.as_str())),
                     (
                         "owner_is_caller".into(),
                         RestrictedExpression::new_bool(owner_is_caller),
                     ),
-                    ("owner_role".into(), s(entities::role_name(owner_role))),
+                    ("owner_role".into(), string(entities::role_name(owner_role))),
                 ];
                 if let Some(at) = expires_at {
-                    v.push(("expires_at".into(), s(&crate::store::time_to_sql(&at))));
+                    v.push(("expires_at".into(), string(&crate::store::time_to_sql(&at))));
                     v.push((
                         "lifetime_seconds".into(),
                         RestrictedExpression::new_long((at - now).num_seconds()),
@@ -96,55 +126,121 @@ impl RequestContext {
                 v
             }
         };
+        if let Some(c) = caller {
+            pairs.push(("caller".into(), caller_record(c, now)?));
+        }
         // `Request::new` checks the context against the schema.
         Context::from_pairs(pairs).map_err(|e| AppError::internal(format!("cedar context: {e}")))
     }
 }
 
 impl Authorizer {
+    /// Compiles and validates (strict) a set of policy files.
+    pub fn compile(files: &PolicyFiles) -> Result<Self, PolicyError> {
+        let (schema, policies) = files.compile()?;
+        Ok(Self {
+            schema,
+            policies,
+            authorizer: cedar_policy::Authorizer::new(),
+            source: files.source.clone(),
+            hash: files.hash(),
+        })
+    }
+
     /// The policies shipped in the binary.
     pub fn embedded() -> Result<Self, PolicyError> {
-        let files: Vec<(String, String)> = defaults::POLICIES
-            .iter()
-            .map(|(n, t)| (n.to_string(), t.to_string()))
-            .collect();
-        let (schema, policies) = load::compile(defaults::SCHEMA_FILE, defaults::SCHEMA, &files)?;
-        Ok(Self::new(schema, policies, "embedded defaults".to_owned()))
+        Self::compile(&PolicyFiles::embedded())
     }
 
     /// The operator's directory: `schema.cedarschema` and every `*.cedar` file.
     pub fn from_dir(dir: &Path) -> Result<Self, PolicyError> {
-        let (schema, policies) = load::from_dir(dir)?;
-        Ok(Self::new(schema, policies, dir.display().to_string()))
+        Self::compile(&PolicyFiles::read_dir(dir)?)
     }
 
-    fn new(schema: Schema, policies: PolicySet, source: String) -> Self {
-        Self {
-            schema,
-            policies,
-            authorizer: cedar_policy::Authorizer::new(),
-            source,
-        }
-    }
-
-    /// Fixes the entities for one request; ask it as many questions as needed.
-    pub fn session(&self, principal: &Principal, entities: &EntitySet) -> AppResult<Session<'_>> {
-        self.session_as(entities::key_uid(principal.key_id), entities)
+    /// Fixes the entities and the time for one request whose principal is
+    /// the calling key; ask it as many questions as needed.
+    pub fn session(
+        &self,
+        principal: &Principal,
+        entities: &EntitySet,
+        now: DateTime<Utc>,
+    ) -> AppResult<Session<'_>> {
+        let caller = Caller {
+            created_at: principal.key_created_at,
+            expires_at: principal.key_expires_at,
+        };
+        Ok(Session {
+            authz: self,
+            principal: entities::key_uid(principal.key_id),
+            caller: Some(caller),
+            now,
+            entities: entities.build(&self.schema)?,
+        })
     }
 
     /// A session whose principal is not a key (an invitation's holder).
-    pub fn session_as(&self, principal: EntityUid, entities: &EntitySet) -> AppResult<Session<'_>> {
+    pub fn session_as(
+        &self,
+        principal: EntityUid,
+        entities: &EntitySet,
+        now: DateTime<Utc>,
+    ) -> AppResult<Session<'_>> {
         Ok(Session {
             authz: self,
             principal,
+            caller: None,
+            now,
             entities: entities.build(&self.schema)?,
         })
+    }
+
+    /// One raw question, for policy test cases: everything given as Cedar
+    /// JSON, checked against the schema.
+    pub fn decide_json(
+        &self,
+        principal: EntityUid,
+        action: &str,
+        resource: EntityUid,
+        context: serde_json::Value,
+        entities: serde_json::Value,
+    ) -> Result<Verdict, String> {
+        let action = entities::action_uid(action);
+        let entities = cedar_policy::Entities::from_json_value(entities, Some(&self.schema))
+            .map_err(|e| format!("entities: {e}"))?;
+        let context = Context::from_json_value(context, Some((&self.schema, &action)))
+            .map_err(|e| format!("context: {e}"))?;
+        let request = Request::new(principal, action, resource, context, Some(&self.schema))
+            .map_err(|e| format!("request: {e}"))?;
+        Ok(self.verdict(&request, &entities))
+    }
+
+    fn verdict(&self, request: &Request, entities: &cedar_policy::Entities) -> Verdict {
+        let response = self
+            .authorizer
+            .is_authorized(request, &self.policies, entities);
+        for e in response.diagnostics().errors() {
+            // A policy that errors is skipped by Cedar (so it cannot permit);
+            // the operator should hear about it.
+            tracing::warn!(error = %e, "a policy failed to evaluate");
+        }
+        let mut policies: Vec<String> = response
+            .diagnostics()
+            .reason()
+            .map(|p| p.to_string())
+            .collect();
+        policies.sort();
+        Verdict {
+            allowed: response.decision() == Decision::Allow,
+            policies,
+        }
     }
 }
 
 pub struct Session<'a> {
     authz: &'a Authorizer,
     principal: EntityUid,
+    caller: Option<Caller>,
+    now: DateTime<Utc>,
     entities: cedar_policy::Entities,
 }
 
@@ -162,34 +258,16 @@ impl Session<'_> {
         context: RequestContext,
     ) -> AppResult<Verdict> {
         let a = &self.authz;
-        let action_uid = entities::action_uid(action.name());
-        let context = context.into_cedar()?;
+        let context = context.into_cedar(self.caller, self.now)?;
         let request = Request::new(
             self.principal.clone(),
-            action_uid,
+            entities::action_uid(action.name()),
             resource.clone(),
             context,
             Some(&a.schema),
         )
         .map_err(|e| AppError::internal(format!("cedar request: {e}")))?;
-        let response = a
-            .authorizer
-            .is_authorized(&request, &a.policies, &self.entities);
-        for e in response.diagnostics().errors() {
-            // A policy that errors is skipped by Cedar (so it cannot permit);
-            // the operator should hear about it.
-            tracing::warn!(%action, error = %e, "a policy failed to evaluate");
-        }
-        let mut policies: Vec<String> = response
-            .diagnostics()
-            .reason()
-            .map(|p| p.to_string())
-            .collect();
-        policies.sort();
-        Ok(Verdict {
-            allowed: response.decision() == Decision::Allow,
-            policies,
-        })
+        Ok(a.verdict(&request, &self.entities))
     }
 
     pub fn allows(&self, action: Action, resource: &EntityUid) -> AppResult<bool> {

@@ -57,7 +57,7 @@ impl Mutation {
                 // default to the tenant of the key they call with.
                 None => owner.tenant_id.unwrap_or(p.tenant_id),
             };
-            let session = ctx.authz.session(p, &ents)?;
+            let session = ctx.authz.session(p, &ents, ctx.now)?;
             session.check_visible(Action::ReadAccount, &owner_uid, "account")?;
             if requested_tenant.is_some() {
                 session.check_visible(Action::ReadTenant, &tenant_uid(tenant), "tenant")?;
@@ -71,7 +71,6 @@ impl Mutation {
                     owner_is_caller: owner.id == p.account_id,
                     owner_role: memberships::role_of(tx, owner.id, tenant)?,
                     expires_at,
-                    now: ctx.now,
                 },
             )?;
             let token = Token::generate(owner.kind);
@@ -108,7 +107,7 @@ impl Mutation {
             let mut ents = caller_entities(tx, p)?;
             add_account(tx, &mut ents, &owner)?;
             let uid = ents.api_key(&key)?;
-            let session = ctx.authz.session(p, &ents)?;
+            let session = ctx.authz.session(p, &ents, ctx.now)?;
             session.check_visible(Action::ReadApiKey, &uid, "api key")?;
             session.check(Action::DeleteApiKey, &uid, RequestContext::Empty)?;
             api_keys::revoke(tx, key_id, Revocation::Revoked, ctx.now)
@@ -131,7 +130,7 @@ impl Mutation {
             tenants::get(tx, tenant)?.ok_or(AppError::NotFound("tenant"))?;
             let mut ents = caller_entities(tx, p)?;
             let uid = ents.add_tenant(tenant);
-            let session = ctx.authz.session(p, &ents)?;
+            let session = ctx.authz.session(p, &ents, ctx.now)?;
             session.check_visible(Action::ReadTenant, &uid, "tenant")?;
             session.check(
                 Action::CreateServiceAccount,

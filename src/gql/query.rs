@@ -22,7 +22,7 @@ impl Query {
         let p = ctx.caller()?;
         ctx.store.read(|c| {
             let ents = caller_entities(c, p)?;
-            ctx.authz.session(p, &ents)?.check_visible(
+            ctx.authz.session(p, &ents, ctx.now)?.check_visible(
                 Action::ReadAccount,
                 &account_uid(p.account_id),
                 "account",
@@ -60,7 +60,7 @@ impl Query {
                 })
                 .collect::<AppResult<Vec<_>>>()?;
             ctx.authz
-                .session(p, &ents)?
+                .session(p, &ents, ctx.now)?
                 .filter(Action::ReadApiKey, rows)
         })?;
         sort(&mut rows, order_by);
@@ -95,7 +95,7 @@ impl Query {
                 })
                 .collect();
             ctx.authz
-                .session(p, &ents)?
+                .session(p, &ents, ctx.now)?
                 .filter(Action::ReadTenant, rows)
         })?;
         sort(&mut rows, order_by);

@@ -51,7 +51,7 @@ pub(super) fn service_account_for(
     let mut ents = caller_entities(tx, p)?;
     add_account(tx, &mut ents, &account)?;
     let uid = account_uid(account.id);
-    let session = ctx.authz.session(p, &ents)?;
+    let session = ctx.authz.session(p, &ents, ctx.now)?;
     session.check_visible(Action::ReadAccount, &uid, "service account")?;
     session.check(action, &uid, RequestContext::Empty)?;
     Ok(account)
@@ -77,9 +77,11 @@ pub fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<Tenan
     let tenant = ctx.store.write(|tx| {
         let mut ents = caller_entities(tx, p)?;
         let server = ents.add_server();
-        ctx.authz
-            .session(p, &ents)?
-            .check(Action::CreateTenant, &server, RequestContext::Empty)?;
+        ctx.authz.session(p, &ents, ctx.now)?.check(
+            Action::CreateTenant,
+            &server,
+            RequestContext::Empty,
+        )?;
         let tenant = tenants::insert(tx, &name, &slug, ctx.now)?;
         // The creator runs the new tenant (a service account belongs to its
         // own tenant only, so it stays out).
@@ -129,7 +131,7 @@ pub fn service_accounts(
                 keys.push((k, uid));
             }
         }
-        let session = ctx.authz.session(p, &ents)?;
+        let session = ctx.authz.session(p, &ents, ctx.now)?;
         let keys = session.filter(Action::ReadApiKey, keys)?;
         let rows = sas
             .into_iter()
@@ -176,7 +178,7 @@ pub fn memberships_of(
         }
         let visible = ctx
             .authz
-            .session(p, &ents)?
+            .session(p, &ents, ctx.now)?
             .filter(Action::ReadMembership, rows)?;
         Ok(visible.iter().take(max).map(MembershipNode::from).collect())
     })
@@ -192,7 +194,7 @@ pub fn set_membership_role(
     let member = ctx.store.write(|tx| {
         let (mut member, ents) = load_member(tx, p, mid)?;
         let uid = membership_uid(mid);
-        let session = ctx.authz.session(p, &ents)?;
+        let session = ctx.authz.session(p, &ents, ctx.now)?;
         session.check_visible(Action::ReadMembership, &uid, "membership")?;
         session.check(
             Action::UpdateMembership,
@@ -216,7 +218,7 @@ pub fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResu
     let revoked = ctx.store.write(|tx| {
         let (member, ents) = load_member(tx, p, mid)?;
         let uid = membership_uid(mid);
-        let session = ctx.authz.session(p, &ents)?;
+        let session = ctx.authz.session(p, &ents, ctx.now)?;
         session.check_visible(Action::ReadMembership, &uid, "membership")?;
         session.check(Action::DeleteMembership, &uid, RequestContext::Empty)?;
         if member.account.kind == AccountKind::Service {
@@ -252,7 +254,7 @@ pub fn create_invitation(
         tenants::get(tx, tenant)?.ok_or(AppError::NotFound("tenant"))?;
         let mut ents = caller_entities(tx, p)?;
         let uid = ents.add_tenant(tenant);
-        let session = ctx.authz.session(p, &ents)?;
+        let session = ctx.authz.session(p, &ents, ctx.now)?;
         session.check_visible(Action::ReadTenant, &uid, "tenant")?;
         let context = RequestContext::CreateInvitation {
             email: email.to_string(),
@@ -307,7 +309,7 @@ pub fn invitations_of(
             .collect::<AppResult<Vec<_>>>()?;
         let visible = ctx
             .authz
-            .session(p, &ents)?
+            .session(p, &ents, ctx.now)?
             .filter(Action::ReadInvitation, rows)?;
         Ok(visible.iter().take(max).map(InvitationNode::from).collect())
     })
@@ -320,7 +322,7 @@ pub fn delete_invitation(ctx: &Context, input: DeleteInvitationInput) -> AppResu
         let inv = invitations::get(tx, iid)?.ok_or(AppError::NotFound("invitation"))?;
         let mut ents = caller_entities(tx, p)?;
         let uid = ents.invitation(&inv)?;
-        let session = ctx.authz.session(p, &ents)?;
+        let session = ctx.authz.session(p, &ents, ctx.now)?;
         session.check_visible(Action::ReadInvitation, &uid, "invitation")?;
         session.check(Action::DeleteInvitation, &uid, RequestContext::Empty)?;
         invitations::revoke(tx, iid, ctx.now)
@@ -372,7 +374,7 @@ pub fn accept_invitation(
         let mut ents = EntitySet::new();
         let principal = ents.invitation(&inv)?;
         let tenant_uid = ents.add_tenant(inv.tenant_id);
-        ctx.authz.session_as(principal, &ents)?.check(
+        ctx.authz.session_as(principal, &ents, ctx.now)?.check(
             Action::AcceptInvitation,
             &tenant_uid,
             RequestContext::Empty,
