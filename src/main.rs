@@ -3,6 +3,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keyward::authz::{Authorizer, cases};
 use keyward::bootstrap::{self, Bootstrapped, InitSpec};
 use keyward::clock::Clock;
 use keyward::config::Config;
@@ -79,7 +80,22 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum PolicyCommand {
-    /// Write the default schema and policies into DIR, to edit and pass to `serve --policies DIR`.
+    /// Validate the schema and policies of DIR (strict mode); print each
+    /// problem as file:line:col: message, and exit 1 if there is any.
+    #[command(after_help = "Example:\n  keyward policy check --dir ./my-policies")]
+    Check {
+        #[arg(long, env = "KEYWARD_POLICIES", default_value = "policies")]
+        dir: PathBuf,
+    },
+    /// Run the test cases in DIR/tests/*.toml against the policies of DIR;
+    /// exit 1 if any fails.
+    #[command(after_help = "Example:\n  keyward policy test --dir ./my-policies")]
+    Test {
+        #[arg(long, env = "KEYWARD_POLICIES", default_value = "policies")]
+        dir: PathBuf,
+    },
+    /// Write the default schema, policies and their test cases into DIR, to
+    /// edit and pass to `serve --policies DIR`.
     #[command(
         after_help = "Example:\n  keyward policy init ./policies && keyward serve --policies ./policies"
     )]
@@ -190,6 +206,34 @@ fn main() -> ExitCode {
         Command::Schema => {
             print!("{}", keyward::gql::sdl());
             ExitCode::SUCCESS
+        }
+        Command::Policy(PolicyCommand::Check { dir }) => match Authorizer::from_dir(&dir) {
+            Ok(a) => {
+                println!("ok: {} validates (hash {})", dir.display(), a.hash);
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}", e.problems.join("\n"));
+                eprintln!("{} problem(s) in {}", e.problems.len(), dir.display());
+                ExitCode::FAILURE
+            }
+        },
+        Command::Policy(PolicyCommand::Test { dir }) => {
+            let authz = match Authorizer::from_dir(&dir) {
+                Ok(a) => a,
+                Err(e) => return fail(e),
+            };
+            let files = cases::case_files(&dir);
+            if files.is_empty() {
+                return fail(format!("no test cases in {}/tests/*.toml", dir.display()));
+            }
+            let report = cases::run(&authz, &files);
+            print!("{}", report.text);
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Command::Policy(PolicyCommand::Init { dir }) => {
             match keyward::authz::defaults::write_to(&dir) {

@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpServer, web};
 
-use crate::authz::{Authorizer, PolicyError};
+use crate::authz::PolicyError;
+use crate::authz::reload::{Policies, Watcher};
 use crate::bootstrap::{self, Bootstrapped};
 use crate::clock::Clock;
 use crate::config::Config;
@@ -20,6 +21,8 @@ pub enum StartupError {
     Policy(#[from] PolicyError),
     #[error("{0}")]
     Store(#[from] AppError),
+    #[error("{0}")]
+    Watch(String),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -31,17 +34,17 @@ pub struct Application {
     listener: TcpListener,
     state: web::Data<AppState>,
     workers: Option<usize>,
+    watcher: Option<Watcher>,
     /// Set when this start created the first tenant, admin and key.
     pub bootstrapped: Option<Bootstrapped>,
 }
 
 impl Application {
     pub fn build(config: &Config, clock: Clock) -> Result<Self, StartupError> {
-        let authz = match &config.policies {
-            Some(dir) => Authorizer::from_dir(dir)?,
-            None => Authorizer::embedded()?,
-        };
-        tracing::info!(source = %authz.source, "policies loaded and validated");
+        let policies = Arc::new(Policies::load(config.policies.as_deref(), clock.clone())?);
+        let status = policies.status();
+        tracing::info!(source = %status.source, hash = %status.hash, "policies loaded and validated");
+        let watcher = policies.watch().map_err(StartupError::Watch)?;
         let store = Store::open(&config.db)?;
         let bootstrapped = bootstrap::if_empty(&store, clock.now())?;
         let listener = TcpListener::bind(config.listen).map_err(|source| StartupError::Bind {
@@ -50,7 +53,7 @@ impl Application {
         })?;
         let state = web::Data::new(AppState {
             store,
-            authz: Arc::new(authz),
+            policies,
             schema: crate::gql::schema(),
             clock,
         });
@@ -58,6 +61,7 @@ impl Application {
             listener,
             state,
             workers: config.workers,
+            watcher,
             bootstrapped,
         })
     }
@@ -81,7 +85,33 @@ impl Application {
         if let Some(n) = self.workers {
             server = server.workers(n);
         }
+        // Registered before "listening" is announced: a SIGHUP that arrives
+        // before its handler would end the process.
+        match actix_rt::signal::unix::signal(actix_rt::signal::unix::SignalKind::hangup()) {
+            Ok(hangups) => {
+                actix_rt::spawn(reload_on_sighup(hangups, self.state.policies.clone()));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGHUP; policies reload only when files change")
+            }
+        }
         tracing::info!(%addr, "keyward listening");
-        server.listen(self.listener)?.run().await
+        let result = server.listen(self.listener)?.run().await;
+        drop(self.watcher);
+        result
+    }
+
+    /// The live policy set (tests reload it by hand).
+    pub fn policies(&self) -> Arc<Policies> {
+        self.state.policies.clone()
+    }
+}
+
+/// SIGHUP re-reads the policy directory. Without this handler SIGHUP would
+/// end the process.
+async fn reload_on_sighup(mut hangups: actix_rt::signal::unix::Signal, policies: Arc<Policies>) {
+    while hangups.recv().await.is_some() {
+        let p = policies.clone();
+        let _ = web::block(move || p.reload_and_log("SIGHUP")).await;
     }
 }

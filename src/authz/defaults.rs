@@ -21,13 +21,29 @@ pub const POLICIES: &[(&str, &str)] = &[
     ),
 ];
 
-/// Writes the defaults into `dir` (`keyward policy init DIR`), refusing to
-/// overwrite an existing file.
+/// The policy test cases, written to `tests/` beside the policies.
+pub const TESTS: &[(&str, &str)] = &[
+    (
+        "defaults.toml",
+        include_str!("../../policies/tests/defaults.toml"),
+    ),
+    (
+        "invitations.toml",
+        include_str!("../../policies/tests/invitations.toml"),
+    ),
+];
+
+/// Writes the defaults and their test cases into `dir` (`keyward policy init
+/// DIR`), refusing to overwrite an existing file.
 pub fn write_to(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
-    std::fs::create_dir_all(dir)?;
+    let tests = dir.join("tests");
+    std::fs::create_dir_all(&tests)?;
+    let files = std::iter::once((SCHEMA_FILE, SCHEMA))
+        .chain(POLICIES.iter().copied())
+        .map(|(n, t)| (dir.join(n), t))
+        .chain(TESTS.iter().map(|(n, t)| (tests.join(n), *t)));
     let mut written = Vec::new();
-    for (name, text) in std::iter::once((SCHEMA_FILE, SCHEMA)).chain(POLICIES.iter().copied()) {
-        let path = dir.join(name);
+    for (path, text) in files {
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

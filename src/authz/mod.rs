@@ -2,9 +2,11 @@
 //! at start-up, asked one question per action. Rust builds the request and
 //! obeys the answer; it holds no role checks of its own.
 pub mod action;
+pub mod cases;
 pub mod defaults;
 pub mod entities;
 mod load;
+pub mod reload;
 
 use std::path::Path;
 

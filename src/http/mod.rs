@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use self::auth::Credentials;
 use self::graphql::{GqlRequest, error_body};
-use crate::authz::Authorizer;
+use crate::authz::reload::Policies;
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::gql::{Context, Schema};
@@ -19,7 +19,7 @@ use crate::store::Store;
 
 pub struct AppState {
     pub store: Store,
-    pub authz: Arc<Authorizer>,
+    pub policies: Arc<Policies>,
     pub schema: Schema,
     pub clock: Clock,
 }
@@ -33,7 +33,7 @@ impl AppState {
             Ok(p) => p,
             Err(e) => return error_body(&e.public_message(), e.code()),
         };
-        let ctx = Context::new(principal, self.store.clone(), self.authz.clone(), now);
+        let ctx = Context::new(principal, self.store.clone(), self.policies.current(), now);
         let result = juniper::execute_sync(
             &request.query,
             request.operation_name.as_deref(),
@@ -65,17 +65,24 @@ impl AppState {
     }
 }
 
+/// 200 when the database answers, 503 when it does not; either way, which
+/// policy set is active.
 async fn healthz(state: web::Data<AppState>) -> HttpResponse {
+    let policies = state.policies.status();
     let state = state.into_inner();
-    match web::block(move || state.store.ping()).await {
-        Ok(Ok(())) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
+    let db = match web::block(move || state.store.ping()).await {
+        Ok(Ok(())) => true,
         Ok(Err(e)) => {
             tracing::error!(error = %e, "health check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
+            false
         }
-        Err(_) => {
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable" }))
-        }
+        Err(_) => false,
+    };
+    let body = serde_json::json!({ "status": if db { "ok" } else { "unavailable" }, "policies": policies });
+    if db {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
     }
 }
 

@@ -37,6 +37,7 @@ pub struct TestApp {
     pub url: String,
     pub clock: Clock,
     pub store: Store,
+    pub policies: std::sync::Arc<keyward::authz::reload::Policies>,
     /// The bootstrap admin's key, user id and tenant id.
     pub admin_key: String,
     pub admin_id: String,
@@ -63,6 +64,7 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         .expect("an empty database is bootstrapped");
     let addr = app.local_addr();
     let store = app.store();
+    let policies = app.policies();
     std::thread::spawn(move || actix_web::rt::System::new().block_on(app.run()));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -72,6 +74,7 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         url: format!("http://{addr}"),
         clock,
         store,
+        policies,
         admin_key: boot.api_key.expose().to_owned(),
         admin_id: boot.user_id.to_string(),
         tenant_id: boot.tenant_id.to_string(),

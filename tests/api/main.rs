@@ -8,6 +8,7 @@ mod cli;
 mod http;
 mod invitations;
 mod policies;
+mod policy_ops;
 mod prefect_cli;
 mod queries;
 mod schema;

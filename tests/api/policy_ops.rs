@@ -1,0 +1,351 @@
+//! Policies as the operator's lever: check, test, examples, live reload.
+use std::path::Path;
+use std::process::Command;
+
+use chrono::Duration;
+use serde_json::{Value, json};
+
+use crate::helpers::{CREATE_KEY, TestApp, spawn_app_with};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+const REPO_POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+
+fn keyward(args: &[&str]) -> (bool, String) {
+    let out = Command::new(BIN)
+        .args(args)
+        .env_remove("KEYWARD_POLICIES")
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+#[test]
+fn the_shipped_policies_check_and_pass_their_tests() {
+    let (ok, out) = keyward(&["policy", "check", "--dir", REPO_POLICIES]);
+    assert!(ok, "{out}");
+    let (ok, out) = keyward(&["policy", "test", "--dir", REPO_POLICIES]);
+    assert!(
+        ok && out.contains(" 0 failed") && !out.contains("FAIL"),
+        "{out}"
+    );
+}
+
+#[test]
+fn policy_init_writes_a_directory_that_checks_and_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("p");
+    let d = d.to_str().unwrap();
+    assert!(keyward(&["policy", "init", d]).0);
+    assert!(keyward(&["policy", "check", "--dir", d]).0);
+    let (ok, out) = keyward(&["policy", "test", "--dir", d]);
+    assert!(ok, "{out}");
+    // It refuses to overwrite.
+    let (ok, out) = keyward(&["policy", "init", d]);
+    assert!(!ok, "{out}");
+}
+
+/// The defaults with the example `name` added, its `edit` applied, and only
+/// the example's own test cases.
+fn with_example(
+    name: &str,
+    edit: impl Fn(String) -> String,
+    extra: &[(&str, &str)],
+) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    keyward::authz::defaults::write_to(dir.path()).unwrap();
+    for (f, _) in keyward::authz::defaults::TESTS {
+        std::fs::remove_file(dir.path().join("tests").join(f)).unwrap();
+    }
+    let ex = Path::new(REPO_POLICIES).join("examples").join(name);
+    let policy = std::fs::read_to_string(ex.join(format!("{name}.cedar"))).unwrap();
+    std::fs::write(dir.path().join(format!("{name}.cedar")), edit(policy)).unwrap();
+    let cases = format!("{name}.toml");
+    std::fs::copy(
+        ex.join("tests").join(&cases),
+        dir.path().join("tests").join(&cases),
+    )
+    .unwrap();
+    for (f, text) in extra {
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
+    dir
+}
+
+fn serve_with(dir: &tempfile::TempDir) -> TestApp {
+    let path = dir.path().to_owned();
+    spawn_app_with(|c| c.policies = Some(path))
+}
+
+fn create_key(a: &TestApp, key: &str, user_id: &str, expires_at: Option<&str>) -> Value {
+    a.gql(
+        key,
+        CREATE_KEY,
+        json!({ "input": { "user_id": user_id, "name": "k", "expires_at": expires_at } }),
+    )
+}
+
+fn denied_by(body: &Value) -> Value {
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"],
+        json!("FORBIDDEN"),
+        "{body}"
+    );
+    body["errors"][0]["extensions"]["policies"].clone()
+}
+
+fn allowed(body: &Value) {
+    assert!(body.get("errors").is_none(), "{body}");
+}
+
+#[test]
+fn example_keys_expire_within_90_days() {
+    let dir = with_example("keys-expire-within-90-days", |p| p, &[]);
+    let (ok, out) = keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let a = serve_with(&dir);
+    // The clock stands at 2030-01-01.
+    assert_eq!(
+        denied_by(&create_key(&a, &a.admin_key, &a.admin_id, None)),
+        json!(["keys-expire-within-90-days"])
+    );
+    assert_eq!(
+        denied_by(&create_key(
+            &a,
+            &a.admin_key,
+            &a.admin_id,
+            Some("2030-06-01T00:00:00+00:00")
+        )),
+        json!(["keys-expire-within-90-days"])
+    );
+    allowed(&create_key(
+        &a,
+        &a.admin_key,
+        &a.admin_id,
+        Some("2030-03-01T00:00:00+00:00"),
+    ));
+}
+
+#[test]
+fn example_service_keys_from_admins_user_keys_for_oneself() {
+    // A permissive extra policy lets admins make keys for anyone; the example
+    // overrides it.
+    let lax = r#"@id("admins-make-any-key")
+permit (principal, action == Keyward::Action::"CreateApiKey", resource)
+when { principal.role == "TENANT_ADMIN" };
+"#;
+    let without = with_example(
+        "admin-service-keys-own-user-keys",
+        |_| String::new(),
+        &[("lax.cedar", lax)],
+    );
+    let a = serve_with(&without);
+    let (user_id, _) = a.member("u@default", keyward::domain::model::Role::User);
+    allowed(&create_key(&a, &a.admin_key, &user_id, None));
+
+    let alone = with_example("admin-service-keys-own-user-keys", |p| p, &[]);
+    let (ok, out) = keyward(&["policy", "test", "--dir", alone.path().to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let with = with_example(
+        "admin-service-keys-own-user-keys",
+        |p| p,
+        &[("lax.cedar", lax)],
+    );
+    let a = serve_with(&with);
+    let (user_id, _) = a.member("u@default", keyward::domain::model::Role::User);
+    assert_eq!(
+        denied_by(&create_key(&a, &a.admin_key, &user_id, None)),
+        json!(["user-keys-only-for-oneself"])
+    );
+    allowed(&create_key(&a, &a.admin_key, &a.admin_id, None));
+}
+
+#[test]
+fn example_read_only_users_cannot_create_keys() {
+    let dir = with_example("read-only-users-cannot-create-keys", |p| p, &[]);
+    assert!(keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]).0);
+    let a = serve_with(&dir);
+    let (ro, ro_key) = a.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
+    assert_eq!(
+        denied_by(&create_key(&a, &ro_key, &ro, None)),
+        json!(["read-only-users-cannot-create-keys"])
+    );
+    let (u, u_key) = a.member("u@default", keyward::domain::model::Role::User);
+    allowed(&create_key(&a, &u_key, &u, None));
+}
+
+#[test]
+fn example_no_keys_without_expiry_in_one_tenant() {
+    // The tenant id is only known once the server has bootstrapped, so the
+    // policy is written after start and picked up by a reload.
+    let dir = with_example("no-keys-without-expiry-in-tenant", |p| p, &[]);
+    assert!(keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]).0);
+    let a = serve_with(&dir);
+    let file = dir.path().join("no-keys-without-expiry-in-tenant.cedar");
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("\"acme\"", &format!("\"{}\"", a.tenant_id));
+    std::fs::write(&file, text).unwrap();
+    a.policies.reload().unwrap();
+    assert_eq!(
+        denied_by(&create_key(&a, &a.admin_key, &a.admin_id, None)),
+        json!(["no-keys-without-expiry-in-tenant"])
+    );
+    allowed(&create_key(
+        &a,
+        &a.admin_key,
+        &a.admin_id,
+        Some("2031-01-01T00:00:00+00:00"),
+    ));
+    let (_, other_admin, other_key) = a.other_tenant("other");
+    allowed(&create_key(&a, &other_key, &other_admin, None));
+}
+
+#[test]
+fn the_context_carries_the_calling_keys_age() {
+    let stale = r#"@id("stale-keys-make-no-keys")
+forbid (principal, action == Keyward::Action::"CreateApiKey", resource)
+when { context.caller.key_age_seconds > 86400 };
+"#;
+    let dir = with_example(
+        "read-only-users-cannot-create-keys",
+        |_| String::new(),
+        &[("stale.cedar", stale)],
+    );
+    let a = serve_with(&dir);
+    allowed(&create_key(&a, &a.admin_key, &a.admin_id, None));
+    a.clock.advance(Duration::days(2));
+    assert_eq!(
+        denied_by(&create_key(&a, &a.admin_key, &a.admin_id, None)),
+        json!(["stale-keys-make-no-keys"])
+    );
+}
+
+fn healthz_hash(a: &TestApp) -> String {
+    a.get("/healthz").json()["policies"]["hash"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn editing_the_policy_directory_reloads_the_running_server() {
+    let dir = with_example("read-only-users-cannot-create-keys", |_| String::new(), &[]);
+    let a = serve_with(&dir);
+    let before = a.get("/healthz").json();
+    assert_eq!(
+        before["policies"]["source"],
+        json!(dir.path().display().to_string())
+    );
+    let (ro, ro_key) = a.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
+    allowed(&create_key(&a, &ro_key, &ro, None));
+
+    let example = Path::new(REPO_POLICIES).join(
+        "examples/read-only-users-cannot-create-keys/read-only-users-cannot-create-keys.cedar",
+    );
+    std::fs::copy(example, dir.path().join("read-only.cedar")).unwrap();
+    // The watcher debounces for a quarter second; wait (bounded) for the swap.
+    let old = before["policies"]["hash"].as_str().unwrap().to_owned();
+    let swapped = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        healthz_hash(&a) != old
+    });
+    assert!(swapped, "the edit was not picked up within 10 s");
+    assert_eq!(
+        denied_by(&create_key(&a, &ro_key, &ro, None)),
+        json!(["read-only-users-cannot-create-keys"])
+    );
+    assert_eq!(a.policies.status().hash, healthz_hash(&a));
+}
+
+#[test]
+fn an_invalid_edit_keeps_the_running_set() {
+    let dir = with_example("read-only-users-cannot-create-keys", |_| String::new(), &[]);
+    let a = serve_with(&dir);
+    let before = a.policies.status();
+    std::fs::write(
+        dir.path().join("broken.cedar"),
+        "permit (principal, action, resource)\nwhen { principal.nope };\n",
+    )
+    .unwrap();
+    let err = a.policies.reload().unwrap_err().to_string();
+    let file = dir.path().join("broken.cedar").display().to_string();
+    assert!(err.contains(&format!("{file}:2:")), "{err}");
+    let after = a.policies.status();
+    assert_eq!(
+        (before.hash, before.loaded_at),
+        (after.hash, after.loaded_at)
+    );
+    allowed(&create_key(&a, &a.admin_key, &a.admin_id, None));
+}
+
+#[test]
+fn sighup_reloads_and_the_server_lives_on() {
+    use std::io::{BufRead, BufReader};
+    let dir = with_example("read-only-users-cannot-create-keys", |_| String::new(), &[]);
+    let db = dir.path().join("k.db");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--policies",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .env("NO_COLOR", "1")
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let hup = |pid: u32| {
+        assert!(
+            Command::new("kill")
+                .args(["-HUP", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        )
+    };
+    let wait_for = |needle: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+        panic!("no log line with {needle:?} after SIGHUP");
+    };
+    wait_for("keyward listening");
+    hup(child.id());
+    wait_for("policies unchanged");
+    // An invalid file: the reload is refused with file and line, and the
+    // server keeps serving.
+    std::fs::write(
+        dir.path().join("zz-broken.cedar"),
+        "permit (principal, action, resource)\nwhen { principal.nope };\n",
+    )
+    .unwrap();
+    hup(child.id());
+    let refused = wait_for("refused");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "SIGHUP must not stop the server: {refused}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
