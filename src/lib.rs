@@ -2,6 +2,7 @@
 //! clap front end; everything else lives here so tests build the very same app.
 pub mod authz;
 pub mod bootstrap;
+pub mod client;
 pub mod clock;
 pub mod config;
 pub mod domain;

@@ -5,6 +5,10 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use keyward::authz::{Authorizer, cases};
 use keyward::bootstrap::{self, Bootstrapped, InitSpec};
+use keyward::client::api::ClientError;
+use keyward::client::commands::{
+    AuthCommand, Client, ClientOpts, KeysCommand, MembersCommand, ServiceAccountsCommand,
+};
 use keyward::clock::Clock;
 use keyward::config::Config;
 use keyward::domain::names::{DisplayName, Email, Slug};
@@ -45,6 +49,43 @@ enum Command {
         /// Print {"tenant_id", "user_id", "api_key"} as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Log in to a keyward server, log out, see who you are.
+    #[command(
+        after_help = "Example:\n  keyward auth login --key kwu_... --api http://127.0.0.1:4200/graphql"
+    )]
+    Auth {
+        #[command(flatten)]
+        opts: ClientOpts,
+        #[command(subcommand)]
+        cmd: AuthCommand,
+    },
+    /// Create, list and revoke API keys.
+    #[command(after_help = "Example:\n  keyward keys create -n laptop --expires-in 30d")]
+    Keys {
+        #[command(flatten)]
+        opts: ClientOpts,
+        #[command(subcommand)]
+        cmd: KeysCommand,
+    },
+    /// Create, list and delete service accounts (tenant admins).
+    #[command(
+        name = "service-accounts",
+        after_help = "Example:\n  keyward service-accounts create deploy-bot"
+    )]
+    ServiceAccounts {
+        #[command(flatten)]
+        opts: ClientOpts,
+        #[command(subcommand)]
+        cmd: ServiceAccountsCommand,
+    },
+    /// List members and invite new ones.
+    #[command(after_help = "Example:\n  keyward members invite ana@example.com")]
+    Members {
+        #[command(flatten)]
+        opts: ClientOpts,
+        #[command(subcommand)]
+        cmd: MembersCommand,
     },
     /// Print the GraphQL schema (SDL) as served.
     Schema,
@@ -160,6 +201,14 @@ fn init(db: PathBuf, slug: &str, name: &str, email: &str, json: bool) -> Result<
     Ok(())
 }
 
+/// Runs a client command: errors on stderr, in one line, exit code 1.
+fn client(opts: &ClientOpts, run: impl FnOnce(&mut Client) -> Result<(), ClientError>) -> ExitCode {
+    match Client::new(opts).and_then(|mut c| run(&mut c)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     keyward::telemetry::init();
@@ -203,6 +252,10 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(e.public_message()),
         },
+        Command::Auth { opts, cmd } => client(&opts, |c| c.auth(&cmd)),
+        Command::Keys { opts, cmd } => client(&opts, |c| c.keys(&cmd)),
+        Command::ServiceAccounts { opts, cmd } => client(&opts, |c| c.service_accounts(&cmd)),
+        Command::Members { opts, cmd } => client(&opts, |c| c.members(&cmd)),
         Command::Schema => {
             print!("{}", keyward::gql::sdl());
             ExitCode::SUCCESS

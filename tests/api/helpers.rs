@@ -53,10 +53,15 @@ pub fn spawn_app() -> TestApp {
 
 /// Like `spawn_app`, after `adjust` has had its say on the config.
 pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(adjust, Clock::fixed(start_time()))
+}
+
+/// Like `spawn_app_with`, on `clock` (the system clock, for tests whose
+/// client computes times from its own clock).
+pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::for_tests(dir.path().join("keyward.db"));
     adjust(&mut config);
-    let clock = Clock::fixed(start_time());
     let app = Application::build(&config, clock.clone()).expect("the app builds");
     let boot = app
         .bootstrapped

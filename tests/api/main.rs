@@ -5,6 +5,7 @@ mod world;
 mod api_keys;
 mod authentication;
 mod cli;
+mod cli_client;
 mod http;
 mod invitations;
 mod policies;

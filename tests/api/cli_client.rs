@@ -1,0 +1,440 @@
+//! The `keyward` binary as a client of a real server (issue: CLI client).
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use crate::helpers::{AUTH_INFO, TestApp, spawn_app};
+
+const BIN: &str = env!("CARGO_BIN_EXE_keyward");
+
+struct Cli<'a> {
+    app: &'a TestApp,
+    home: tempfile::TempDir,
+}
+
+struct Out {
+    ok: bool,
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Out {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl<'a> Cli<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn config(&self) -> std::path::PathBuf {
+        self.home.path().join("config.toml")
+    }
+
+    /// Runs `keyward ARGS` with only the given environment (plus HOME,
+    /// KEYWARD_HOME and PATH) and no terminal.
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("KEYWARD_HOME", self.home.path())
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let o = cmd.output().unwrap();
+        Out {
+            ok: o.status.success(),
+            code: o.status.code(),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// Like `run`, talking to the test server, and expecting success.
+    fn ok(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
+        let api = format!("{}/graphql", self.app.url);
+        let mut all = env.to_vec();
+        if !env.iter().any(|(k, _)| *k == "KEYWARD_API") {
+            all.push(("KEYWARD_API", &api));
+        }
+        let o = self.run(args, &all);
+        assert!(o.ok, "keyward {args:?} failed: {}{}", o.stdout, o.stderr);
+        o
+    }
+
+    fn status(&self, args: &[&str], env: &[(&str, &str)]) -> Value {
+        let mut a = vec!["auth", "status", "--json"];
+        a.extend_from_slice(args);
+        self.ok(&a, env).json()
+    }
+}
+
+#[test]
+fn flag_beats_env_beats_file() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let sa = app.service_account(&app.admin_key, "robot");
+    let (_, robot) = app.create_key(&app.admin_key, &sa, "robot key");
+    let (user_id, user_key) = app.member("u@default", keyward::domain::model::Role::User);
+
+    cli.ok(&["auth", "login", "--key", &user_key], &[]);
+    let s = cli.status(&[], &[]);
+    assert_eq!(s["user_id"], json!(user_id));
+    assert_eq!(
+        s["key"]["source"],
+        json!(format!("{} ([cloud] api_key)", cli.config().display()))
+    );
+
+    // Env beats file, for each variable.
+    for var in [
+        "KEYWARD_API_KEY",
+        "PREFECT__CLOUD__AGENT__AUTH_TOKEN",
+        "PREFECT__CLOUD__API_KEY",
+    ] {
+        let s = cli.status(&[], &[(var, &robot)]);
+        assert_eq!(
+            (&s["user_id"], &s["key"]["source"]),
+            (&json!(sa), &json!(format!("${var}"))),
+            "{var}"
+        );
+    }
+    // Flag beats env, under both spellings.
+    for flag in ["--key", "-k", "--token", "-t"] {
+        let s = cli.status(&[flag, &app.admin_key], &[("KEYWARD_API_KEY", &robot)]);
+        assert_eq!(
+            (&s["user_id"], &s["key"]["source"]),
+            (&json!(app.admin_id), &json!("the --key flag")),
+            "{flag}"
+        );
+    }
+    // The seed's agent setting in the file works too.
+    std::fs::write(
+        cli.config(),
+        format!("[cloud.agent]\nauth_token = \"{robot}\"\n"),
+    )
+    .unwrap();
+    std::fs::set_permissions(cli.config(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(cli.status(&[], &[])["user_id"], json!(sa));
+}
+
+#[test]
+fn the_server_url_resolves_the_same_way() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let good = format!("{}/graphql", app.url);
+    let dead = "http://127.0.0.1:9/graphql";
+    std::fs::write(
+        cli.config(),
+        format!(
+            "[cloud]\napi = \"{dead}\"\napi_key = \"{}\"\n",
+            app.admin_key
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(cli.config(), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let from_file = cli.run(&["auth", "status"], &[]);
+    assert!(
+        !from_file.ok
+            && from_file
+                .stderr
+                .contains("cannot reach http://127.0.0.1:9/graphql"),
+        "{}",
+        from_file.stderr
+    );
+    let s = cli.status(&[], &[("KEYWARD_API", &good)]);
+    assert_eq!(s["api"]["source"], json!("$KEYWARD_API"));
+    let s = cli.status(&["--api", &good], &[("KEYWARD_API", dead)]);
+    assert_eq!(s["api"]["source"], json!("the --api flag"));
+}
+
+#[test]
+fn login_writes_a_private_file_and_warns_when_it_is_not() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    cli.ok(&["auth", "login", "--key", &app.admin_key], &[]);
+    let mode = std::fs::metadata(cli.config())
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777;
+    assert_eq!(mode, 0o600);
+    let text = std::fs::read_to_string(cli.config()).unwrap();
+    assert!(text.contains(&app.admin_key));
+    let quiet = cli.ok(&["auth", "status"], &[]);
+    assert!(!quiet.stderr.contains("warning"), "{}", quiet.stderr);
+    std::fs::set_permissions(cli.config(), std::fs::Permissions::from_mode(0o644)).unwrap();
+    let warned = cli.ok(&["auth", "status"], &[]);
+    assert!(
+        warned.stderr.contains("is readable by others (mode 644)"),
+        "{}",
+        warned.stderr
+    );
+    // A bad key is checked before anything is stored.
+    let bad = cli.run(
+        &["auth", "login", "--key", "kwu_nope"],
+        &[("KEYWARD_API", &format!("{}/graphql", app.url))],
+    );
+    assert_eq!(bad.code, Some(1));
+    assert_eq!(std::fs::read_to_string(cli.config()).unwrap(), text);
+    cli.ok(&["auth", "logout"], &[]);
+    assert!(
+        !std::fs::read_to_string(cli.config())
+            .unwrap()
+            .contains("kwu_")
+    );
+}
+
+#[test]
+fn status_on_a_revoked_key_says_so_and_exits_1() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let (id, key) = app.create_key(&app.admin_key, &app.admin_id, "doomed");
+    let api = format!("{}/graphql", app.url);
+    let env = [
+        ("KEYWARD_API", api.as_str()),
+        ("KEYWARD_API_KEY", key.as_str()),
+    ];
+    assert!(cli.run(&["auth", "status"], &env).ok);
+    cli.ok(
+        &["keys", "revoke", &id, "--yes", "--key", &app.admin_key],
+        &[],
+    );
+    let out = cli.run(&["auth", "status"], &env);
+    assert_eq!(out.code, Some(1));
+    assert!(out.stdout.is_empty());
+    let lines: Vec<&str> = out.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{}", out.stderr);
+    assert!(
+        lines[0].starts_with("keyward: This API key was revoked at"),
+        "{}",
+        out.stderr
+    );
+    // Expired keys say so too.
+    let d = app.ok(
+        &app.admin_key,
+        crate::helpers::CREATE_KEY,
+        json!({ "input": { "user_id": app.admin_id, "name": "short", "expires_at": "2030-01-01T01:00:00+00:00" } }),
+    );
+    let short = d["create_api_key"]["key"].as_str().unwrap().to_owned();
+    app.clock.advance(chrono::Duration::hours(2));
+    let out = cli.run(
+        &["auth", "status"],
+        &[
+            ("KEYWARD_API", api.as_str()),
+            ("KEYWARD_API_KEY", short.as_str()),
+        ],
+    );
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("This API key expired at"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn keys_create_quiet_prints_a_usable_key_and_json_parses() {
+    // `--expires-in` counts from the client's clock: the server must share it.
+    let app = crate::helpers::spawn_app_on(|_| {}, keyward::clock::Clock::system());
+    let cli = Cli::new(&app);
+    let k = ["--key", app.admin_key.as_str()];
+    let quiet = cli.ok(&["keys", "create", "-n", "ci", "--quiet", k[0], k[1]], &[]);
+    let secret = quiet.stdout.trim();
+    assert_eq!(quiet.stdout.lines().count(), 1);
+    assert_eq!(
+        app.ok(secret, AUTH_INFO, json!({}))["auth_info"]["user_id"],
+        json!(app.admin_id)
+    );
+
+    let made = cli
+        .ok(
+            &[
+                "keys",
+                "create",
+                "-n",
+                "month",
+                "--expires-in",
+                "30d",
+                "--json",
+                k[0],
+                k[1],
+            ],
+            &[],
+        )
+        .json();
+    assert!(made["key"].as_str().unwrap().starts_with("kwu_"));
+    assert!(
+        made["expires_at"].as_str().unwrap().starts_with("20"),
+        "{made}"
+    );
+    let dated = cli
+        .ok(
+            &[
+                "keys",
+                "create",
+                "-n",
+                "dated",
+                "--expires-at",
+                "2099-02-03",
+                "--json",
+                k[0],
+                k[1],
+            ],
+            &[],
+        )
+        .json();
+    assert_eq!(dated["expires_at"], json!("2099-02-03T00:00:00Z"));
+
+    let listed = cli.ok(&["keys", "list", "--json", k[0], k[1]], &[]).json();
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 4, "{listed}");
+    for n in ["ci", "month", "dated", "bootstrap"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    assert!(
+        !listed.to_string().contains(secret),
+        "a list never shows a secret"
+    );
+    let table = cli.ok(&["keys", "list", k[0], k[1]], &[]).stdout;
+    assert!(
+        table.starts_with("NAME") && table.contains("EXPIRES AT") && table.contains("LAST USED"),
+        "{table}"
+    );
+    assert!(table.contains("2099-02-03 00:00 UTC"), "{table}");
+}
+
+#[test]
+fn revoke_asks_and_without_a_terminal_needs_yes() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let (id, key) = app.create_key(&app.admin_key, &app.admin_id, "kept");
+    let out = cli.run(
+        &["keys", "revoke", &id, "--key", &app.admin_key],
+        &[("KEYWARD_API", &format!("{}/graphql", app.url))],
+    );
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("pass --yes"), "{}", out.stderr);
+    app.ok(&key, AUTH_INFO, json!({}));
+}
+
+#[test]
+fn service_accounts_and_members() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let k = ["--key", app.admin_key.as_str()];
+    let sa = cli
+        .ok(
+            &[
+                "service-accounts",
+                "create",
+                "deploy-bot",
+                "--json",
+                k[0],
+                k[1],
+            ],
+            &[],
+        )
+        .json();
+    let sa_id = sa["id"].as_str().unwrap().to_owned();
+    let robot = cli
+        .ok(
+            &[
+                "keys", "create", "-n", "bot", "--for", &sa_id, "--quiet", k[0], k[1],
+            ],
+            &[],
+        )
+        .stdout;
+    let robot = robot.trim().to_owned();
+    assert!(robot.starts_with("kws_"));
+    let listed = cli
+        .ok(&["service-accounts", "list", "--json", k[0], k[1]], &[])
+        .json();
+    assert_eq!(listed[0]["name"], json!("deploy-bot"));
+    assert_eq!(listed[0]["api_keys"].as_array().unwrap().len(), 1);
+    let invite = cli
+        .ok(
+            &[
+                "members",
+                "invite",
+                "ana@example.com",
+                "--role",
+                "READ_ONLY_USER",
+                "--json",
+                k[0],
+                k[1],
+            ],
+            &[],
+        )
+        .json();
+    assert!(invite["token"].as_str().unwrap().starts_with("kwi_"));
+    let members = cli
+        .ok(&["members", "list", "--json", k[0], k[1]], &[])
+        .json();
+    assert_eq!(members.as_array().unwrap().len(), 2, "{members}");
+    let table = cli.ok(&["members", "list", k[0], k[1]], &[]).stdout;
+    assert!(
+        table.contains("admin@localhost") && table.contains("deploy-bot"),
+        "{table}"
+    );
+    cli.ok(
+        &["service-accounts", "delete", &sa_id, "--yes", k[0], k[1]],
+        &[],
+    );
+    assert_eq!(app.code(&robot, AUTH_INFO, json!({})), "UNAUTHENTICATED");
+    // A user is refused, on stderr with a non-zero exit.
+    let (_, user) = app.member("u@default", keyward::domain::model::Role::User);
+    let out = cli.run(
+        &["service-accounts", "create", "x", "--key", &user],
+        &[("KEYWARD_API", &format!("{}/graphql", app.url))],
+    );
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("You may not create service accounts"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn every_command_has_help_with_an_example() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    for cmd in [
+        &["auth", "login"][..],
+        &["auth", "logout"],
+        &["auth", "status"],
+        &["keys", "create"],
+        &["keys", "list"],
+        &["keys", "revoke"],
+        &["service-accounts", "create"],
+        &["service-accounts", "list"],
+        &["service-accounts", "delete"],
+        &["members", "list"],
+        &["members", "invite"],
+    ] {
+        let mut args = cmd.to_vec();
+        args.push("--help");
+        let out = cli.run(&args, &[]);
+        assert!(
+            out.ok && out.stdout.contains("Example"),
+            "{cmd:?}: {}",
+            out.stdout
+        );
+    }
+}
