@@ -20,6 +20,15 @@ pub struct Config {
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "KEYWARD_WORKERS")]
     pub workers: Option<usize>,
+
+    /// Seconds between writes of keys' `last_used_at` (at most one write per
+    /// key per interval; pending uses are also written at shutdown).
+    #[arg(long, env = "KEYWARD_LAST_USED_INTERVAL", default_value_t = 60)]
+    pub last_used_interval: u64,
+
+    /// How many verified keys the in-process cache holds.
+    #[arg(long, env = "KEYWARD_CACHE_KEYS", default_value_t = 100_000)]
+    pub cache_keys: usize,
 }
 
 impl Config {
@@ -30,6 +39,9 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             policies: None,
             workers: Some(2),
+            // Tests flush `last_used_at` themselves.
+            last_used_interval: 3600,
+            cache_keys: 100_000,
         }
     }
 }

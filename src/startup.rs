@@ -3,6 +3,7 @@
 //! global; tests build the very same thing on port 0.
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 
@@ -14,6 +15,7 @@ use crate::config::Config;
 use crate::error::AppError;
 use crate::http::{self, AppState};
 use crate::store::Store;
+use crate::verify::Verifier;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -34,6 +36,7 @@ pub struct Application {
     listener: TcpListener,
     state: web::Data<AppState>,
     workers: Option<usize>,
+    last_used_interval: Duration,
     watcher: Option<Watcher>,
     /// Set when this start created the first tenant, admin and key.
     pub bootstrapped: Option<Bootstrapped>,
@@ -51,7 +54,9 @@ impl Application {
             addr: config.listen,
             source,
         })?;
+        let verifier = Arc::new(Verifier::new(store.clone(), config.cache_keys));
         let state = web::Data::new(AppState {
+            verifier,
             store,
             policies,
             schema: crate::gql::schema(),
@@ -61,6 +66,7 @@ impl Application {
             listener,
             state,
             workers: config.workers,
+            last_used_interval: Duration::from_secs(config.last_used_interval.max(1)),
             watcher,
             bootstrapped,
         })
@@ -95,15 +101,46 @@ impl Application {
                 tracing::warn!(error = %e, "cannot listen for SIGHUP; policies reload only when files change")
             }
         }
+        actix_rt::spawn(flush_last_used_every(
+            self.last_used_interval,
+            self.state.verifier.clone(),
+        ));
         tracing::info!(%addr, "keyward listening");
         let result = server.listen(self.listener)?.run().await;
         drop(self.watcher);
+        // Graceful shutdown: the uses not yet written are not lost.
+        let verifier = self.state.verifier.clone();
+        match web::block(move || verifier.flush_last_used()).await {
+            Ok(Ok(n)) => tracing::info!(keys = n, "last_used_at written at shutdown"),
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot write last_used_at at shutdown"),
+            Err(e) => tracing::error!(error = %e, "cannot write last_used_at at shutdown"),
+        }
         result
+    }
+
+    /// The key verifier (tests flush `last_used_at` and watch the cache).
+    pub fn verifier(&self) -> Arc<Verifier> {
+        self.state.verifier.clone()
     }
 
     /// The live policy set (tests reload it by hand).
     pub fn policies(&self) -> Arc<Policies> {
         self.state.policies.clone()
+    }
+}
+
+/// Writes the keys' `last_used_at` once per interval.
+async fn flush_last_used_every(every: Duration, verifier: Arc<Verifier>) {
+    let mut ticks = actix_rt::time::interval(every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let v = verifier.clone();
+        match web::block(move || v.flush_last_used()).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "cannot write last_used_at"),
+            Err(e) => tracing::error!(error = %e, "cannot write last_used_at"),
+        }
     }
 }
 

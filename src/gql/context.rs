@@ -12,11 +12,14 @@ use crate::domain::model::Account;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::{Store, memberships};
+use crate::verify::Verifier;
 
 pub struct Context {
     principal: Option<Principal>,
     pub store: Store,
     pub authz: Arc<Authorizer>,
+    /// Told, after each commit that revokes or changes keys, what changed.
+    pub verifier: Arc<Verifier>,
     pub now: DateTime<Utc>,
 }
 
@@ -32,12 +35,14 @@ impl Context {
         principal: Option<Principal>,
         store: Store,
         authz: Arc<Authorizer>,
+        verifier: Arc<Verifier>,
         now: DateTime<Utc>,
     ) -> Self {
         Self {
             principal,
             store,
             authz,
+            verifier,
             now,
         }
     }

@@ -20,6 +20,7 @@ use crate::domain::model::{ApiKey, Revocation, Role};
 use crate::domain::names::DisplayName;
 use crate::error::{AppError, AppResult};
 use crate::store::{accounts, api_keys, memberships, tenants};
+use crate::verify::Invalidation;
 
 pub struct Mutation;
 
@@ -112,6 +113,7 @@ impl Mutation {
             session.check(Action::DeleteApiKey, &uid, RequestContext::Empty)?;
             api_keys::revoke(tx, key_id, Revocation::Revoked, ctx.now)
         })?;
+        ctx.verifier.invalidate(Invalidation::Key(key_id));
         tracing::info!(key_id = %key_id, by = %p.account_id, "api key revoked");
         Ok(Success { success: true })
     }
@@ -165,6 +167,7 @@ impl Mutation {
             accounts::delete(tx, account.id)?;
             Ok(revoked)
         })?;
+        ctx.verifier.invalidate(Invalidation::Account(account_id));
         tracing::info!(account = %account_id, keys_revoked = revoked, by = %p.account_id, "service account deleted");
         Ok(Success { success: true })
     }

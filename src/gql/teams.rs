@@ -22,6 +22,7 @@ use crate::domain::names::{DisplayName, Email, Slug};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::{accounts, api_keys, invitations, memberships, tenants};
+use crate::verify::Invalidation;
 
 /// How long an invitation can be accepted.
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
@@ -208,6 +209,11 @@ pub fn set_membership_role(
         member.membership.role = role;
         Ok(member)
     })?;
+    // The member's keys now carry the new role.
+    ctx.verifier.invalidate(Invalidation::AccountInTenant(
+        member.account.id,
+        member.membership.tenant_id,
+    ));
     tracing::info!(membership = %mid, %role, by = %p.account_id, "membership role changed");
     Ok(MembershipNode::from(&member))
 }
@@ -215,7 +221,7 @@ pub fn set_membership_role(
 pub fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success> {
     let p = ctx.caller()?;
     let mid = MembershipId::from(input.membership_id.0);
-    let revoked = ctx.store.write(|tx| {
+    let (revoked, member) = ctx.store.write(|tx| {
         let (member, ents) = load_member(tx, p, mid)?;
         let uid = membership_uid(mid);
         let session = ctx.authz.session(p, &ents, ctx.now)?;
@@ -229,14 +235,19 @@ pub fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResu
         }
         memberships::delete(tx, mid)?;
         keep_an_admin(tx, &member)?;
-        api_keys::revoke_all_of_in(
+        let revoked = api_keys::revoke_all_of_in(
             tx,
             member.account.id,
             member.membership.tenant_id,
             Revocation::MembershipRemoved,
             ctx.now,
-        )
+        )?;
+        Ok((revoked, member))
     })?;
+    ctx.verifier.invalidate(Invalidation::AccountInTenant(
+        member.account.id,
+        member.membership.tenant_id,
+    ));
     tracing::info!(membership = %mid, keys_revoked = revoked, by = %p.account_id, "member removed");
     Ok(Success { success: true })
 }

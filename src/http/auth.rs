@@ -3,19 +3,15 @@
 //! side with no I/O; `authenticate` runs on the request's blocking hop.
 use actix_web::HttpRequest;
 use actix_web::http::header::AUTHORIZATION;
-use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use crate::domain::api_key::{KeyFormatError, Token, TokenKind};
 use crate::domain::ids::TenantId;
-use crate::domain::model::Revocation;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::{Store, api_keys};
+use crate::verify::Verifier;
 
 pub const TENANT_HEADER: &str = "x-prefect-tenant-id";
-
-/// How often `last_used_at` is written at most, per key.
-const TOUCH_EVERY: Duration = Duration::seconds(60);
 
 /// The credentials of one request, parsed but not yet checked.
 pub struct Credentials {
@@ -54,6 +50,13 @@ fn parse_bearer(raw: &[u8]) -> AppResult<Token> {
     Ok(token)
 }
 
+/// The `Authorization: Bearer` key of a request: `None` without the header.
+pub fn bearer(req: &HttpRequest) -> Option<AppResult<Token>> {
+    req.headers()
+        .get(AUTHORIZATION)
+        .map(|v| parse_bearer(v.as_bytes()))
+}
+
 impl Credentials {
     pub fn from_request(req: &HttpRequest) -> Self {
         let bearer = req
@@ -70,73 +73,29 @@ impl Credentials {
     }
 }
 
-fn at(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
-}
-
 /// Resolves credentials to the calling key, or `None` when the request
 /// carries no key at all. Every failure is `Unauthenticated` with a message
 /// that says which case it is, and never contains the key.
 pub fn authenticate(
-    store: &Store,
+    verifier: &Verifier,
     creds: Credentials,
     now: DateTime<Utc>,
 ) -> AppResult<Option<Principal>> {
     let Some(bearer) = creds.bearer else {
         return Ok(None);
     };
-    let token = bearer?;
-    let hash = token.hash();
-    store.read(|c| {
-        let Some(row) = api_keys::find_by_hash(c, &hash)? else {
-            return Err(match api_keys::revocation(c, &hash)? {
-                Some((Revocation::Revoked, when)) => {
-                    unauthenticated(format!("This API key was revoked at {}.", at(when)))
-                }
-                Some((Revocation::ServiceAccountDeleted, when)) => unauthenticated(format!(
-                    "This API key stopped working at {}: its service account was deleted.",
-                    at(when)
-                )),
-                Some((Revocation::MembershipRemoved, when)) => unauthenticated(format!(
-                    "This API key stopped working at {}: its owner was removed from its tenant.",
-                    at(when)
-                )),
-                None => unauthenticated("Invalid API key: no such key."),
-            });
-        };
-        let key = &row.key;
-        if let Some(exp) = key.expires_at
-            && exp <= now
-        {
+    let principal = verifier.verify(&bearer?.hash(), now)?;
+    if let Some(tenant) = creds.tenant {
+        let tenant = tenant?;
+        if tenant != principal.tenant_id {
             return Err(unauthenticated(format!(
-                "This API key expired at {}.",
-                at(exp)
+                "This API key is not valid for tenant {tenant}; it works in tenant {} only.",
+                principal.tenant_id
             )));
         }
-        let role = row.owner_role.ok_or_else(|| {
-            unauthenticated("This API key's owner is no longer a member of its tenant.")
-        })?;
-        if let Some(tenant) = creds.tenant {
-            let tenant = tenant?;
-            if tenant != key.tenant_id {
-                return Err(unauthenticated(format!(
-                    "This API key is not valid for tenant {tenant}; it works in tenant {} only.",
-                    key.tenant_id
-                )));
-            }
-        }
-        api_keys::touch(c, key.id, key.last_used_at, now, TOUCH_EVERY)?;
-        Ok(Some(Principal {
-            key_id: key.id,
-            account_id: key.account_id,
-            account_kind: row.owner_kind,
-            server_admin: row.owner_server_admin,
-            tenant_id: key.tenant_id,
-            role,
-            key_created_at: key.created_at,
-            key_expires_at: key.expires_at,
-        }))
-    })
+    }
+    verifier.record_use(principal.key_id, now);
+    Ok(Some(principal))
 }
 
 #[cfg(test)]

@@ -1,5 +1,6 @@
 //! Routes and the state every handler shares.
 pub mod auth;
+pub mod forward_auth;
 pub mod graphql;
 
 use std::sync::Arc;
@@ -16,9 +17,11 @@ use crate::clock::Clock;
 use crate::error::AppError;
 use crate::gql::{Context, Schema};
 use crate::store::Store;
+use crate::verify::Verifier;
 
 pub struct AppState {
     pub store: Store,
+    pub verifier: Arc<Verifier>,
     pub policies: Arc<Policies>,
     pub schema: Schema,
     pub clock: Clock,
@@ -29,11 +32,17 @@ impl AppState {
     /// work, on the caller's blocking thread.
     pub fn execute(&self, request: GqlRequest, creds: Credentials) -> Value {
         let now = self.clock.now();
-        let principal = match auth::authenticate(&self.store, creds, now) {
+        let principal = match auth::authenticate(&self.verifier, creds, now) {
             Ok(p) => p,
             Err(e) => return error_body(&e.public_message(), e.code()),
         };
-        let ctx = Context::new(principal, self.store.clone(), self.policies.current(), now);
+        let ctx = Context::new(
+            principal,
+            self.store.clone(),
+            self.policies.current(),
+            self.verifier.clone(),
+            now,
+        );
         let result = juniper::execute_sync(
             &request.query,
             request.operation_name.as_deref(),
@@ -86,6 +95,11 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
+/// Alive: does no work at all (the baseline of `make bench`).
+async fn livez() -> HttpResponse {
+    HttpResponse::Ok().body("ok")
+}
+
 async fn to_graphiql() -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header(("Location", "/graphql"))
@@ -98,5 +112,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         // The Prefect client posts to exactly its configured URL, which may be the bare host.
         .route("/", web::post().to(graphql::post))
         .route("/", web::get().to(to_graphiql))
-        .route("/healthz", web::get().to(healthz));
+        .route("/healthz", web::get().to(healthz))
+        .route("/livez", web::get().to(livez))
+        .route("/auth/verify", web::get().to(forward_auth::verify));
 }

@@ -1,4 +1,4 @@
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::{opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
@@ -133,19 +133,12 @@ pub fn revoke_all_of(
     revoke_where(conn, "account_id = ?1", &account, reason, now)
 }
 
-/// Records use, at most once per `every` per key, so authentication does not
-/// write on every request.
-pub fn touch(
-    conn: &Connection,
-    id: KeyId,
-    last: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-    every: Duration,
-) -> AppResult<()> {
-    if last.is_none_or(|t| now - t >= every) {
-        conn.prepare_cached("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1")?
-            .execute(params![id, time_to_sql(&now)])?;
-    }
+/// Records when a key was last used (never moving it backwards).
+pub fn set_last_used(conn: &Connection, id: KeyId, when: DateTime<Utc>) -> AppResult<()> {
+    conn.prepare_cached(
+        "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
+    )?
+    .execute(params![id, time_to_sql(&when)])?;
     Ok(())
 }
 

@@ -38,6 +38,7 @@ pub struct TestApp {
     pub clock: Clock,
     pub store: Store,
     pub policies: std::sync::Arc<keyward::authz::reload::Policies>,
+    pub verifier: std::sync::Arc<keyward::verify::Verifier>,
     /// The bootstrap admin's key, user id and tenant id.
     pub admin_key: String,
     pub admin_id: String,
@@ -70,6 +71,7 @@ pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
     let addr = app.local_addr();
     let store = app.store();
     let policies = app.policies();
+    let verifier = app.verifier();
     std::thread::spawn(move || actix_web::rt::System::new().block_on(app.run()));
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -80,6 +82,7 @@ pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
         clock,
         store,
         policies,
+        verifier,
         admin_key: boot.api_key.expose().to_owned(),
         admin_id: boot.user_id.to_string(),
         tenant_id: boot.tenant_id.to_string(),

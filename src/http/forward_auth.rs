@@ -1,0 +1,62 @@
+//! `GET /auth/verify`: key checks for other services, behind nginx's
+//! `auth_request` or any proxy's forward-auth. 200 with the caller's identity
+//! in `X-Keyward-*` headers, or 401. A cached key needs no blocking hop.
+use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::AppState;
+use super::auth::bearer;
+use crate::domain::principal::Principal;
+use crate::error::{AppError, AppResult};
+
+fn allowed(p: &Principal) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("X-Keyward-User-Id", p.account_id.to_string()))
+        .insert_header(("X-Keyward-Tenant-Id", p.tenant_id.to_string()))
+        .insert_header(("X-Keyward-Role", p.role.as_str()))
+        .insert_header(("X-Keyward-Key-Id", p.key_id.to_string()))
+        .finish()
+}
+
+/// RFC 6750: no credentials get a bare challenge; bad ones say why.
+fn refused(e: &AppError) -> HttpResponse {
+    let reason = e.public_message().replace(['"', '\\'], "'");
+    HttpResponse::Unauthorized()
+        .insert_header((
+            WWW_AUTHENTICATE,
+            format!("Bearer error=\"invalid_token\", error_description=\"{reason}\""),
+        ))
+        .finish()
+}
+
+pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    let token = match bearer(&req) {
+        None => {
+            return HttpResponse::Unauthorized()
+                .insert_header((WWW_AUTHENTICATE, "Bearer realm=\"keyward\""))
+                .finish();
+        }
+        Some(Err(e)) => return refused(&e),
+        Some(Ok(t)) => t,
+    };
+    let now = state.clock.now();
+    let hash = token.hash();
+    let answer: AppResult<Principal> = match state.verifier.cached(&hash, now) {
+        Some(answer) => answer,
+        None => {
+            let state = state.clone();
+            match web::block(move || state.verifier.verify(&hash, now)).await {
+                Ok(answer) => answer,
+                Err(e) => Err(AppError::internal(e)),
+            }
+        }
+    };
+    match answer {
+        Ok(p) => {
+            state.verifier.record_use(p.key_id, now);
+            allowed(&p)
+        }
+        Err(e @ AppError::Unauthenticated(_)) => refused(&e),
+        Err(e) => HttpResponse::build(e.http_status()).body(e.public_message()),
+    }
+}

@@ -1,0 +1,248 @@
+//! `GET /auth/verify`, the verification cache and synchronous revocation.
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use serde_json::json;
+
+use crate::helpers::{DELETE_KEY, DELETE_MEMBERSHIP, DELETE_SA, SET_ROLE, TestApp, spawn_app};
+
+fn verify(a: &TestApp, key: Option<&str>) -> crate::helpers::Response {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let mut req = agent.get(format!("{}/auth/verify", a.url));
+    if let Some(k) = key {
+        req = req.header("Authorization", &format!("Bearer {k}"));
+    }
+    let mut r = req.call().unwrap();
+    crate::helpers::Response {
+        status: r.status().as_u16(),
+        headers: r
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), v.to_str().unwrap().to_owned()))
+            .collect(),
+        text: r.body_mut().read_to_string().unwrap_or_default(),
+    }
+}
+
+#[test]
+fn verify_answers_with_the_identity_or_401() {
+    let a = spawn_app();
+    let r = verify(&a, Some(&a.admin_key));
+    assert_eq!(r.status, 200);
+    assert_eq!(r.headers["x-keyward-user-id"], a.admin_id);
+    assert_eq!(r.headers["x-keyward-tenant-id"], a.tenant_id);
+    assert_eq!(r.headers["x-keyward-role"], "TENANT_ADMIN");
+    assert_eq!(r.headers["x-keyward-key-id"].len(), 36);
+
+    let r = verify(&a, None);
+    assert_eq!(
+        (r.status, r.headers["www-authenticate"].as_str()),
+        (401, "Bearer realm=\"keyward\"")
+    );
+    let r = verify(&a, Some("kwu_nope"));
+    assert_eq!(r.status, 401);
+    assert!(
+        r.headers["www-authenticate"]
+            .starts_with("Bearer error=\"invalid_token\", error_description=\"Invalid API key")
+    );
+    assert!(!r.headers.contains_key("x-keyward-user-id"));
+    assert_eq!(a.get("/livez").status, 200);
+}
+
+#[test]
+fn cached_keys_still_expire_and_follow_role_changes() {
+    let a = spawn_app();
+    let (user_id, user_key) = a.member("u@default", keyward::domain::model::Role::User);
+    let d = a.ok(
+        &a.admin_key,
+        crate::helpers::CREATE_KEY,
+        json!({ "input": { "user_id": a.admin_id, "name": "hour", "expires_at": "2030-01-01T01:00:00+00:00" } }),
+    );
+    let hour = d["create_api_key"]["key"].as_str().unwrap().to_owned();
+    assert_eq!(verify(&a, Some(&hour)).status, 200);
+    assert_eq!(
+        verify(&a, Some(&user_key)).headers["x-keyward-role"],
+        "USER"
+    );
+    assert!(a.verifier.cached_keys() >= 2, "both are cached now");
+    a.clock.advance(chrono::Duration::hours(1));
+    let r = verify(&a, Some(&hour));
+    assert_eq!(r.status, 401);
+    assert!(
+        r.headers["www-authenticate"].contains("This API key expired at 2030-01-01T01:00:00Z.")
+    );
+    // A new role shows on the very next request.
+    let m = a.membership_of(&user_id);
+    a.ok(
+        &a.admin_key,
+        SET_ROLE,
+        json!({ "input": { "membership_id": m, "role": "READ_ONLY_USER" } }),
+    );
+    assert_eq!(
+        verify(&a, Some(&user_key)).headers["x-keyward-role"],
+        "READ_ONLY_USER"
+    );
+    // Removing the member stops its cached key at once.
+    a.ok(
+        &a.admin_key,
+        DELETE_MEMBERSHIP,
+        json!({ "input": { "membership_id": m } }),
+    );
+    assert_eq!(verify(&a, Some(&user_key)).status, 401);
+}
+
+#[test]
+fn deleting_a_service_account_stops_its_cached_keys_at_once() {
+    let a = spawn_app();
+    let sa = a.service_account(&a.admin_key, "robot");
+    let (_, k1) = a.create_key(&a.admin_key, &sa, "one");
+    let (_, k2) = a.create_key(&a.admin_key, &sa, "two");
+    assert_eq!(
+        (verify(&a, Some(&k1)).status, verify(&a, Some(&k2)).status),
+        (200, 200)
+    );
+    a.ok(
+        &a.admin_key,
+        DELETE_SA,
+        json!({ "input": { "user_id": sa } }),
+    );
+    for k in [&k1, &k2] {
+        let r = verify(&a, Some(k));
+        assert_eq!(r.status, 401);
+        assert!(r.headers["www-authenticate"].contains("its service account was deleted"));
+    }
+}
+
+#[test]
+fn not_one_request_succeeds_after_the_revoke_returns() {
+    let a = spawn_app();
+    let url = format!("{}/auth/verify", a.url);
+    let (key_id, key) = a.create_key(&a.admin_key, &a.admin_id, "hammered");
+    let revoked = Arc::new(AtomicBool::new(false));
+    let before = Arc::new(AtomicUsize::new(0));
+    let after = Arc::new(AtomicUsize::new(0));
+    // Every thread stops after this many requests sent after the revoke,
+    // whatever their answers, so a broken cache fails the test, not hangs it.
+    const AFTER: usize = 300;
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let (url, key, revoked, before, after) = (
+                url.clone(),
+                key.clone(),
+                revoked.clone(),
+                before.clone(),
+                after.clone(),
+            );
+            std::thread::spawn(move || {
+                let agent: ureq::Agent = ureq::Agent::config_builder()
+                    .http_status_as_error(false)
+                    .build()
+                    .into();
+                let mut sent_after_revoke = 0;
+                while sent_after_revoke < AFTER {
+                    // Read the flag before sending: a request sent after the
+                    // revoke returned must fail.
+                    let sent_after = revoked.load(Ordering::SeqCst);
+                    let status = agent
+                        .get(&url)
+                        .header("Authorization", &format!("Bearer {key}"))
+                        .call()
+                        .unwrap()
+                        .status();
+                    if sent_after {
+                        sent_after_revoke += 1;
+                    }
+                    match (sent_after, status.as_u16()) {
+                        (false, 200) => _ = before.fetch_add(1, Ordering::SeqCst),
+                        (true, 200) => _ = after.fetch_add(1, Ordering::SeqCst),
+                        _ => {}
+                    }
+                }
+            })
+        })
+        .collect();
+    // Let the hammering start and the key settle in the cache.
+    while before.load(Ordering::SeqCst) < 200 {
+        std::thread::yield_now();
+    }
+    a.ok(
+        &a.admin_key,
+        DELETE_KEY,
+        json!({ "input": { "key_id": key_id } }),
+    );
+    revoked.store(true, Ordering::SeqCst);
+    for t in threads {
+        t.join().unwrap();
+    }
+    assert!(before.load(Ordering::SeqCst) >= 200);
+    assert_eq!(
+        after.load(Ordering::SeqCst),
+        0,
+        "a revoked key was served after delete_api_key returned"
+    );
+}
+
+#[test]
+fn pending_uses_are_written_at_graceful_shutdown() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut key, mut url) = (String::new(), String::new());
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(k) = line.strip_prefix("Bootstrap API key: ") {
+            key = k.to_owned();
+        }
+        if let Some(u) = line.strip_prefix("keyward is serving ") {
+            url = u.trim_end_matches("/graphql").to_owned();
+            break;
+        }
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let r = agent
+        .get(format!("{url}/auth/verify"))
+        .header("Authorization", &format!("Bearer {key}"))
+        .call()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let last_used = || -> Option<String> {
+        let c = rusqlite::Connection::open(&db).unwrap();
+        c.query_row("SELECT last_used_at FROM api_keys", [], |r| r.get(0))
+            .unwrap()
+    };
+    assert_eq!(
+        last_used(),
+        None,
+        "not written yet: the interval is a minute"
+    );
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+    assert!(
+        last_used().is_some(),
+        "the pending use was written at shutdown"
+    );
+}
