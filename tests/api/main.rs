@@ -9,6 +9,7 @@ mod cli_client;
 mod forward_auth;
 mod http;
 mod invitations;
+mod nginx;
 mod policies;
 mod policy_ops;
 mod prefect_cli;

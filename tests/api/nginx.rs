@@ -1,0 +1,164 @@
+//! A real nginx (Debian's package; `.ci/run` installs it) in front of a small
+//! upstream, checking keys with keyward through examples/nginx/keyward.conf.
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::{DELETE_KEY, spawn_app};
+
+/// An upstream that answers every request with the request's own head.
+fn echo_upstream() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let mut reader = BufReader::new(stream);
+            let mut head = String::new();
+            while reader.read_line(&mut head).is_ok_and(|n| n > 2) {}
+            let body = head.to_lowercase();
+            let mut s = reader.into_inner();
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    port
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_nginx(dir: &std::path::Path, listen: u16, keyward: &str, upstream: u16) -> Nginx {
+    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is not installed: apt-get install nginx (.ci/run does)");
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/nginx/keyward.conf"
+    ))
+    .unwrap();
+    let server = example
+        .replace("127.0.0.1:8080", &format!("127.0.0.1:{listen}"))
+        .replace("127.0.0.1:4200", keyward)
+        .replace("127.0.0.1:9000", &format!("127.0.0.1:{upstream}"));
+    let conf = format!(
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{server}\n}}\n",
+        d = dir.display()
+    );
+    let path = dir.join("nginx.conf");
+    std::fs::write(&path, conf).unwrap();
+    let child = Command::new(bin)
+        .args(["-e", "stderr", "-p"])
+        .arg(dir)
+        .arg("-c")
+        .arg(&path)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut nginx = Nginx(child);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", listen)).is_err() {
+        if let Ok(Some(status)) = nginx.0.try_wait() {
+            let mut err = String::new();
+            nginx
+                .0
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            panic!("nginx exited ({status}): {err}");
+        }
+        assert!(Instant::now() < deadline, "nginx did not start listening");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    nginx
+}
+
+#[test]
+fn nginx_lets_valid_keys_through_with_identity_and_stops_revoked_ones() {
+    let app = spawn_app();
+    let dir = tempfile::tempdir().unwrap();
+    let listen = free_port();
+    let _nginx = start_nginx(
+        dir.path(),
+        listen,
+        app.url.trim_start_matches("http://"),
+        echo_upstream(),
+    );
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let get = |key: Option<&str>, extra: Option<(&str, &str)>| {
+        let mut req = agent.get(format!("http://127.0.0.1:{listen}/some/path"));
+        if let Some(k) = key {
+            req = req.header("Authorization", &format!("Bearer {k}"));
+        }
+        if let Some((h, v)) = extra {
+            req = req.header(h, v);
+        }
+        let mut r = req.call().unwrap();
+        let challenge = r
+            .headers()
+            .get("www-authenticate")
+            .map(|v| v.to_str().unwrap().to_owned());
+        (
+            r.status().as_u16(),
+            challenge,
+            r.body_mut().read_to_string().unwrap_or_default(),
+        )
+    };
+
+    let (status, challenge, _) = get(None, None);
+    assert_eq!(status, 401);
+    assert_eq!(challenge.as_deref(), Some("Bearer realm=\"keyward\""));
+
+    let (key_id, key) = app.create_key(&app.admin_key, &app.admin_id, "behind nginx");
+    // A client's own X-Keyward-* header never reaches the upstream.
+    let (status, _, upstream_saw) = get(Some(&key), Some(("X-Keyward-User-Id", "spoofed")));
+    assert_eq!(status, 200, "{upstream_saw}");
+    assert!(upstream_saw.starts_with("get /some/path"), "{upstream_saw}");
+    for want in [
+        format!("x-keyward-user-id: {}", app.admin_id),
+        format!("x-keyward-tenant-id: {}", app.tenant_id),
+        "x-keyward-role: tenant_admin".to_owned(),
+        format!("x-keyward-key-id: {key_id}"),
+    ] {
+        assert!(
+            upstream_saw.contains(&want),
+            "upstream lacks {want:?}:\n{upstream_saw}"
+        );
+    }
+    assert!(!upstream_saw.contains("spoofed"), "{upstream_saw}");
+
+    app.ok(
+        &app.admin_key,
+        DELETE_KEY,
+        json!({ "input": { "key_id": key_id } }),
+    );
+    let (status, challenge, _) = get(Some(&key), None);
+    assert_eq!(status, 401);
+    assert!(challenge.unwrap().contains("This API key was revoked at"));
+}
