@@ -5,7 +5,7 @@ PREFECT_VENV := target/prefect-venv
 DB ?= keyward.db
 LISTEN ?= 127.0.0.1:4200
 
-.PHONY: help run test lint fmt schema snapshots prefect-venv clean-db
+.PHONY: help run test lint fmt schema snapshots prefect-venv clean-db bench bench-micro bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -13,8 +13,18 @@ help: ## List the targets
 run: ## Build and serve on 127.0.0.1:4200 with ./keyward.db (bootstraps an empty database)
 	$(CARGO) run --bin keyward -- serve --db $(DB) --listen $(LISTEN)
 
-test: lint prefect-venv ## Formatting, clippy, unit, black-box, snapshot and Prefect CLI tests
-	$(CARGO) test --all-targets --locked
+test: lint prefect-venv ## Formatting, clippy, unit, black-box, snapshot, policy, nginx and Prefect CLI tests
+	$(CARGO) test --locked
+
+bench: bench-micro bench-load ## Criterion micro-benchmarks, then the wrk load run (needs wrk; see BENCHMARKS.md)
+
+bench-micro: ## Criterion: key parse, cache hit, cache miss, Cedar decision (about a minute)
+	$(CARGO) bench --locked --bench verify
+
+bench-load: ## wrk against a release server with 10,000 and 1,000,000 keys (a few minutes)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(CARGO) build --release --locked
+	$(PYTHON) benches/load.py
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --check

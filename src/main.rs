@@ -89,12 +89,31 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL) as served.
     Schema,
+    /// Helpers for `make bench`.
+    #[command(subcommand, hide = true)]
+    Bench(BenchCommand),
     /// Manage tenants on the local database (the operator's side; no server needed).
     #[command(subcommand)]
     Tenant(TenantCommand),
     /// Work with policy files.
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Initialise an empty database with `--keys` extra keys for its admin;
+    /// write `--sample` of their secrets, one per line, to `--sample-file`.
+    LoadKeys {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        keys: usize,
+        #[arg(long)]
+        sample: usize,
+        #[arg(long)]
+        sample_file: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -256,6 +275,25 @@ fn main() -> ExitCode {
         Command::Keys { opts, cmd } => client(&opts, |c| c.keys(&cmd)),
         Command::ServiceAccounts { opts, cmd } => client(&opts, |c| c.service_accounts(&cmd)),
         Command::Members { opts, cmd } => client(&opts, |c| c.members(&cmd)),
+        Command::Bench(BenchCommand::LoadKeys { db, keys, sample, sample_file }) => {
+            let started = std::time::Instant::now();
+            let loaded = Store::open(&db).and_then(|s| keyward::bench::load_keys(&s, keys, sample, Clock::system().now()));
+            match loaded {
+                Ok((boot, secrets)) => {
+                    if let Err(e) = std::fs::write(&sample_file, secrets.join("\n") + "\n") {
+                        return fail(format!("{}: {e}", sample_file.display()));
+                    }
+                    let out = serde_json::json!({
+                        "admin_key": boot.api_key.expose(),
+                        "keys": keys,
+                        "seconds": started.elapsed().as_secs_f64(),
+                    });
+                    println!("{out}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.public_message()),
+            }
+        }
         Command::Schema => {
             print!("{}", keyward::gql::sdl());
             ExitCode::SUCCESS

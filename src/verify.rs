@@ -92,7 +92,24 @@ impl Verifier {
             return answer;
         }
         let epoch = self.read().epoch;
-        let principal = self.store.read(|c| {
+        let principal = self.load(hash)?;
+        let mut cache = self.write();
+        if cache.epoch == epoch {
+            if cache.by_hash.len() >= self.capacity {
+                // Crude but bounded: start over rather than grow without end.
+                cache.by_hash.clear();
+                cache.by_id.clear();
+            }
+            cache.by_id.insert(principal.key_id, *hash);
+            cache.by_hash.insert(*hash, principal.clone());
+        }
+        drop(cache);
+        still_valid(&principal, now)
+    }
+
+    /// The key from the database alone, bypassing the cache (a cache miss).
+    pub fn load(&self, hash: &KeyHash) -> AppResult<Principal> {
+        self.store.read(|c| {
             let Some(row) = api_keys::find_by_hash(c, hash)? else {
                 return Err(match api_keys::revocation(c, hash)? {
                     Some((Revocation::Revoked, when)) => {
@@ -122,19 +139,7 @@ impl Verifier {
                 key_created_at: row.key.created_at,
                 key_expires_at: row.key.expires_at,
             })
-        })?;
-        let mut cache = self.write();
-        if cache.epoch == epoch {
-            if cache.by_hash.len() >= self.capacity {
-                // Crude but bounded: start over rather than grow without end.
-                cache.by_hash.clear();
-                cache.by_id.clear();
-            }
-            cache.by_id.insert(principal.key_id, *hash);
-            cache.by_hash.insert(*hash, principal.clone());
-        }
-        drop(cache);
-        still_valid(&principal, now)
+        })
     }
 
     /// Forgets what `what` changed. Call after the change has committed.

@@ -6,8 +6,7 @@
 //! database is touched. Only the blake3 hash is ever stored.
 use std::fmt;
 
-use rand::RngExt;
-use rand::distr::Alphanumeric;
+use rand::Rng;
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
@@ -72,6 +71,24 @@ pub enum KeyFormatError {
     Checksum,
 }
 
+const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/// `n` base62 characters from the operating system's random source: one
+/// read of 64 bytes per key (not one per character), each byte kept only if
+/// below 248 = 4 x 62, so every character is equally likely.
+fn random_base62(n: usize) -> String {
+    let mut rng = UnwrapErr(SysRng);
+    let mut out = String::with_capacity(n);
+    let mut buf = [0u8; 64];
+    while out.len() < n {
+        rng.fill_bytes(&mut buf);
+        for b in buf.iter().filter(|b| **b < 248).take(n - out.len()) {
+            out.push(char::from(BASE62[usize::from(*b % 62)]));
+        }
+    }
+    out
+}
+
 fn checksum(body: &str) -> String {
     let crc = crc32fast::hash(body.as_bytes());
     format!("{:0>width$}", base62::encode(crc), width = CHECKSUM_LEN)
@@ -89,13 +106,7 @@ impl Token {
     }
 
     fn generate_kind(kind: TokenKind) -> Self {
-        let mut rng = UnwrapErr(SysRng);
-        let random: String = (&mut rng)
-            .sample_iter(Alphanumeric)
-            .take(RANDOM_LEN)
-            .map(char::from)
-            .collect();
-        let body = format!("{}{random}", kind.prefix());
+        let body = format!("{}{}", kind.prefix(), random_base62(RANDOM_LEN));
         let sum = checksum(&body);
         Self(body + &sum)
     }
@@ -172,6 +183,17 @@ mod tests {
     #[test]
     fn the_readme_publishes_the_regex() {
         assert!(include_str!("../../README.md").contains(KEY_REGEX));
+    }
+
+    #[test]
+    fn random_characters_cover_the_alphabet_evenly() {
+        let s = random_base62(62 * 1000);
+        let mut counts = [0u32; 62];
+        for b in s.bytes() {
+            counts[BASE62.iter().position(|c| *c == b).unwrap()] += 1;
+        }
+        // Each count is Binomial(62000, 1/62): mean 1000, sd ~31.4; 6 sd apart.
+        assert!(counts.iter().all(|c| (811..=1189).contains(c)), "{counts:?}");
     }
 
     #[test]

@@ -37,10 +37,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
 }
 
 pub fn insert(conn: &Connection, key: &ApiKey, hash: &KeyHash) -> AppResult<()> {
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    )?
+    .execute(params![
             key.id,
             &hash.0[..],
             key.name,
@@ -49,8 +50,7 @@ pub fn insert(conn: &Connection, key: &ApiKey, hash: &KeyHash) -> AppResult<()> 
             key.created_by,
             time_to_sql(&key.created_at),
             key.expires_at.as_ref().map(time_to_sql),
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 

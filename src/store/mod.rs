@@ -10,6 +10,7 @@ mod migrate;
 pub mod tenants;
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -25,6 +26,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<SqliteConnectionManager>,
+    /// Writers queue here rather than in SQLite's busy handler, which sleeps
+    /// with backoff and gave concurrent writes second-long tails.
+    writer: Arc<Mutex<()>>,
 }
 
 impl Store {
@@ -49,7 +53,7 @@ impl Store {
             .map_err(|e| {
                 AppError::internal(format!("cannot open database {}: {e}", path.display()))
             })?;
-        let store = Self { pool };
+        let store = Self { pool, writer: Arc::new(Mutex::new(())) };
         store.with_conn(migrate::run)?;
         Ok(store)
     }
@@ -64,6 +68,7 @@ impl Store {
     }
 
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+        let _turn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         self.with_conn(|c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let out = f(&tx)?;

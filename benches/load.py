@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+"""HTTP load for `make bench`: wrk against a release keyward preloaded with
+N keys, on loopback. Every figure is also given as a ratio to GET /livez
+(which does no work) measured in the same run on the same server, because
+these machines are shared and noisy.
+
+Environment: BENCH_KEYS (default "10000,1000000"), BENCH_SECONDS (10),
+BENCH_CONNECTIONS (16), KEYWARD (target/release/keyward).
+"""
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+BIN = os.environ.get("KEYWARD", "target/release/keyward")
+SIZES = [int(n) for n in os.environ.get("BENCH_KEYS", "10000,1000000").split(",")]
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+SAMPLE = 10_000
+
+VERIFY_LUA = """
+local keys = {}
+for line in io.lines(os.getenv("KEYS_FILE")) do keys[#keys + 1] = line end
+math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16))
+local path = os.getenv("REQUEST_PATH")
+request = function()
+  return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. keys[math.random(#keys)] })
+end
+"""
+
+GRAPHQL_LUA = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("ADMIN_KEY")
+wrk.body = os.getenv("BODY")
+"""
+
+AUTH_INFO = json.dumps({"query": "{ auth_info { user_id tenant_id role } }"})
+CREATE_KEY = json.dumps({
+    "query": "mutation($i: create_api_key_input!) { create_api_key(input: $i) { id } }",
+    "variables": {"i": {"user_id": "USER_ID", "name": "bench"}},
+})
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def to_ms(value, unit):
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url, script, env, seconds):
+    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script, url]
+    out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout
+    if "Non-2xx" in out:
+        sys.exit(f"wrk saw errors against {url}:\n{out}")
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+(?:us|ms|s))\s*$", out, re.M))
+    ms = {k: to_ms(*re.match(r"([\d.]+)(us|ms|s)", v).groups()) for k, v in lat.items()}
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    return {"rps": rps, "p50": ms["50"], "p99": ms["99"]}
+
+
+def post(url, key, body):
+    req = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json", "Authorization": f"Bearer {key}"})
+    return json.load(urllib.request.urlopen(req))
+
+
+def rss_mb(pid):
+    status = open(f"/proc/{pid}/status").read()
+    return {k: int(re.search(rf"{k}:\s+(\d+) kB", status).group(1)) / 1024 for k in ("VmRSS", "VmHWM")}
+
+
+def run(n, tmp):
+    db, keys_file = os.path.join(tmp, f"{n}.db"), os.path.join(tmp, f"{n}.keys")
+    started = time.time()
+    loaded = json.loads(subprocess.run(
+        [BIN, "bench", "load-keys", "--db", db, "--keys", str(n), "--sample", str(SAMPLE), "--sample-file", keys_file],
+        capture_output=True, text=True, check=True).stdout)
+    load_s = time.time() - started
+    port = free_port()
+    server = subprocess.Popen([BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                urllib.request.urlopen(f"{base}/livez")
+                break
+            except OSError:
+                time.sleep(0.05)
+        admin = loaded["admin_key"]
+        me = post(f"{base}/graphql", admin, AUTH_INFO)["data"]["auth_info"]
+        create = CREATE_KEY.replace("USER_ID", me["user_id"])
+        assert "errors" not in post(f"{base}/graphql", admin, create), "create_api_key failed"
+        scripts = {}
+        for name, text in (("verify", VERIFY_LUA), ("graphql", GRAPHQL_LUA), ("plain", "")):
+            scripts[name] = os.path.join(tmp, f"{name}.lua")
+            open(scripts[name], "w").write(text)
+        gql = {"ADMIN_KEY": admin}
+        results = {
+            # The baseline sends the very same requests (a random key each,
+            # built by the same Lua) to an endpoint that does no work: the
+            # cost of actix and of wrk itself, which shares the 2 cores.
+            "GET /livez (baseline)": wrk(base, scripts["verify"], {"KEYS_FILE": keys_file, "REQUEST_PATH": "/livez"}, SECONDS),
+            "GET /livez, static request": wrk(f"{base}/livez", scripts["plain"], {}, SECONDS),
+            "GET /auth/verify (random valid keys)": wrk(
+                base, scripts["verify"], {"KEYS_FILE": keys_file, "REQUEST_PATH": "/auth/verify"}, SECONDS),
+            "POST /graphql auth_info": wrk(f"{base}/graphql", scripts["graphql"], {**gql, "BODY": AUTH_INFO}, SECONDS),
+            "POST /graphql create_api_key": wrk(f"{base}/graphql", scripts["graphql"], {**gql, "BODY": create}, SECONDS),
+        }
+        memory = rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    return {"keys": n, "load_seconds": load_s, "results": results, "memory_mb": memory}
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = [run(n, tmp) for n in SIZES]
+    print(f"wrk -t1 -c{CONNECTIONS} -d{SECONDS}s on loopback; keyward release build, default workers\n")
+    for r in runs:
+        base = r["results"]["GET /livez (baseline)"]["rps"]
+        print(f"### {r['keys']:,} keys stored (loaded in {r['load_seconds']:.1f} s)\n")
+        print("| endpoint | req/s | p50 ms | p99 ms | ratio to /livez |")
+        print("|---|---:|---:|---:|---:|")
+        for name, x in r["results"].items():
+            print(f"| {name} | {x['rps']:,.0f} | {x['p50']:.3f} | {x['p99']:.3f} | {x['rps'] / base:.2f} |")
+        print(f"\nResident memory after the run: {r['memory_mb']['VmRSS']:.1f} MB (peak {r['memory_mb']['VmHWM']:.1f} MB)\n")
+    if len(runs) >= 2:
+        small, large = runs[0], runs[-1]
+        key = "GET /auth/verify (random valid keys)"
+        p_small, p_large = small["results"][key]["p99"], large["results"][key]["p99"]
+        print(f"verify p99: {p_small:.3f} ms with {small['keys']:,} keys, {p_large:.3f} ms with {large['keys']:,} "
+              f"({(p_large / p_small - 1) * 100:+.0f}%)")
+
+
+if __name__ == "__main__":
+    main()
