@@ -15,7 +15,9 @@ use keyward::verify::Verifier;
 fn verification(c: &mut Criterion) {
     let now = Clock::system().now();
     let key = Token::generate(AccountKind::User).expose().to_owned();
-    c.bench_function("key parse + checksum + hash", |b| b.iter(|| Token::parse(black_box(&key)).unwrap().hash()));
+    c.bench_function("key parse + checksum + hash", |b| {
+        b.iter(|| Token::parse(black_box(&key)).unwrap().hash())
+    });
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("bench.db")).unwrap();
@@ -23,13 +25,23 @@ fn verification(c: &mut Criterion) {
     let verifier = Verifier::new(store, 100_000);
     let hash = Token::parse(&keys[0]).unwrap().hash();
     let principal = verifier.verify(&hash, now).unwrap();
-    c.bench_function("cache hit", |b| b.iter(|| verifier.cached(black_box(&hash), now).unwrap().unwrap()));
-    c.bench_function("cache miss (SQLite lookup)", |b| b.iter(|| verifier.load(black_box(&hash)).unwrap()));
+    c.bench_function("cache hit", |b| {
+        b.iter(|| verifier.cached(black_box(&hash), now).unwrap().unwrap())
+    });
+    c.bench_function("cache miss (SQLite lookup)", |b| {
+        b.iter(|| verifier.load(black_box(&hash)).unwrap())
+    });
 
     let authz = Authorizer::embedded().unwrap();
     let mut ents = EntitySet::new();
     ents.principal(&principal).unwrap();
-    ents.account(principal.account_id, principal.account_kind, principal.server_admin, &[principal.tenant_id]).unwrap();
+    ents.account(
+        principal.account_id,
+        principal.account_kind,
+        principal.server_admin,
+        &[principal.tenant_id],
+    )
+    .unwrap();
     let owner = account_uid(principal.account_id);
     let context = || RequestContext::CreateApiKey {
         tenant: principal.tenant_id,
@@ -39,9 +51,21 @@ fn verification(c: &mut Criterion) {
         expires_at: None,
     };
     let session = authz.session(&principal, &ents, now).unwrap();
-    c.bench_function("one Cedar decision", |b| b.iter(|| session.check(Action::CreateApiKey, &owner, context()).unwrap()));
+    c.bench_function("one Cedar decision", |b| {
+        b.iter(|| {
+            session
+                .check(Action::CreateApiKey, &owner, context())
+                .unwrap()
+        })
+    });
     c.bench_function("Cedar entities + one decision", |b| {
-        b.iter(|| authz.session(&principal, &ents, now).unwrap().check(Action::CreateApiKey, &owner, context()).unwrap())
+        b.iter(|| {
+            authz
+                .session(&principal, &ents, now)
+                .unwrap()
+                .check(Action::CreateApiKey, &owner, context())
+                .unwrap()
+        })
     });
 }
 

@@ -11,7 +11,12 @@ use crate::store::{Store, api_keys};
 /// Initialises an empty database and gives its admin `n` more keys, in one
 /// transaction. Returns the bootstrap and the first `sample` secrets (for a
 /// load generator to pick from).
-pub fn load_keys(store: &Store, n: usize, sample: usize, now: DateTime<Utc>) -> AppResult<(Bootstrapped, Vec<String>)> {
+pub fn load_keys(
+    store: &Store,
+    n: usize,
+    sample: usize,
+    now: DateTime<Utc>,
+) -> AppResult<(Bootstrapped, Vec<String>)> {
     let boot = bootstrap::if_empty(store, now)?
         .ok_or_else(|| AppError::Conflict("load keys into an empty database only".into()))?;
     let mut kept = Vec::with_capacity(sample.min(n));

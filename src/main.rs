@@ -275,9 +275,15 @@ fn main() -> ExitCode {
         Command::Keys { opts, cmd } => client(&opts, |c| c.keys(&cmd)),
         Command::ServiceAccounts { opts, cmd } => client(&opts, |c| c.service_accounts(&cmd)),
         Command::Members { opts, cmd } => client(&opts, |c| c.members(&cmd)),
-        Command::Bench(BenchCommand::LoadKeys { db, keys, sample, sample_file }) => {
+        Command::Bench(BenchCommand::LoadKeys {
+            db,
+            keys,
+            sample,
+            sample_file,
+        }) => {
             let started = std::time::Instant::now();
-            let loaded = Store::open(&db).and_then(|s| keyward::bench::load_keys(&s, keys, sample, Clock::system().now()));
+            let loaded = Store::open(&db)
+                .and_then(|s| keyward::bench::load_keys(&s, keys, sample, Clock::system().now()));
             match loaded {
                 Ok((boot, secrets)) => {
                     if let Err(e) = std::fs::write(&sample_file, secrets.join("\n") + "\n") {

@@ -8,10 +8,12 @@ pub mod entities;
 mod load;
 pub mod reload;
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use cedar_policy::{
-    Context, Decision, EntityUid, PolicySet, Request, RestrictedExpression, Schema,
+    ActionConstraint, Context, Decision, EntityUid, PolicySet, Request, RestrictedExpression,
+    Schema,
 };
 use chrono::{DateTime, Utc};
 
@@ -25,7 +27,10 @@ use crate::error::{AppError, AppResult};
 
 pub struct Authorizer {
     schema: Schema,
-    policies: PolicySet,
+    /// Per action, the policies whose action scope can match it (by name or
+    /// through an action group): Cedar evaluates every policy it is given,
+    /// so each request gets only these. Decisions are the same.
+    by_action: HashMap<EntityUid, PolicySet>,
     authorizer: cedar_policy::Authorizer,
     /// Where the policies came from ("embedded defaults" or a directory).
     pub source: String,
@@ -140,9 +145,10 @@ impl Authorizer {
     /// Compiles and validates (strict) a set of policy files.
     pub fn compile(files: &PolicyFiles) -> Result<Self, PolicyError> {
         let (schema, policies) = files.compile()?;
+        let by_action = slice_by_action(&schema, &policies)?;
         Ok(Self {
             schema,
-            policies,
+            by_action,
             authorizer: cedar_policy::Authorizer::new(),
             source: files.source.clone(),
             hash: files.hash(),
@@ -217,9 +223,12 @@ impl Authorizer {
     }
 
     fn verdict(&self, request: &Request, entities: &cedar_policy::Entities) -> Verdict {
-        let response = self
-            .authorizer
-            .is_authorized(request, &self.policies, entities);
+        static NONE: std::sync::LazyLock<PolicySet> = std::sync::LazyLock::new(PolicySet::new);
+        let policies = request
+            .action()
+            .and_then(|a| self.by_action.get(a))
+            .unwrap_or(&NONE);
+        let response = self.authorizer.is_authorized(request, policies, entities);
         for e in response.diagnostics().errors() {
             // A policy that errors is skipped by Cedar (so it cannot permit);
             // the operator should hear about it.
@@ -236,6 +245,38 @@ impl Authorizer {
             policies,
         }
     }
+}
+
+/// For each action of the schema, the policies that can apply to it.
+fn slice_by_action(
+    schema: &Schema,
+    policies: &PolicySet,
+) -> Result<HashMap<EntityUid, PolicySet>, PolicyError> {
+    let problem = |e: String| PolicyError { problems: vec![e] };
+    let actions = schema
+        .action_entities()
+        .map_err(|e| problem(format!("schema actions: {e}")))?;
+    let mut out = HashMap::new();
+    for action in schema.actions() {
+        let mut scope: Vec<&EntityUid> = actions
+            .ancestors(action)
+            .map(|a| a.collect())
+            .unwrap_or_default();
+        scope.push(action);
+        let mut set = PolicySet::new();
+        for p in policies.policies() {
+            let applies = match p.action_constraint() {
+                ActionConstraint::Any => true,
+                ActionConstraint::Eq(a) => &a == action,
+                ActionConstraint::In(list) => list.iter().any(|a| scope.contains(&a)),
+            };
+            if applies {
+                set.add(p.clone()).map_err(|e| problem(e.to_string()))?;
+            }
+        }
+        out.insert(action.clone(), set);
+    }
+    Ok(out)
 }
 
 pub struct Session<'a> {
@@ -331,6 +372,55 @@ mod tests {
     #[test]
     fn embedded_policies_validate() {
         Authorizer::embedded().unwrap();
+    }
+
+    #[test]
+    fn policies_scoped_to_an_action_group_still_apply() {
+        let mut files = PolicyFiles::embedded();
+        files.schema.1 = files.schema.1.replace(
+            "action CreateApiKey appliesTo {",
+            "action KeyActions;\n  action CreateApiKey in [KeyActions] appliesTo {",
+        );
+        let group_forbid = "@id(\"no-key-actions\")\nforbid (principal, action in Keyward::Action::\"KeyActions\", resource);";
+        files
+            .policies
+            .push(("group.cedar".into(), group_forbid.into()));
+        let authz = Authorizer::compile(&files).unwrap();
+        let uid = |ty: &str, id: &str| serde_json::json!({ "type": ty, "id": id });
+        let entities = serde_json::json!([
+            { "uid": uid("Keyward::Tenant", "t"), "attrs": {}, "parents": [] },
+            { "uid": uid("Keyward::Account", "a"), "attrs": { "kind": "USER", "server_admin": false }, "parents": [uid("Keyward::Tenant", "t")] },
+            { "uid": uid("Keyward::ApiKey", "k"), "attrs": { "owner": uid("Keyward::Account", "a"), "tenant": uid("Keyward::Tenant", "t"), "role": "USER" }, "parents": [uid("Keyward::Tenant", "t")] },
+        ]);
+        let context = serde_json::json!({
+            "caller": { "key_age_seconds": 0 },
+            "tenant": uid("Keyward::Tenant", "t"),
+            "owner_kind": "USER", "owner_is_caller": true, "owner_role": "USER",
+        });
+        let key: EntityUid = r#"Keyward::ApiKey::"k""#.parse().unwrap();
+        let account: EntityUid = r#"Keyward::Account::"a""#.parse().unwrap();
+        let v = authz
+            .decide_json(
+                key.clone(),
+                "CreateApiKey",
+                account.clone(),
+                context,
+                entities.clone(),
+            )
+            .unwrap();
+        assert!(!v.allowed);
+        assert_eq!(v.policies, ["no-key-actions"]);
+        // Actions outside the group are untouched.
+        let v = authz
+            .decide_json(
+                key,
+                "ReadAccount",
+                account,
+                serde_json::json!({ "caller": { "key_age_seconds": 0 } }),
+                entities,
+            )
+            .unwrap();
+        assert!(v.allowed, "{:?}", v.policies);
     }
 
     #[test]

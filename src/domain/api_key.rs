@@ -193,7 +193,10 @@ mod tests {
             counts[BASE62.iter().position(|c| *c == b).unwrap()] += 1;
         }
         // Each count is Binomial(62000, 1/62): mean 1000, sd ~31.4; 6 sd apart.
-        assert!(counts.iter().all(|c| (811..=1189).contains(c)), "{counts:?}");
+        assert!(
+            counts.iter().all(|c| (811..=1189).contains(c)),
+            "{counts:?}"
+        );
     }
 
     #[test]

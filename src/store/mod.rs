@@ -53,7 +53,10 @@ impl Store {
             .map_err(|e| {
                 AppError::internal(format!("cannot open database {}: {e}", path.display()))
             })?;
-        let store = Self { pool, writer: Arc::new(Mutex::new(())) };
+        let store = Self {
+            pool,
+            writer: Arc::new(Mutex::new(())),
+        };
         store.with_conn(migrate::run)?;
         Ok(store)
     }
