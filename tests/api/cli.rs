@@ -1,8 +1,9 @@
 //! The `keyward` binary: init, serve's bootstrap, and what reaches its output.
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use serde_json::{Value, json};
+
+use crate::helpers::serve_binary;
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 
@@ -55,52 +56,6 @@ fn init_prints_json_once_and_refuses_an_initialised_database() {
     assert_eq!(bad.status.code(), Some(1));
 }
 
-struct Server {
-    child: Child,
-    stdout_head: Vec<String>,
-    url: String,
-}
-
-/// Starts `keyward serve` and reads its stdout up to the "serving" line.
-fn serve(db: &str) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
-        .env("RUST_LOG", "debug")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut head = Vec::new();
-    let url = loop {
-        let line = lines.next().expect("serve prints its address").unwrap();
-        if let Some(rest) = line.strip_prefix("keyward is serving ") {
-            break rest.to_owned();
-        }
-        head.push(line);
-    };
-    Server {
-        child,
-        stdout_head: head,
-        url,
-    }
-}
-
-impl Server {
-    fn stop(mut self) -> String {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-        let mut err = String::new();
-        self.child
-            .stderr
-            .take()
-            .unwrap()
-            .read_to_string(&mut err)
-            .unwrap();
-        err
-    }
-}
-
 fn post(url: &str, key: &str, query: &str, variables: Value) -> Value {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
@@ -120,7 +75,7 @@ fn serve_bootstraps_once_and_never_logs_a_secret() {
     let db = dir.path().join("k.db");
     let db = db.to_str().unwrap();
 
-    let first = serve(db);
+    let first = serve_binary(db);
     let key_lines: Vec<&String> = first
         .stdout_head
         .iter()
@@ -177,7 +132,7 @@ fn serve_bootstraps_once_and_never_logs_a_secret() {
     }
 
     // A restart on the same database prints no key.
-    let again = serve(db);
+    let again = serve_binary(db);
     assert!(
         again.stdout_head.iter().all(|l| !l.contains("kwu_")),
         "{:?}",

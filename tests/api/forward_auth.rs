@@ -187,38 +187,17 @@ fn not_one_request_succeeds_after_the_revoke_returns() {
 
 #[test]
 fn pending_uses_are_written_at_graceful_shutdown() {
-    use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("k.db");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db.to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let (mut key, mut url) = (String::new(), String::new());
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(k) = line.strip_prefix("Bootstrap API key: ") {
-            key = k.to_owned();
-        }
-        if let Some(u) = line.strip_prefix("keyward is serving ") {
-            url = u.trim_end_matches("/graphql").to_owned();
-            break;
-        }
-    }
+    let server = crate::helpers::serve_binary(db.to_str().unwrap());
+    let key = server.bootstrap_key().unwrap();
+    let base = server.url.trim_end_matches("/graphql").to_owned();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .build()
         .into();
     let r = agent
-        .get(format!("{url}/auth/verify"))
+        .get(format!("{base}/auth/verify"))
         .header("Authorization", &format!("Bearer {key}"))
         .call()
         .unwrap();
@@ -233,14 +212,8 @@ fn pending_uses_are_written_at_graceful_shutdown() {
         None,
         "not written yet: the interval is a minute"
     );
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(child.wait().unwrap().success());
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{logs}");
     assert!(
         last_used().is_some(),
         "the pending use was written at shutdown"
