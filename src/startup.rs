@@ -87,7 +87,12 @@ impl Application {
         let addr = self.local_addr();
         let state = self.state.clone();
         let mut server =
-            HttpServer::new(move || App::new().app_data(state.clone()).configure(http::routes));
+            HttpServer::new(move || {
+            App::new()
+                .wrap(http::console::security_headers())
+                .app_data(state.clone())
+                .configure(http::routes)
+        });
         if let Some(n) = self.workers {
             server = server.workers(n);
         }

@@ -1,5 +1,6 @@
 //! Routes and the state every handler shares.
 pub mod auth;
+pub mod console;
 pub mod forward_auth;
 pub mod graphql;
 
@@ -100,19 +101,13 @@ async fn livez() -> HttpResponse {
     HttpResponse::Ok().body("ok")
 }
 
-async fn to_graphiql() -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", "/graphql"))
-        .finish()
-}
-
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/graphql", web::post().to(graphql::post))
         .route("/graphql", web::get().to(graphql::graphiql))
         // The Prefect client posts to exactly its configured URL, which may be the bare host.
         .route("/", web::post().to(graphql::post))
-        .route("/", web::get().to(to_graphiql))
         .route("/healthz", web::get().to(healthz))
         .route("/livez", web::get().to(livez))
-        .route("/auth/verify", web::get().to(forward_auth::verify));
+        .route("/auth/verify", web::get().to(forward_auth::verify))
+        .configure(console::routes);
 }

@@ -122,7 +122,16 @@ impl TestApp {
     }
 
     pub fn get(&self, path: &str) -> Response {
-        to_response(self.agent.get(format!("{}{path}", self.url)).call())
+        self.get_with(path, &[])
+    }
+
+    /// GETs `path` with the given headers.
+    pub fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        let mut req = self.agent.get(format!("{}{path}", self.url));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        to_response(req.call())
     }
 
     /// A GraphQL request the way most clients send it: `variables` as an object.

@@ -6,6 +6,7 @@ mod api_keys;
 mod authentication;
 mod cli;
 mod cli_client;
+mod console;
 mod forward_auth;
 mod http;
 mod invitations;

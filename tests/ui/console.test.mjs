@@ -1,0 +1,481 @@
+// The web console in a real browser: Debian's chromium, headless, driven by
+// Playwright. tests/api/console.rs starts keyward (system clock, empty
+// database) and runs this file with KEYWARD_URL and KEYWARD_ADMIN_KEY.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.KEYWARD_URL;
+const ADMIN_KEY = process.env.KEYWARD_ADMIN_KEY;
+const SHOTS = process.env.KEYWARD_SCREENSHOTS;
+const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
+assert.ok(BASE && ADMIN_KEY && SHOTS, 'KEYWARD_URL, KEYWARD_ADMIN_KEY and KEYWARD_SCREENSHOTS must be set');
+
+const TIMEOUT = { timeout: 90_000 };
+let browser;
+
+before(async () => {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  // launch() gives every run a fresh, empty profile directory.
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+// ------------------------------------------------------------- helpers
+
+async function gql(key, query, variables = {}) {
+  const headers = { 'content-type': 'application/json' };
+  if (key) headers.authorization = `Bearer ${key}`;
+  const r = await fetch(`${BASE}/graphql`, { method: 'POST', headers, body: JSON.stringify({ query, variables }) });
+  assert.equal(r.status, 200);
+  return r.json();
+}
+
+async function data(key, query, variables) {
+  const body = await gql(key, query, variables);
+  assert.equal(body.errors, undefined, JSON.stringify(body.errors));
+  return body.data;
+}
+
+/** What a proxy in front of an app would learn about `key`: the status and who it is. */
+async function verify(key) {
+  const r = await fetch(`${BASE}/auth/verify`, { headers: { authorization: `Bearer ${key}` } });
+  return { status: r.status, userId: r.headers.get('x-keyward-user-id') };
+}
+
+const whoami = async (key) => (await data(key, '{ auth_info { user_id tenant_id api_key_id role } }')).auth_info;
+
+async function newKey(key, name) {
+  const me = await whoami(key);
+  const d = await data(key, 'mutation ($input: create_api_key_input!) { create_api_key(input: $input) { id key } }',
+    { input: { user_id: me.user_id, name } });
+  return d.create_api_key;
+}
+
+/**
+ * A page in its own browser context (its own sessionStorage). Every request
+ * it makes and every console error is recorded; `done` checks that nothing
+ * left keyward's origin and that nothing broke (a CSP violation included).
+ */
+async function openPage(options = {}) {
+  const context = await browser.newContext({ ...options, baseURL: BASE });
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') page.problems.push(`console: ${m.text()}`); });
+  page.on('pageerror', (e) => page.problems.push(`page error: ${e.message}`));
+  page.on('request', (r) => {
+    if (!r.url().startsWith(BASE) && !r.url().startsWith('data:')) page.problems.push(`request elsewhere: ${r.url()}`);
+  });
+  return page;
+}
+
+async function done(page) {
+  assert.deepEqual(page.problems, []);
+  await page.context().close();
+}
+
+const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+
+async function signIn(page, key) {
+  await page.goto('/');
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'API Keys' }).waitFor();
+}
+
+const dialog = (page) => page.getByRole('dialog');
+const row = (page, name) => page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: new RegExp(`^${name}\\b`) }) });
+
+/** Fills the create-key dialog and returns the secret the page shows once. */
+async function createKeyInPage(page, opener, name, expiry = 'Never') {
+  await opener.click();
+  const d = dialog(page);
+  await d.getByLabel('Name', { exact: true }).fill(name);
+  await d.getByLabel('Expiration', { exact: true }).selectOption({ label: expiry });
+  await d.getByRole('button', { name: 'Create' }).click();
+  await d.getByRole('heading', { name: 'Your new API key' }).waitFor();
+  return d.getByLabel('API key').inputValue();
+}
+
+/** Asserts that `secret` is nowhere the page keeps things after its dialog closed. */
+async function assertForgotten(page, secret) {
+  assert.ok(!page.url().includes(secret), 'the secret is in the URL');
+  assert.ok(!(await page.content()).includes(secret), 'the secret is still in the page');
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }) + document.cookie);
+  assert.ok(!stored.includes(secret), 'the secret was stored');
+}
+
+const activeText = (page) => page.evaluate(() => {
+  const el = document.activeElement;
+  return el.labels?.[0]?.textContent ?? el.getAttribute('aria-label') ?? el.textContent;
+});
+
+/** Waits for the focus to settle on `name` (dialogs hand it back on their close event, a task later). */
+async function expectFocus(page, name, why) {
+  const deadline = Date.now() + 5000;
+  let now = await activeText(page);
+  while (now !== name && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    now = await activeText(page);
+  }
+  assert.equal(now, name, why);
+}
+
+// --------------------------------------------------------------- tests
+
+test('sign in: a bad key gets a clear message, and nothing is kept', TIMEOUT, async () => {
+  const page = await openPage();
+  await page.goto('/');
+  await page.getByRole('heading', { name: 'Sign in to keyward' }).waitFor();
+  await expectFocus(page, 'API key', 'the key field has the focus');
+  await page.keyboard.press('Tab');
+  await expectFocus(page, 'Sign in', 'Tab goes from the key to the button');
+  await shot(page, '01-sign-in');
+
+  const bad = `kwu_${'A'.repeat(36)}`;
+  await page.getByLabel('API key').fill(bad);
+  await page.keyboard.press('Enter');
+  const alert = page.getByRole('alert').filter({ hasText: 'not accepted' });
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /That key was not accepted: Invalid API key: its checksum does not match/);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  assert.ok(!page.url().includes(bad));
+  await shot(page, '02-sign-in-refused');
+
+  // An invitation token is not an API key, and the page says so.
+  const inv = await data(ADMIN_KEY, 'mutation { create_membership_invitation(input: { email: "nobody@example.test" }) { token } }');
+  await page.getByLabel('API key').fill(inv.create_membership_invitation.token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('alert').filter({ hasText: /invitation/i }).waitFor();
+  await done(page);
+});
+
+test('API Keys: create in the page, use over HTTP, delete in the page, fail on the next request', TIMEOUT, async () => {
+  const admin = await whoami(ADMIN_KEY);
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('keyward.apiKey')), ADMIN_KEY);
+  assert.ok(!page.url().includes(ADMIN_KEY));
+  const bootstrap = row(page, 'bootstrap');
+  assert.match(await bootstrap.textContent(), /this session/);
+  assert.equal(await bootstrap.locator('[data-label="Expires"]').textContent(), 'Never');
+  await shot(page, '03-api-keys');
+
+  const opener = page.getByRole('button', { name: 'Create an API Key' });
+  await opener.click();
+  const d = dialog(page);
+  assert.equal(await d.getByRole('heading').textContent(), 'Create an API Key');
+  await expectFocus(page, 'Name', 'the dialog opens on its first field');
+  assert.deepEqual(await d.getByLabel('Expiration', { exact: true }).locator('option').allTextContents(),
+    ['Never', 'In 30 days', 'In 90 days', 'On a date']);
+  assert.deepEqual(await d.getByLabel('Tenant').locator('option').allTextContents(), ['Default']);
+  await d.getByLabel('Name', { exact: true }).fill('laptop');
+  await d.getByLabel('Expiration', { exact: true }).selectOption({ label: 'In 30 days' });
+  await shot(page, '04-create-key-dialog');
+  const before = Date.now();
+  await d.getByRole('button', { name: 'Create' }).click();
+  await d.getByRole('heading', { name: 'Your new API key' }).waitFor();
+  assert.match(await d.textContent(), /Copy it now: it will not be shown again/);
+  const secret = await d.getByLabel('API key').inputValue();
+  assert.match(secret, /^kwu_[0-9A-Za-z]{36}$/);
+  await d.getByRole('button', { name: 'Copy' }).click();
+  await d.getByText('Copied to the clipboard.').waitFor();
+  assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+  await shot(page, '05-secret-shown-once');
+
+  // The key the page made works, as the admin, over plain HTTP.
+  assert.deepEqual(await verify(secret), { status: 200, userId: admin.user_id });
+  const listed = (await data(ADMIN_KEY, '{ auth_api_key { name expires_at } }')).auth_api_key.find((k) => k.name === 'laptop');
+  const lifetime = Date.parse(listed.expires_at) - before;
+  assert.ok(Math.abs(lifetime - 30 * 86_400_000) < 120_000, `expires in 30 days, not ${lifetime} ms`);
+
+  await d.getByRole('button', { name: 'Done' }).click();
+  await d.waitFor({ state: 'detached' });
+  await expectFocus(page, 'Create an API Key', 'the focus returns to the opener');
+  const laptop = row(page, 'laptop');
+  await laptop.waitFor();
+  assert.notEqual(await laptop.locator('[data-label="Expires"]').textContent(), 'Never');
+  await assertForgotten(page, secret);
+  assert.equal(await laptop.locator('[data-label="Last used"]').textContent(), 'Not yet');
+  // The server writes last use once per --last-used-interval (1 s here).
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  await page.reload();
+  assert.match(await laptop.locator('[data-label="Last used"] time').getAttribute('datetime'), /^\d{4}-\d\d-\d\dT/);
+
+  // Cancel keeps the key...
+  await page.getByRole('button', { name: 'Delete laptop' }).click();
+  assert.equal(await dialog(page).locator('.confirm-message').textContent(), 'Are you sure you want to delete laptop?');
+  await expectFocus(page, 'Cancel', 'a destructive dialog opens on Cancel');
+  await shot(page, '06-confirm-delete-key');
+  await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+  await dialog(page).waitFor({ state: 'detached' });
+  assert.equal((await verify(secret)).status, 200);
+  assert.equal(await laptop.count(), 1);
+
+  // ...Delete revokes it before the page says so.
+  await page.getByRole('button', { name: 'Delete laptop' }).click();
+  await dialog(page).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('status').filter({ hasText: 'Deleted the API key laptop.' }).waitFor();
+  assert.equal((await verify(secret)).status, 401);
+  await laptop.waitFor({ state: 'detached' });
+  await expectFocus(page, 'API Keys', 'the focus moves to the page heading, not to nowhere');
+  await done(page);
+});
+
+test('API Keys: a dated key, a key that never expires, all from the keyboard', TIMEOUT, async () => {
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  const opener = page.getByRole('button', { name: 'Create an API Key' });
+
+  // Escape closes the dialog without creating anything.
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('never-made');
+  await page.keyboard.press('Escape');
+  await dialog(page).waitFor({ state: 'detached' });
+  assert.equal(await row(page, 'never-made').count(), 0);
+
+  await opener.focus();
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('dated');
+  await page.keyboard.press('Tab');
+  await expectFocus(page, 'Expiration');
+  const d = dialog(page);
+  await d.getByLabel('Expiration', { exact: true }).selectOption('date');
+  const day = new Date(Date.now() + 10 * 86_400_000).toISOString().slice(0, 10);
+  await d.getByLabel('Expiration date').fill(day);
+  await d.getByLabel('Name', { exact: true }).press('Enter');
+  await d.getByRole('heading', { name: 'Your new API key' }).waitFor();
+  const dated = await d.getByLabel('API key').inputValue();
+  await page.keyboard.press('Escape');
+  await d.waitFor({ state: 'detached' });
+  assert.equal((await verify(dated)).status, 200);
+  const expiresAt = (await data(ADMIN_KEY, '{ auth_api_key { name expires_at } }')).auth_api_key
+    .find((k) => k.name === 'dated').expires_at;
+  const local = await page.evaluate((iso) => {
+    const t = new Date(iso);
+    return `${t.getFullYear()}-${String(t.getMonth() + 1).padStart(2, '0')}-${String(t.getDate()).padStart(2, '0')} ${t.getHours()}:${t.getMinutes()}`;
+  }, expiresAt);
+  assert.equal(local, `${day} 23:59`, 'a dated key ends at the end of that day, the browser\'s time');
+
+  const forever = await createKeyInPage(page, opener, 'forever');
+  await dialog(page).getByRole('button', { name: 'Done' }).click();
+  assert.equal(await row(page, 'forever').locator('[data-label="Expires"]').textContent(), 'Never');
+  assert.equal((await verify(forever)).status, 200);
+
+  // A date in the past is refused by the form before anything is sent.
+  await opener.click();
+  await dialog(page).getByLabel('Name', { exact: true }).fill('too-late');
+  await dialog(page).getByLabel('Expiration', { exact: true }).selectOption('date');
+  await dialog(page).getByLabel('Expiration date').fill('2001-01-01');
+  await dialog(page).getByRole('button', { name: 'Create' }).click();
+  assert.equal(await dialog(page).getByRole('heading').textContent(), 'Create an API Key');
+  assert.equal(await dialog(page).getByLabel('Expiration date').evaluate((el) => el.validity.rangeUnderflow), true);
+  await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+  await done(page);
+});
+
+test('Team > Service Accounts: create, keys, revoke, delete with a count of keys', TIMEOUT, async () => {
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  await page.getByRole('navigation').getByRole('link', { name: 'Service Accounts' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Service Accounts' }).waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Service Accounts' }).getAttribute('aria-current'), 'page');
+
+  await page.getByRole('button', { name: 'Create a service account' }).click();
+  await dialog(page).getByLabel('Name').fill('ci-bot');
+  assert.equal(await dialog(page).getByLabel('Role').inputValue(), 'TENANT_ADMIN');
+  await dialog(page).getByRole('button', { name: 'Create' }).click();
+  const card = page.getByRole('region', { name: 'ci-bot' });
+  await card.waitFor();
+  assert.match(await card.textContent(), /Tenant admin · 0 API keys/);
+  const accountId = await card.getAttribute('data-account-id');
+
+  const opener = card.getByRole('button', { name: 'Create an API key for ci-bot' });
+  await opener.click();
+  assert.equal(await dialog(page).getByLabel('Tenant').count(), 0, 'a service account has one tenant');
+  await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+  const secrets = {};
+  for (const name of ['deploy', 'nightly', 'scratch']) {
+    secrets[name] = await createKeyInPage(page, opener, name, name === 'nightly' ? 'In 90 days' : 'Never');
+    await dialog(page).getByRole('button', { name: 'Done' }).click();
+    await card.getByRole('rowheader', { name }).waitFor();
+  }
+  for (const secret of Object.values(secrets)) {
+    assert.match(secret, /^kws_/);
+    assert.deepEqual(await verify(secret), { status: 200, userId: accountId });
+  }
+  await shot(page, '07-service-accounts');
+
+  await card.getByRole('button', { name: 'Delete scratch' }).click();
+  assert.equal(await dialog(page).locator('.confirm-message').textContent(), 'Are you sure you want to delete scratch?');
+  await dialog(page).getByRole('button', { name: 'Delete' }).click();
+  await card.getByRole('rowheader', { name: 'scratch' }).waitFor({ state: 'detached' });
+  assert.equal((await verify(secrets.scratch)).status, 401);
+  assert.equal((await verify(secrets.deploy)).status, 200);
+
+  await card.getByRole('button', { name: 'Delete ci-bot' }).click();
+  const confirm = dialog(page);
+  assert.equal(await confirm.locator('.confirm-message').textContent(), 'Are you sure you want to delete ci-bot?');
+  assert.match(await confirm.textContent(), /Its 2 API keys will stop working at once\./);
+  await shot(page, '08-confirm-delete-service-account');
+  await confirm.getByRole('button', { name: 'Delete service account' }).click();
+  await card.waitFor({ state: 'detached' });
+  assert.equal((await verify(secrets.deploy)).status, 401);
+  assert.equal((await verify(secrets.nightly)).status, 401);
+  await page.getByText('No service accounts yet.').waitFor();
+  await done(page);
+});
+
+test('Team > Members: invite, join in the page, change a role, remove; non-admins see no Team pages', TIMEOUT, async () => {
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Members' }).waitFor();
+  const me = row(page, 'admin@localhost');
+  assert.match(await me.textContent(), /you/);
+  assert.equal(await me.getByLabel('Role of admin@localhost').inputValue(), 'TENANT_ADMIN');
+
+  async function invite(email, role) {
+    await page.getByRole('button', { name: 'Invite a member' }).click();
+    await dialog(page).getByLabel('E-mail').fill(email);
+    await dialog(page).getByLabel('Role').selectOption({ label: role });
+    await dialog(page).getByRole('button', { name: 'Invite' }).click();
+    await dialog(page).getByRole('heading', { name: 'Invitation created' }).waitFor();
+    const token = await dialog(page).getByLabel('Invitation token').inputValue();
+    assert.match(token, /^kwi_/);
+    await dialog(page).getByRole('button', { name: 'Done' }).click();
+    await row(page, email).waitFor();
+    return token;
+  }
+  const devToken = await invite('dev@example.test', 'User');
+  const tempToken = await invite('temp@example.test', 'Read-only user');
+  assert.match(await row(page, 'dev@example.test').textContent(), /User.*Pending, until/);
+
+  await page.getByRole('button', { name: 'Revoke the invitation for temp@example.test' }).click();
+  assert.equal(await dialog(page).locator('.confirm-message').textContent(),
+    'Are you sure you want to revoke the invitation for temp@example.test?');
+  await dialog(page).getByRole('button', { name: 'Revoke' }).click();
+  await row(page, 'temp@example.test').filter({ hasText: 'Revoked' }).waitFor();
+  const refused = await gql(null, 'mutation ($t: String!) { accept_membership_invitation(input: { token: $t }) { key } }', { t: tempToken });
+  assert.ok(refused.errors, 'a revoked invitation is refused');
+  await shot(page, '09-members');
+
+  // The invitee joins from the sign-in page, gets a first key once, and signs in with it.
+  const dev = await openPage();
+  await dev.goto('/');
+  await dev.getByText('Join with an invitation').click();
+  await dev.getByLabel('Invitation token').fill(devToken);
+  await dev.getByLabel('Name of your first key (optional)').fill('dev laptop');
+  await dev.getByRole('button', { name: 'Join' }).click();
+  await dialog(dev).getByRole('heading', { name: 'Welcome: your first API key' }).waitFor();
+  const devKey = await dialog(dev).getByLabel('API key').inputValue();
+  await shot(dev, '10-join-with-invitation');
+  await dialog(dev).getByRole('button', { name: 'Sign in with this key' }).click();
+  await dev.getByRole('heading', { level: 1, name: 'API Keys' }).waitFor();
+  assert.equal(await row(dev, 'dev laptop').count(), 1);
+  assert.equal(await dev.getByRole('rowheader').count(), 1, 'a user sees only their own keys');
+  assert.equal(await dev.getByRole('link', { name: 'Service Accounts' }).count(), 0);
+  assert.equal(await dev.getByRole('link', { name: 'Members' }).count(), 0);
+  assert.match(await dev.getByRole('banner').textContent(), /dev@example\.test.*Default · User/);
+  await shot(dev, '11-non-admin-api-keys');
+  await dev.goto('/#/team/service-accounts');
+  await dev.getByRole('heading', { level: 1, name: 'Not available' }).waitFor();
+  await shot(dev, '12-non-admin-team-page');
+  // Hiding a page is a courtesy; the server is what refuses.
+  const forbidden = await gql(devKey, 'mutation { create_service_account(input: { name: "sneaky" }) { id } }');
+  assert.equal(forbidden.errors[0].extensions.code, 'FORBIDDEN');
+  const invs = await data(devKey, '{ membership_invitation { id } }');
+  assert.deepEqual(invs.membership_invitation, []);
+
+  // Back to the admin: the new member is listed; demote, then remove.
+  await page.reload();
+  const devRow = row(page, 'dev@example.test').filter({ has: page.getByLabel('Role of dev@example.test') });
+  await devRow.waitFor();
+  await devRow.getByLabel('Role of dev@example.test').selectOption({ label: 'Read-only user' });
+  await page.getByRole('status').filter({ hasText: 'dev@example.test is now read-only user.' }).waitFor();
+  const roles = await data(ADMIN_KEY, '{ membership { role user { email } } }');
+  assert.equal(roles.membership.find((m) => m.user.email === 'dev@example.test').role, 'READ_ONLY_USER');
+
+  // The last admin cannot demote itself: the server says no and the page shows the role it kept.
+  await me.getByLabel('Role of admin@localhost').selectOption({ label: 'User' });
+  await page.getByRole('status').filter({ hasText: 'the last TENANT_ADMIN of a tenant cannot be demoted' }).waitFor();
+  await page.waitForFunction(() => document.querySelector('[aria-label="Role of admin@localhost"]').value === 'TENANT_ADMIN');
+  assert.equal((await whoami(ADMIN_KEY)).role, 'TENANT_ADMIN');
+
+  await devRow.getByRole('button', { name: 'Remove dev@example.test' }).click();
+  assert.equal(await dialog(page).locator('.confirm-message').textContent(),
+    'Are you sure you want to remove dev@example.test from Default?');
+  await dialog(page).getByRole('button', { name: 'Remove' }).click();
+  await devRow.waitFor({ state: 'detached' });
+  assert.equal((await verify(devKey)).status, 401);
+
+  // The removed member's page ends its session on its next request.
+  await dev.goto('/#/keys');
+  await dev.getByRole('heading', { name: 'Sign in to keyward' }).waitFor();
+  await dev.getByText(/Please sign in again|You were signed out/).waitFor();
+  assert.equal(await dev.evaluate(() => sessionStorage.length), 0);
+  await done(dev);
+  await done(page);
+});
+
+test('Sign out forgets the key; a key revoked elsewhere or in the page ends the session', TIMEOUT, async () => {
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByText('You signed out.').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Sign in to keyward' }).waitFor();
+
+  // Revoked over HTTP while signed in: the next thing the page asks fails, and it signs out.
+  const elsewhere = await newKey(ADMIN_KEY, 'revoked elsewhere');
+  await signIn(page, elsewhere.key);
+  await data(ADMIN_KEY, 'mutation ($id: uuid!) { delete_api_key(input: { key_id: $id }) { success } }', { id: elsewhere.id });
+  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByText(/You were signed out: This API key was revoked at/).waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+
+  // Deleting the very key the page is signed in with warns, then signs out.
+  const own = await newKey(ADMIN_KEY, 'own session');
+  await signIn(page, own.key);
+  const ownRow = row(page, 'own session');
+  assert.match(await ownRow.textContent(), /this session/);
+  await ownRow.getByRole('button', { name: 'Delete own session' }).click();
+  assert.match(await dialog(page).textContent(), /You are signed in with this key: deleting it signs you out\./);
+  await dialog(page).getByRole('button', { name: 'Delete' }).click();
+  await page.getByText('You deleted the key you were signed in with.').waitFor();
+  assert.equal((await verify(own.key)).status, 401);
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await done(page);
+});
+
+test('a phone-sized window: no sideways scrolling, dialogs fit', TIMEOUT, async () => {
+  const page = await openPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await signIn(page, ADMIN_KEY);
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(await overflow() <= 0, 'the keys page scrolls sideways');
+  await shot(page, '13-phone-api-keys');
+  await page.getByRole('button', { name: 'Create an API Key' }).click();
+  const box = await dialog(page).boundingBox();
+  assert.ok(box.x >= 0 && box.x + box.width <= 390, `the dialog is ${JSON.stringify(box)}`);
+  await shot(page, '14-phone-create-key');
+  await dialog(page).getByRole('button', { name: 'Cancel' }).click();
+  await page.getByRole('link', { name: 'Members' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Members' }).waitFor();
+  assert.ok(await overflow() <= 0, 'the members page scrolls sideways');
+  await shot(page, '15-phone-members');
+  await done(page);
+});
