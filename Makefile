@@ -2,10 +2,12 @@
 CARGO ?= cargo
 PYTHON ?= python3
 PREFECT_VENV := target/prefect-venv
+NPM ?= npm
+UI_DEPS := tests/ui/node_modules/.package-lock.json
 DB ?= keyward.db
 LISTEN ?= 127.0.0.1:4200
 
-.PHONY: help run test lint fmt schema snapshots prefect-venv clean-db bench bench-micro bench-load
+.PHONY: help run test test-ui lint fmt schema snapshots prefect-venv ui-deps clean-db bench bench-micro bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -13,8 +15,11 @@ help: ## List the targets
 run: ## Build and serve on 127.0.0.1:4200 with ./keyward.db (bootstraps an empty database)
 	$(CARGO) run --bin keyward -- serve --db $(DB) --listen $(LISTEN)
 
-test: lint prefect-venv ## Formatting, clippy, unit, black-box, snapshot, policy, nginx and Prefect CLI tests
+test: lint prefect-venv ui-deps ## Formatting, clippy, unit, black-box, snapshot, policy, nginx, Prefect CLI and browser tests
 	$(CARGO) test --locked
+
+test-ui: ui-deps ## Only the web console's browser tests (headless chromium; screenshots in target/ui-screenshots/)
+	$(CARGO) test --locked --test api console::
 
 bench: bench-micro bench-load ## Criterion micro-benchmarks, then the wrk load run (needs wrk; see BENCHMARKS.md)
 
@@ -45,6 +50,12 @@ $(PREFECT_VENV)/bin/prefect:
 	$(PYTHON) -m venv $(PREFECT_VENV)
 	$(PREFECT_VENV)/bin/pip install --quiet --disable-pip-version-check prefect==1.4.1
 	@test -x $@
+
+ui-deps: $(UI_DEPS) ## playwright-core for the browser tests (npm ci in tests/ui; the browser is Debian's chromium)
+
+$(UI_DEPS): tests/ui/package.json tests/ui/package-lock.json
+	$(NPM) ci --prefix tests/ui --no-audit --no-fund
+	@test -f $@
 
 clean-db: ## Remove the local database made by `make run`
 	rm -f $(DB) $(DB)-wal $(DB)-shm

@@ -86,8 +86,7 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let addr = self.local_addr();
         let state = self.state.clone();
-        let mut server =
-            HttpServer::new(move || {
+        let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(http::console::security_headers())
                 .app_data(state.clone())

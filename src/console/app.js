@@ -430,7 +430,7 @@ async function keysPage() {
       showTenant: session.tenants.length > 1,
       onDelete: (k) => deleteKey(k, { onDeleted: refresh }),
     }),
-    h('p', { class: 'hint' }, '"Last used" is brought up to date about once a minute.'),
+    h('p', { class: 'hint' }, '"Last used" is written periodically (every minute by default), not on every request.'),
   ];
 }
 
@@ -477,7 +477,7 @@ async function serviceAccountsPage() {
             class: 'danger-outline',
             'data-focus': `delete-account-${sa.id}`,
             onclick: (e) => guard(e.currentTarget, () => deleteServiceAccount(sa, keys.length)),
-          }, 'Delete', h('span', { class: 'sr-only' }, ` ${sa.name}`)))),
+          }, 'Delete account', h('span', { class: 'sr-only' }, ` ${sa.name}`)))),
       keysTable(keys, {
         caption: `API keys of ${sa.name}`,
         onDelete: (k) => deleteKey(k, { owner: sa.name, onDeleted: refresh }),
@@ -578,7 +578,7 @@ function invitationsTable(invitations) {
     return h('tr', { 'data-invitation-id': inv.id },
       h('th', { scope: 'row', 'data-label': 'E-mail' }, inv.email),
       h('td', { 'data-label': 'Role' }, ROLE_LABELS[inv.role]),
-      h('td', { 'data-label': 'Status' }, status),
+      h('td', { 'data-label': 'Status' }, h('span', {}, status)),
       h('td', { 'data-label': 'Actions' }, pending && h('button', {
         type: 'button',
         class: 'danger-outline',

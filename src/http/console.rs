@@ -110,10 +110,7 @@ mod tests {
         let page = std::str::from_utf8(ASSETS[0].body).unwrap();
         for tag in page.split("<script").skip(1) {
             let head = &tag[..tag.find('>').unwrap()];
-            assert!(
-                head.contains("src=\"/console/"),
-                "inline script: {head}"
-            );
+            assert!(head.contains("src=\"/console/"), "inline script: {head}");
         }
         assert!(!page.contains("style="), "inline style in index.html");
         assert!(!page.contains("http://") && !page.contains("https://"));

@@ -50,7 +50,7 @@ async function data(key, query, variables) {
 /** What a proxy in front of an app would learn about `key`: the status and who it is. */
 async function verify(key) {
   const r = await fetch(`${BASE}/auth/verify`, { headers: { authorization: `Bearer ${key}` } });
-  return { status: r.status, userId: r.headers.get('x-keyward-user-id') };
+  return { status: r.status, userId: r.headers.get('x-keyward-user-id'), tenantId: r.headers.get('x-keyward-tenant-id') };
 }
 
 const whoami = async (key) => (await data(key, '{ auth_info { user_id tenant_id api_key_id role } }')).auth_info;
@@ -196,7 +196,7 @@ test('API Keys: create in the page, use over HTTP, delete in the page, fail on t
   await shot(page, '05-secret-shown-once');
 
   // The key the page made works, as the admin, over plain HTTP.
-  assert.deepEqual(await verify(secret), { status: 200, userId: admin.user_id });
+  assert.deepEqual(await verify(secret), { status: 200, userId: admin.user_id, tenantId: admin.tenant_id });
   const listed = (await data(ADMIN_KEY, '{ auth_api_key { name expires_at } }')).auth_api_key.find((k) => k.name === 'laptop');
   const lifetime = Date.parse(listed.expires_at) - before;
   assert.ok(Math.abs(lifetime - 30 * 86_400_000) < 120_000, `expires in 30 days, not ${lifetime} ms`);
@@ -315,7 +315,8 @@ test('Team > Service Accounts: create, keys, revoke, delete with a count of keys
   }
   for (const secret of Object.values(secrets)) {
     assert.match(secret, /^kws_/);
-    assert.deepEqual(await verify(secret), { status: 200, userId: accountId });
+    const who = await verify(secret);
+    assert.deepEqual([who.status, who.userId], [200, accountId]);
   }
   await shot(page, '07-service-accounts');
 
@@ -326,7 +327,7 @@ test('Team > Service Accounts: create, keys, revoke, delete with a count of keys
   assert.equal((await verify(secrets.scratch)).status, 401);
   assert.equal((await verify(secrets.deploy)).status, 200);
 
-  await card.getByRole('button', { name: 'Delete ci-bot' }).click();
+  await card.getByRole('button', { name: 'Delete account ci-bot' }).click();
   const confirm = dialog(page);
   assert.equal(await confirm.locator('.confirm-message').textContent(), 'Are you sure you want to delete ci-bot?');
   assert.match(await confirm.textContent(), /Its 2 API keys will stop working at once\./);
@@ -459,6 +460,44 @@ test('Sign out forgets the key; a key revoked elsewhere or in the page ends the 
   await page.getByText('You deleted the key you were signed in with.').waitFor();
   assert.equal((await verify(own.key)).status, 401);
   assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+  await done(page);
+});
+
+test('names are text, never markup', TIMEOUT, async () => {
+  const name = '<img src=x onerror="window.pwned = 1">';
+  await newKey(ADMIN_KEY, name);
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  await page.getByRole('rowheader', { name, exact: true }).waitFor();
+  assert.equal(await page.locator('main img').count(), 0);
+  assert.equal(await page.evaluate(() => window.pwned), undefined);
+  await page.getByRole('button', { name: `Delete ${name}` }).click();
+  assert.equal(await dialog(page).locator('.confirm-message').textContent(), `Are you sure you want to delete ${name}?`);
+  await dialog(page).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('rowheader', { name, exact: true }).waitFor({ state: 'detached' });
+  await done(page);
+});
+
+test('a person in two tenants picks the tenant a new key works in', TIMEOUT, async () => {
+  const created = await data(ADMIN_KEY, 'mutation { create_tenant(input: { name: "Ops", slug: "ops" }) { id } }');
+  const opsId = created.create_tenant.id;
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  const opener = page.getByRole('button', { name: 'Create an API Key' });
+  await opener.click();
+  const tenant = dialog(page).getByLabel('Tenant');
+  assert.deepEqual(await tenant.locator('option').allTextContents(), ['Default', 'Ops']);
+  assert.equal(await tenant.locator('option:checked').textContent(), 'Default', 'the signed-in key\'s tenant comes first');
+  await dialog(page).getByLabel('Name', { exact: true }).fill('ops key');
+  await tenant.selectOption({ label: 'Ops' });
+  await dialog(page).getByRole('button', { name: 'Create' }).click();
+  await dialog(page).getByRole('heading', { name: 'Your new API key' }).waitFor();
+  const secret = await dialog(page).getByLabel('API key').inputValue();
+  await dialog(page).getByRole('button', { name: 'Done' }).click();
+  assert.equal((await verify(secret)).tenantId, opsId);
+  assert.equal(await row(page, 'ops key').locator('[data-label="Tenant"]').textContent(), 'Ops');
+  assert.equal(await row(page, 'bootstrap').locator('[data-label="Tenant"]').textContent(), 'Default');
+  await shot(page, '16-two-tenants');
   await done(page);
 });
 
