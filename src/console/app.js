@@ -235,27 +235,37 @@ function confirmAction({ title, message, detail, confirm }) {
   });
 }
 
-/** A form in a dialog: `submit` returns normally to close it or throws to show why not. */
-function formDialog(title, fields, submitLabel, submit) {
-  const dialog = modal(title);
+/**
+ * A form handled in script (the CSP forbids posting one): its submit button
+ * is disabled while `action` runs, and what `action` throws is shown in the
+ * form, in the words of `explain`.
+ */
+function scriptForm(content, actions, action, explain = (e) => e.message) {
   const error = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit', class: 'primary' }, submitLabel);
   const form = h('form', {
     onsubmit: async (event) => {
       event.preventDefault();
+      const button = form.querySelector('button[type="submit"]');
       error.textContent = '';
       button.disabled = true;
       try {
-        await submit(dialog);
+        await action();
       } catch (e) {
-        error.textContent = e.message;
+        error.textContent = explain(e);
       } finally {
         button.disabled = false;
       }
     },
-  }, fields, error, h('div', { class: 'actions' },
-    h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'), button));
-  dialog.append(form);
+  }, content, error, actions);
+  return form;
+}
+
+/** A form in a dialog: `submit` returns normally to close it or throws to show why not. */
+function formDialog(title, fields, submitLabel, submit) {
+  const dialog = modal(title);
+  dialog.append(scriptForm(fields, h('div', { class: 'actions' },
+    h('button', { type: 'button', onclick: () => dialog.close() }, 'Cancel'),
+    h('button', { type: 'submit', class: 'primary' }, submitLabel)), () => submit(dialog)));
   dialog.showModal();
   return dialog;
 }
@@ -383,10 +393,30 @@ function keysTable(keys, { caption, showTenant, onDelete }) {
       onclick: (e) => guard(e.currentTarget, () => onDelete(k)),
     }, trashIcon())),
   ));
+  return table(caption, columns, rows);
+}
+
+/** A table with a caption for screen readers; narrow screens stack its rows. */
+function table(caption, columns, rows) {
   return h('div', { class: 'table-wrap' }, h('table', {},
     h('caption', { class: 'sr-only' }, caption),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows)));
+}
+
+/**
+ * A button that asks first (`confirm`: confirmAction's options), then runs
+ * `action`. Its accessible name adds `whom` to the visible label.
+ */
+function confirmingButton({ label, whom, focus, confirm, action }) {
+  return h('button', {
+    type: 'button',
+    class: 'danger-outline',
+    'data-focus': focus,
+    onclick: (e) => guard(e.currentTarget, async () => {
+      if (await confirmAction(confirm)) await action();
+    }),
+  }, label, h('span', { class: 'sr-only' }, ` ${whom}`));
 }
 
 /** Runs an action from a button, reporting a failure instead of dropping it. */
@@ -472,12 +502,24 @@ async function serviceAccountsPage() {
               ownerId: sa.id, title: `Create an API key for ${sa.name}`, tenants: null, onCreated: refresh,
             }),
           }, 'Create an API key', h('span', { class: 'sr-only' }, ` for ${sa.name}`)),
-          h('button', {
-            type: 'button',
-            class: 'danger-outline',
-            'data-focus': `delete-account-${sa.id}`,
-            onclick: (e) => guard(e.currentTarget, () => deleteServiceAccount(sa, keys.length)),
-          }, 'Delete account', h('span', { class: 'sr-only' }, ` ${sa.name}`)))),
+          confirmingButton({
+            label: 'Delete account',
+            whom: sa.name,
+            focus: `delete-account-${sa.id}`,
+            confirm: {
+              title: 'Delete service account',
+              message: `Are you sure you want to delete ${sa.name}?`,
+              detail: keys.length === 0
+                ? 'It has no API keys.'
+                : `Its ${plural(keys.length, 'API key')} will stop working at once.`,
+              confirm: 'Delete service account',
+            },
+            action: async () => {
+              await call(Q.deleteServiceAccount, { input: { user_id: sa.id } });
+              announce(`Deleted the service account ${sa.name}.`);
+              refresh();
+            },
+          }))),
       keysTable(keys, {
         caption: `API keys of ${sa.name}`,
         onDelete: (k) => deleteKey(k, { owner: sa.name, onDeleted: refresh }),
@@ -488,21 +530,6 @@ async function serviceAccountsPage() {
       'Accounts for programs rather than people: CI jobs, agents, other services.', create),
     accounts.length ? accounts : h('p', { class: 'empty' }, 'No service accounts yet.'),
   ];
-}
-
-async function deleteServiceAccount(sa, keyCount) {
-  const confirmed = await confirmAction({
-    title: 'Delete service account',
-    message: `Are you sure you want to delete ${sa.name}?`,
-    detail: keyCount === 0
-      ? 'It has no API keys.'
-      : `Its ${plural(keyCount, 'API key')} will stop working at once.`,
-    confirm: 'Delete service account',
-  });
-  if (!confirmed) return;
-  await call(Q.deleteServiceAccount, { input: { user_id: sa.id } });
-  announce(`Deleted the service account ${sa.name}.`);
-  refresh();
 }
 
 async function membersPage() {
@@ -528,18 +555,17 @@ async function membersPage() {
         m.user.id === session.me.user_id && [' ', h('span', { class: 'badge' }, 'you')]),
       h('td', { 'data-label': 'Type' }, m.user.account_type === 'SERVICE' ? 'Service account' : 'Person'),
       h('td', { 'data-label': 'Role' }, role),
-      h('td', { 'data-label': 'Actions' }, h('button', {
-        type: 'button',
-        class: 'danger-outline',
-        'data-focus': `remove-${m.id}`,
-        onclick: (e) => guard(e.currentTarget, async () => {
-          const confirmed = await confirmAction({
-            title: 'Remove member',
-            message: `Are you sure you want to remove ${who} from ${tenant}?`,
-            detail: 'Their API keys for this tenant are revoked.',
-            confirm: 'Remove',
-          });
-          if (!confirmed) return;
+      h('td', { 'data-label': 'Actions' }, confirmingButton({
+        label: 'Remove',
+        whom: who,
+        focus: `remove-${m.id}`,
+        confirm: {
+          title: 'Remove member',
+          message: `Are you sure you want to remove ${who} from ${tenant}?`,
+          detail: 'Their API keys for this tenant are revoked.',
+          confirm: 'Remove',
+        },
+        action: async () => {
           await call(Q.deleteMembership, { input: { membership_id: m.id } });
           if (m.user.id === session.me.user_id) {
             signOut(`You left ${tenant}.`);
@@ -547,17 +573,14 @@ async function membersPage() {
           }
           announce(`Removed ${who}.`);
           refresh();
-        }),
-      }, 'Remove', h('span', { class: 'sr-only' }, ` ${who}`))));
+        },
+      })));
   });
   const invite = h('button', { type: 'button', class: 'primary', 'data-focus': 'invite', onclick: inviteDialog },
     'Invite a member');
   return [
     pageHeader('Members', `Who is in ${tenant}, and with which role.`, invite),
-    h('div', { class: 'table-wrap' }, h('table', {},
-      h('caption', { class: 'sr-only' }, `Members of ${tenant}`),
-      h('thead', {}, h('tr', {}, ['Member', 'Type', 'Role', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-      h('tbody', {}, rows))),
+    table(`Members of ${tenant}`, ['Member', 'Type', 'Role', 'Actions'], rows),
     h('h2', {}, 'Invitations'),
     invitationsTable(invitations.membership_invitation),
   ];
@@ -579,28 +602,24 @@ function invitationsTable(invitations) {
       h('th', { scope: 'row', 'data-label': 'E-mail' }, inv.email),
       h('td', { 'data-label': 'Role' }, ROLE_LABELS[inv.role]),
       h('td', { 'data-label': 'Status' }, h('span', {}, status)),
-      h('td', { 'data-label': 'Actions' }, pending && h('button', {
-        type: 'button',
-        class: 'danger-outline',
-        'data-focus': `revoke-${inv.id}`,
-        onclick: (e) => guard(e.currentTarget, async () => {
-          const confirmed = await confirmAction({
-            title: 'Revoke invitation',
-            message: `Are you sure you want to revoke the invitation for ${inv.email}?`,
-            detail: 'Its token stops working at once.',
-            confirm: 'Revoke',
-          });
-          if (!confirmed) return;
+      h('td', { 'data-label': 'Actions' }, pending && confirmingButton({
+        label: 'Revoke',
+        whom: `the invitation for ${inv.email}`,
+        focus: `revoke-${inv.id}`,
+        confirm: {
+          title: 'Revoke invitation',
+          message: `Are you sure you want to revoke the invitation for ${inv.email}?`,
+          detail: 'Its token stops working at once.',
+          confirm: 'Revoke',
+        },
+        action: async () => {
           await call(Q.deleteInvitation, { input: { invitation_id: inv.id } });
           announce(`Revoked the invitation for ${inv.email}.`);
           refresh();
-        }),
-      }, 'Revoke', h('span', { class: 'sr-only' }, ` the invitation for ${inv.email}`))));
+        },
+      })));
   });
-  return h('div', { class: 'table-wrap' }, h('table', {},
-    h('caption', { class: 'sr-only' }, 'Invitations'),
-    h('thead', {}, h('tr', {}, ['E-mail', 'Role', 'Status', 'Actions'].map((c) => h('th', { scope: 'col' }, c)))),
-    h('tbody', {}, rows)));
+  return table('Invitations', ['E-mail', 'Role', 'Status', 'Actions'], rows);
 }
 
 function inviteDialog() {
@@ -702,27 +721,16 @@ function renderSignIn(message) {
   document.title = 'Sign in · keyward';
   const main = document.getElementById('main');
   const key = h('input', { type: 'password', required: true, autocomplete: 'off', spellcheck: 'false', class: 'secret' });
-  const error = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit', class: 'primary' }, 'Sign in');
-  const form = h('form', {
-    onsubmit: async (event) => {
-      event.preventDefault();
-      error.textContent = '';
-      button.disabled = true;
-      try {
-        await signIn(key.value.trim());
-      } catch (e) {
-        error.textContent = e.code === 'NETWORK'
-          ? e.message
-          : `That key was not accepted: ${e.message}`;
-        key.focus();
-      } finally {
-        button.disabled = false;
-      }
+  const form = scriptForm(
+    field('API key', key,
+      'Paste a key (kwu_… or kws_…). It stays in this browser tab only and is forgotten when you sign out or close the tab.'),
+    h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
+    () => signIn(key.value.trim()),
+    (e) => {
+      key.focus();
+      return e.code === 'NETWORK' ? e.message : `That key was not accepted: ${e.message}`;
     },
-  }, field('API key', key,
-    'Paste a key (kwu_… or kws_…). It stays in this browser tab only and is forgotten when you sign out or close the tab.'),
-  error, button);
+  );
   main.replaceChildren(h('div', { class: 'signin' },
     h('h1', { tabindex: '-1' }, 'Sign in to keyward'),
     message && h('p', { class: 'notice', role: 'status' }, message),
@@ -735,38 +743,26 @@ function renderSignIn(message) {
 function joinSection() {
   const token = h('input', { type: 'password', required: true, autocomplete: 'off', spellcheck: 'false', class: 'secret' });
   const keyName = h('input', { autocomplete: 'off', maxlength: '200', placeholder: 'first key' });
-  const error = h('p', { class: 'error', role: 'alert' });
-  const button = h('button', { type: 'submit' }, 'Join');
-  const form = h('form', {
-    onsubmit: async (event) => {
-      event.preventDefault();
-      error.textContent = '';
-      button.disabled = true;
-      try {
-        const input = { token: token.value.trim() };
-        if (keyName.value.trim()) input.key_name = keyName.value.trim();
-        const data = await request(Q.acceptInvitation, { input });
-        const { key } = data.accept_membership_invitation;
-        token.value = '';
-        const dialog = modal('Your first API key');
-        showSecret(dialog, {
-          title: 'Welcome: your first API key',
-          label: 'API key',
-          secret: key,
-          note: 'Sign in with it now; create more keys once you are in.',
-          then: { label: 'Sign in with this key', action: () => signIn(key).catch((e) => announce(e.message)) },
-        });
-        dialog.showModal();
-        dialog.querySelector('input').select();
-      } catch (e) {
-        error.textContent = `That invitation was not accepted: ${e.message}`;
-      } finally {
-        button.disabled = false;
-      }
-    },
-  }, field('Invitation token', token, 'The kwi_… token an admin gave you. It works once.'),
-  field('Name of your first key (optional)', keyName),
-  error, button);
+  const form = scriptForm([
+    field('Invitation token', token, 'The kwi_… token an admin gave you. It works once.'),
+    field('Name of your first key (optional)', keyName),
+  ], h('button', { type: 'submit' }, 'Join'), async () => {
+    const input = { token: token.value.trim() };
+    if (keyName.value.trim()) input.key_name = keyName.value.trim();
+    const data = await request(Q.acceptInvitation, { input });
+    const { key } = data.accept_membership_invitation;
+    token.value = '';
+    const dialog = modal('Your first API key');
+    showSecret(dialog, {
+      title: 'Welcome: your first API key',
+      label: 'API key',
+      secret: key,
+      note: 'Sign in with it now; create more keys once you are in.',
+      then: { label: 'Sign in with this key', action: () => signIn(key).catch((e) => announce(e.message)) },
+    });
+    dialog.showModal();
+    dialog.querySelector('input').select();
+  }, (e) => `That invitation was not accepted: ${e.message}`);
   return h('details', { class: 'join' }, h('summary', {}, 'Join with an invitation'), form);
 }
 
