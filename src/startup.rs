@@ -88,7 +88,7 @@ impl Application {
         let state = self.state.clone();
         let mut server = HttpServer::new(move || {
             App::new()
-                .wrap(http::console::security_headers())
+                .wrap(http::security_headers())
                 .app_data(state.clone())
                 .configure(http::routes)
         });

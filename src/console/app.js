@@ -315,8 +315,9 @@ function showSecret(dialog, { title, label, secret, note, then }) {
 function createKeyDialog({ ownerId, title, tenants, onCreated }) {
   const name = h('input', { required: true, maxlength: '200', autocomplete: 'off' });
   const expiry = select([['never', 'Never'], ['30', 'In 30 days'], ['90', 'In 90 days'], ['date', 'On a date']], 'never');
-  const tomorrow = new Date(Date.now() + DAY_MS).toISOString().slice(0, 10);
-  const date = h('input', { type: 'date', min: tomorrow });
+  const now = new Date();
+  const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, '0')).join('-');
+  const date = h('input', { type: 'date', min: today });
   const dateField = field('Expiration date', date, 'The key stops working at the end of this day, your time.');
   dateField.hidden = true;
   expiry.addEventListener('change', () => {

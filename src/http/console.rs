@@ -3,7 +3,6 @@
 use std::sync::LazyLock;
 
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// Scripts and styles from this origin only, no inline script or style, no
@@ -54,15 +53,6 @@ static ASSETS: LazyLock<[Asset; 4]> = LazyLock::new(|| {
         ),
     ]
 });
-
-/// Headers every response carries, the API's included: no page of keyward
-/// may be framed or leak its address to another site.
-pub fn security_headers() -> DefaultHeaders {
-    DefaultHeaders::new()
-        .add((header::X_FRAME_OPTIONS, "DENY"))
-        .add((header::REFERRER_POLICY, "no-referrer"))
-        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-}
 
 /// Serves the page at `/` and its assets; revalidated on every load (the
 /// binary may have been upgraded), 304 when unchanged.

@@ -6,6 +6,8 @@ pub mod graphql;
 
 use std::sync::Arc;
 
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 use juniper::GraphQLError;
 use juniper::http::GraphQLResponse;
@@ -94,6 +96,16 @@ async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// Headers every response carries, the API's included: no page of keyward
+/// may be framed or leak its address to another site. The console adds its
+/// Content-Security-Policy (console.rs).
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
 }
 
 /// Alive: does no work at all (the baseline of `make bench`).
