@@ -1,11 +1,14 @@
 // The web console in a real browser: Debian's chromium, headless, driven by
-// Playwright. tests/api/console.rs starts keyward (system clock, empty
+// Playwright; every screenshot is also an accessibility audit (axe-core). tests/api/console.rs starts keyward (system clock, empty
 // database) and runs this file with KEYWARD_URL and KEYWARD_ADMIN_KEY.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+
+const AXE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 const BASE = process.env.KEYWARD_URL;
 const ADMIN_KEY = process.env.KEYWARD_ADMIN_KEY;
@@ -86,7 +89,20 @@ async function done(page) {
   await page.context().close();
 }
 
-const shot = (page, name) => page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+/**
+ * Saves a screenshot, and audits the page as it is with axe-core (WCAG 2.1
+ * A and AA rules): any violation fails the test. axe is injected through the
+ * DevTools protocol, which the page's CSP does not govern.
+ */
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] });
+    return result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+  });
+  assert.deepEqual(violations, [], `accessibility of ${name}`);
+}
 
 async function signIn(page, key) {
   await page.goto('/');
@@ -506,8 +522,8 @@ test('a person in two tenants picks the tenant a new key works in', TIMEOUT, asy
   await done(page);
 });
 
-test('a phone-sized window: no sideways scrolling, dialogs fit', TIMEOUT, async () => {
-  const page = await openPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+test('a phone-sized window, in dark mode: no sideways scrolling, dialogs fit', TIMEOUT, async () => {
+  const page = await openPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
   await signIn(page, ADMIN_KEY);
   const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(await overflow() <= 0, 'the keys page scrolls sideways');
