@@ -29,29 +29,29 @@ fn asset(path: &'static str, content_type: &'static str, body: &'static [u8]) ->
     }
 }
 
-static ASSETS: LazyLock<[Asset; 4]> = LazyLock::new(|| {
-    [
-        asset(
-            "/",
-            "text/html; charset=utf-8",
-            include_bytes!("../console/index.html"),
-        ),
-        asset(
-            "/console/app.js",
-            "text/javascript; charset=utf-8",
-            include_bytes!("../console/app.js"),
-        ),
-        asset(
-            "/console/app.css",
-            "text/css; charset=utf-8",
-            include_bytes!("../console/app.css"),
-        ),
-        asset(
-            "/console/favicon.svg",
-            "image/svg+xml",
-            include_bytes!("../console/favicon.svg"),
-        ),
+/// One asset per file of src/console, at `/` (the page) or `/console/NAME`.
+macro_rules! assets {
+    ($(($path:literal, $file:literal, $content_type:expr)),+ $(,)?) => {
+        [$(asset($path, $content_type, include_bytes!(concat!("../console/", $file)))),+]
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+
+static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
+    assets![
+        ("/", "index.html", "text/html; charset=utf-8"),
+        ("/console/app.css", "app.css", "text/css; charset=utf-8"),
+        ("/console/favicon.svg", "favicon.svg", "image/svg+xml"),
+        ("/console/app.js", "app.js", JS),
+        ("/console/api.js", "api.js", JS),
+        ("/console/dialogs.js", "dialogs.js", JS),
+        ("/console/dom.js", "dom.js", JS),
+        ("/console/keys.js", "keys.js", JS),
+        ("/console/session.js", "session.js", JS),
+        ("/console/team.js", "team.js", JS),
     ]
+    .into()
 });
 
 /// Serves the page at `/` and its assets; revalidated on every load (the

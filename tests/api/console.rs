@@ -37,6 +37,21 @@ fn the_page_and_its_assets_come_from_the_binary_with_security_headers() {
     let page = a.get("/").text;
     assert!(page.contains(r#"<script type="module" src="/console/app.js"></script>"#));
     assert_eq!(page.matches("<script").count(), 1, "no inline script");
+    // Every module the page imports, and what they import, is served.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut todo = vec!["app.js".to_owned()];
+    while let Some(module) = todo.pop() {
+        if !seen.insert(module.clone()) {
+            continue;
+        }
+        let r = a.get(&format!("/console/{module}"));
+        assert_eq!(r.status, 200, "{module} is imported but not served");
+        assert_eq!(r.headers["content-type"], "text/javascript; charset=utf-8");
+        for import in r.text.split("from './").skip(1) {
+            todo.push(import[..import.find('\'').unwrap()].to_owned());
+        }
+    }
+    assert!(seen.len() >= 7, "{seen:?}");
     assert_eq!(a.get("/console/nope.js").status, 404);
     assert_eq!(a.get("/console/../Cargo.toml").status, 404);
     // The API's answers are not frameable either; GraphiQL stays at /graphql.

@@ -1,0 +1,119 @@
+// API keys: the create dialog (the secret shown once), the delete
+// confirmation, the table, and the API Keys page.
+import { Q } from './api.js';
+import { confirmAction, formDialog, guard, showSecret } from './dialogs.js';
+import { announce, expires, field, h, pageHeader, select, table, trashIcon, when } from './dom.js';
+import { call, endSession, session, tenantName } from './session.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** Asks for a key's name, expiry and (for people) tenant, then shows the secret. */
+export function createKeyDialog({ ownerId, title, tenants, onCreated }) {
+  const name = h('input', { required: true, maxlength: '200', autocomplete: 'off' });
+  const expiry = select([['never', 'Never'], ['30', 'In 30 days'], ['90', 'In 90 days'], ['date', 'On a date']], 'never');
+  const now = new Date();
+  const today = [now.getFullYear(), now.getMonth() + 1, now.getDate()].map((n) => String(n).padStart(2, '0')).join('-');
+  const date = h('input', { type: 'date', min: today });
+  const dateField = field('Expiration date', date, 'The key stops working at the end of this day, your time.');
+  dateField.hidden = true;
+  expiry.addEventListener('change', () => {
+    dateField.hidden = expiry.value !== 'date';
+    date.required = expiry.value === 'date';
+  });
+  const tenant = tenants && select(tenants.map((t) => [t.id, t.name]), session.me.tenant_id);
+  const fields = [
+    field('Name', name, 'What the key is for, such as "laptop" or "CI".'),
+    field('Expiration', expiry),
+    dateField,
+    tenant && field('Tenant', tenant, 'The one tenant the key works in.'),
+  ];
+  formDialog(title, fields, 'Create', async (dialog) => {
+    let expiresAt = null;
+    if (expiry.value === 'date') {
+      const end = new Date(`${date.value}T23:59:59`);
+      if (Number.isNaN(end.getTime())) throw new Error('Choose an expiration date.');
+      expiresAt = end.toISOString();
+    } else if (expiry.value !== 'never') {
+      expiresAt = new Date(Date.now() + Number(expiry.value) * DAY_MS).toISOString();
+    }
+    const input = { user_id: ownerId, name: name.value.trim(), expires_at: expiresAt };
+    if (tenant) input.default_tenant_id = tenant.value;
+    const data = await call(Q.createKey, { input });
+    showSecret(dialog, {
+      title: 'Your new API key',
+      label: 'API key',
+      secret: data.create_api_key.key,
+      note: `Use it as "Authorization: Bearer <key>". Its name is ${input.name}.`,
+    });
+    onCreated();
+  });
+  name.focus();
+}
+
+export async function deleteKey(key, { owner, onDeleted }) {
+  const current = key.id === session.me.api_key_id;
+  const confirmed = await confirmAction({
+    title: 'Delete API key',
+    message: `Are you sure you want to delete ${key.name}?`,
+    detail: current
+      ? 'You are signed in with this key: deleting it signs you out.'
+      : `Every client using it${owner ? ` as ${owner}` : ''} fails from its next request on.`,
+    confirm: 'Delete',
+  });
+  if (!confirmed) return;
+  await call(Q.deleteKey, { input: { key_id: key.id } });
+  if (current) {
+    endSession('You deleted the key you were signed in with.');
+    return;
+  }
+  announce(`Deleted the API key ${key.name}.`);
+  onDeleted();
+}
+
+/** A table of keys; `onDelete` puts a trash button on each row. */
+export function keysTable(keys, { caption, showTenant, onDelete }) {
+  if (keys.length === 0) return h('p', { class: 'empty' }, 'No API keys.');
+  const columns = ['Name', showTenant && 'Tenant', 'Created', 'Expires', 'Last used', 'Actions'].filter(Boolean);
+  const rows = keys.map((k) => h('tr', { 'data-key-id': k.id },
+    h('th', { scope: 'row', 'data-label': 'Name' }, k.name,
+      k.id === session.me.api_key_id && [' ', h('span', { class: 'badge' }, 'this session')]),
+    showTenant && h('td', { 'data-label': 'Tenant' }, tenantName(k.default_tenant_id)),
+    h('td', { 'data-label': 'Created' }, when(k.created)),
+    h('td', { 'data-label': 'Expires' }, expires(k.expires_at)),
+    h('td', { 'data-label': 'Last used' }, when(k.last_used_at, 'Not yet')),
+    h('td', { 'data-label': 'Actions' }, h('button', {
+      type: 'button',
+      class: 'icon',
+      'data-focus': `delete-key-${k.id}`,
+      'aria-label': `Delete ${k.name}`,
+      title: `Delete ${k.name}`,
+      onclick: (e) => guard(e.currentTarget, () => onDelete(k)),
+    }, trashIcon())),
+  ));
+  return table(caption, columns, rows);
+}
+
+export async function keysPage(refresh) {
+  const data = await call(Q.myKeys);
+  const mine = data.auth_api_key.filter((k) => k.user_id === session.me.user_id);
+  const create = h('button', {
+    type: 'button',
+    class: 'primary',
+    'data-focus': 'create-key',
+    onclick: () => createKeyDialog({
+      ownerId: session.me.user_id,
+      title: 'Create an API Key',
+      tenants: session.me.account_type === 'USER' ? session.tenants : null,
+      onCreated: refresh,
+    }),
+  }, 'Create an API Key');
+  return [
+    pageHeader('API Keys', 'Keys that act as you. Each works in one tenant, until it expires or you delete it.', create),
+    keysTable(mine, {
+      caption: 'Your API keys',
+      showTenant: session.tenants.length > 1,
+      onDelete: (k) => deleteKey(k, { onDeleted: refresh }),
+    }),
+    h('p', { class: 'hint' }, '"Last used" is written periodically (every minute by default), not on every request.'),
+  ];
+}
