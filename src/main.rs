@@ -246,6 +246,7 @@ fn main() -> ExitCode {
                 println!("Keep this key safe: it is shown once and never again.");
             }
             println!("keyward is serving http://{}/graphql", app.local_addr());
+            println!("Web console: http://{}/", app.local_addr());
             match actix_web::rt::System::new().block_on(app.run()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),
