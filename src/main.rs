@@ -245,8 +245,10 @@ fn main() -> ExitCode {
                 println!("Bootstrap API key: {}", b.api_key.expose());
                 println!("Keep this key safe: it is shown once and never again.");
             }
-            println!("keyward is serving http://{}/graphql", app.local_addr());
             println!("Web console: http://{}/", app.local_addr());
+            // The last line: whoever reads up to it and closes the pipe (a
+            // supervisor, `| head`) must not turn a later print into EPIPE.
+            println!("keyward is serving http://{}/graphql", app.local_addr());
             match actix_web::rt::System::new().block_on(app.run()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => fail(e),

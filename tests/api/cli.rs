@@ -82,6 +82,12 @@ fn serve_bootstraps_once_and_never_logs_a_secret() {
         .filter(|l| l.starts_with("Bootstrap API key: "))
         .collect();
     assert_eq!(key_lines.len(), 1, "{:?}", first.stdout_head);
+    let console = first.url.trim_end_matches("graphql");
+    assert_eq!(
+        first.stdout_head.last(),
+        Some(&format!("Web console: {console}")),
+        "the console's address comes just before the serving line"
+    );
     let key = key_lines[0]
         .trim_start_matches("Bootstrap API key: ")
         .to_owned();
