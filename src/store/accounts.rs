@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{is_unique_violation, parse_col, time_from_sql, time_to_sql};
+use super::{all, is_unique_violation, parse_col, time_from_sql, time_to_sql};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::{Account, AccountKind};
 use crate::domain::names::{DisplayName, Email};
@@ -112,11 +112,14 @@ pub fn find_user_by_email(conn: &Connection, email: &Email) -> AppResult<Option<
 
 /// A tenant's service accounts, oldest first.
 pub fn service_accounts_of(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Account>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM accounts WHERE kind = 'SERVICE' AND tenant_id = ?1 ORDER BY created_at, rowid"
-    ))?;
-    let rows = stmt.query_map([tenant], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    all(
+        conn,
+        &format!(
+            "SELECT {COLUMNS} FROM accounts WHERE kind = 'SERVICE' AND tenant_id = ?1 ORDER BY created_at, rowid"
+        ),
+        [tenant],
+        from_row,
+    )
 }
 
 pub fn rename(conn: &Connection, id: AccountId, name: &DisplayName) -> AppResult<()> {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use super::{all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::domain::model::{ApiKey, KeyWithOwner, Revocation};
@@ -75,11 +75,14 @@ pub fn candidates_for(
     owner: AccountId,
     tenant: TenantId,
 ) -> AppResult<Vec<KeyWithOwner>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE k.account_id = ?1 OR k.tenant_id = ?2 ORDER BY k.created_at, k.rowid"
-    ))?;
-    let rows = stmt.query_map(params![owner, tenant], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    all(
+        conn,
+        &format!(
+            "{SELECT} WHERE k.account_id = ?1 OR k.tenant_id = ?2 ORDER BY k.created_at, k.rowid"
+        ),
+        params![owner, tenant],
+        from_row,
+    )
 }
 
 /// Why a key that no longer exists stopped working, if it ever existed.
@@ -163,9 +166,10 @@ pub fn revoke_all_of_in(
 
 /// Every key `account` holds, oldest first.
 pub fn of_account(conn: &Connection, account: AccountId) -> AppResult<Vec<KeyWithOwner>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE k.account_id = ?1 ORDER BY k.created_at, k.rowid"
-    ))?;
-    let rows = stmt.query_map([account], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    all(
+        conn,
+        &format!("{SELECT} WHERE k.account_id = ?1 ORDER BY k.created_at, k.rowid"),
+        [account],
+        from_row,
+    )
 }

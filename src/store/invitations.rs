@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use super::{all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::{AccountId, InvitationId, TenantId};
 use crate::domain::model::Invitation;
@@ -61,11 +61,12 @@ pub fn get(conn: &Connection, id: InvitationId) -> AppResult<Option<Invitation>>
 
 /// A tenant's invitations, newest first.
 pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Invitation>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE tenant_id = ?1 ORDER BY created_at DESC, rowid DESC"
-    ))?;
-    let rows = stmt.query_map([tenant], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    all(
+        conn,
+        &format!("{SELECT} WHERE tenant_id = ?1 ORDER BY created_at DESC, rowid DESC"),
+        [tenant],
+        from_row,
+    )
 }
 
 /// Marks the invitation used; false if it was already used or revoked (a

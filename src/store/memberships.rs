@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{parse_col, time_from_sql, time_to_sql};
+use super::{all, parse_col, time_from_sql, time_to_sql};
 use crate::domain::ids::{AccountId, MembershipId, TenantId};
 use crate::domain::model::{Account, Member, Membership, Role};
 use crate::error::{AppError, AppResult};
@@ -43,10 +43,12 @@ pub fn role_of(conn: &Connection, account: AccountId, tenant: TenantId) -> AppRe
 
 /// Every tenant `account` is a member of.
 pub fn tenants_of(conn: &Connection, account: AccountId) -> AppResult<Vec<TenantId>> {
-    let mut stmt =
-        conn.prepare_cached("SELECT tenant_id FROM memberships WHERE account_id = ?1")?;
-    let rows = stmt.query_map([account], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    all(
+        conn,
+        "SELECT tenant_id FROM memberships WHERE account_id = ?1",
+        [account],
+        |r| r.get(0),
+    )
 }
 
 const MEMBER: &str = "SELECT m.id, m.tenant_id, m.account_id, m.role,
@@ -82,11 +84,14 @@ pub fn get(conn: &Connection, id: MembershipId) -> AppResult<Option<Member>> {
 
 /// A tenant's members, people first, then by e-mail or name.
 pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Member>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "{MEMBER} WHERE m.tenant_id = ?1 ORDER BY a.kind DESC, coalesce(a.email, a.name), m.rowid"
-    ))?;
-    let rows = stmt.query_map([tenant], member_from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    all(
+        conn,
+        &format!(
+            "{MEMBER} WHERE m.tenant_id = ?1 ORDER BY a.kind DESC, coalesce(a.email, a.name), m.rowid"
+        ),
+        [tenant],
+        member_from_row,
+    )
 }
 
 pub fn set_role(conn: &Connection, id: MembershipId, role: Role) -> AppResult<()> {

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{is_unique_violation, time_from_sql, time_to_sql};
+use super::{all, is_unique_violation, time_from_sql, time_to_sql};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::Tenant;
 use crate::domain::names::{DisplayName, Slug};
@@ -61,11 +61,12 @@ pub fn get(conn: &Connection, id: TenantId) -> AppResult<Option<Tenant>> {
 
 /// The tenants `account` is a member of, by slug.
 pub fn of_member(conn: &Connection, account: AccountId) -> AppResult<Vec<Tenant>> {
-    let mut stmt = conn.prepare_cached(
+    all(
+        conn,
         "SELECT t.id, t.name, t.slug, t.created_at FROM tenants t
          JOIN memberships m ON m.tenant_id = t.id
          WHERE m.account_id = ?1 ORDER BY t.slug",
-    )?;
-    let rows = stmt.query_map([account], from_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+        [account],
+        from_row,
+    )
 }
