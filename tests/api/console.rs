@@ -6,7 +6,7 @@ use std::process::Command;
 
 use keyward::clock::Clock;
 
-use crate::helpers::{spawn_app, spawn_app_on};
+use crate::helpers::{printed, spawn_app, spawn_app_on};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -85,11 +85,7 @@ fn every_console_flow_in_headless_chromium() {
         .env("KEYWARD_SCREENSHOTS", &shots)
         .output()
         .expect("node runs (the machine's Node.js, 20 or later)");
-    let report = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let report = printed(&out);
     assert!(out.status.success(), "the browser tests failed:\n{report}");
     // Every flow ran: a file that defined no tests would exit 0 too.
     let defined = std::fs::read_to_string(ui.join("console.test.mjs"))

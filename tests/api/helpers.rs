@@ -388,6 +388,15 @@ impl TestApp {
 }
 
 /// The `keyward serve` binary as a child process.
+/// What a finished command printed: its stdout, then its stderr.
+pub fn printed(out: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
 pub struct ServerProcess {
     child: std::process::Child,
     /// What it printed before "keyward is serving".

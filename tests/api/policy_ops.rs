@@ -5,7 +5,7 @@ use std::process::Command;
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{CREATE_KEY, TestApp, spawn_app_with};
+use crate::helpers::{CREATE_KEY, TestApp, printed, spawn_app_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyward");
 const REPO_POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
@@ -16,11 +16,7 @@ fn keyward(args: &[&str]) -> (bool, String) {
         .env_remove("KEYWARD_POLICIES")
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = printed(&out);
     (out.status.success(), text)
 }
 

@@ -6,7 +6,7 @@ use std::process::Command;
 use chrono::Duration;
 use serde_json::json;
 
-use crate::helpers::{AUTH_INFO, CREATE_KEY, TestApp, spawn_app};
+use crate::helpers::{AUTH_INFO, CREATE_KEY, TestApp, printed, spawn_app};
 
 fn prefect_bin() -> PathBuf {
     let bin = std::env::var_os("KEYWARD_PREFECT")
@@ -50,11 +50,7 @@ impl<'a> Cli<'a> {
             .env("LANG", "C.UTF-8")
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let text = printed(&out);
         assert!(
             !text.contains("Traceback"),
             "prefect auth {args:?} crashed:\n{text}"
