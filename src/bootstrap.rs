@@ -1,14 +1,16 @@
 //! Making the first tenant, admin and key: on an empty database at `serve`,
 //! or on request with `keyward init`. This is the operator acting on the local
-//! database, so no policy is asked.
+//! database, so no policy is asked: the proofs say so (`Allowed::operator`).
 use chrono::{DateTime, Utc};
 
+use crate::authz::{Action, Allowed};
 use crate::domain::api_key::Token;
-use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{AccountKind, ApiKey, Role};
+use crate::domain::ids::{AccountId, TenantId};
+use crate::domain::model::{AccountKind, Role};
 use crate::domain::names::{DisplayName, Email, Slug};
 use crate::error::{AppError, AppResult};
-use crate::store::{Store, accounts, api_keys, memberships, tenants};
+use crate::store::api_keys::NewKey;
+use crate::store::{Store, Write, accounts, api_keys, memberships, tenants};
 
 /// What `init` made. `api_key` is the only copy of the secret there will be.
 #[derive(Clone, Debug)]
@@ -25,50 +27,50 @@ pub struct InitSpec {
     pub admin_email: Email,
 }
 
-impl Default for InitSpec {
-    fn default() -> Self {
-        Self {
-            tenant_slug: Slug::parse("default").expect("valid slug"),
-            tenant_name: DisplayName::parse("tenant name", "Default").expect("valid name"),
-            admin_email: Email::parse("admin@localhost").expect("valid e-mail"),
-        }
+impl InitSpec {
+    /// What `serve` makes on an empty database.
+    pub fn default_tenant() -> AppResult<Self> {
+        Ok(Self {
+            tenant_slug: Slug::parse("default")?,
+            tenant_name: DisplayName::parse("tenant name", "Default")?,
+            admin_email: Email::parse("admin@localhost")?,
+        })
     }
 }
 
-fn new_key(
-    tx: &rusqlite::Connection,
+/// A key for `owner` in `tenant`, made by the operator.
+pub fn operator_key(
+    w: &Write,
     owner: AccountId,
     tenant: TenantId,
     name: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Token> {
-    let token = Token::generate(AccountKind::User);
-    let key = ApiKey {
-        id: KeyId::random(),
-        name: name.to_owned(),
-        account_id: owner,
-        tenant_id: tenant,
+    let new = NewKey {
+        name,
+        owner,
+        owner_kind: AccountKind::User,
+        tenant,
         created_by: Some(owner),
-        created_at: now,
         expires_at: None,
-        last_used_at: None,
     };
-    api_keys::insert(tx, &key, &token.hash())?;
+    let (_, token) = api_keys::mint(w, &Allowed::operator(Action::CreateApiKey), new, now)?;
     Ok(token)
 }
 
 /// Initialises an empty database; refuses one that already has a tenant.
 pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Bootstrapped> {
-    store.write(|tx| {
-        if tenants::count(tx)? > 0 {
+    store.write(|w| {
+        if tenants::count(w)? > 0 {
             return Err(AppError::Conflict(
                 "the database is already initialised".to_owned(),
             ));
         }
-        let tenant = tenants::insert(tx, &spec.tenant_name, &spec.tenant_slug, now)?;
-        let admin = accounts::insert_user(tx, &spec.admin_email, true, now)?;
-        memberships::insert(tx, tenant.id, admin.id, Role::TenantAdmin, now)?;
-        let api_key = new_key(tx, admin.id, tenant.id, "bootstrap", now)?;
+        let by = Allowed::operator(Action::CreateTenant);
+        let tenant = tenants::insert(w, &by, &spec.tenant_name, &spec.tenant_slug, now)?;
+        let admin = accounts::insert_user(w, &by, &spec.admin_email, true, now)?;
+        memberships::insert(w, &by, tenant.id, admin.id, Role::TenantAdmin, now)?;
+        let api_key = operator_key(w, admin.id, tenant.id, "bootstrap", now)?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id: admin.id,
@@ -79,7 +81,7 @@ pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Boo
 
 /// `init` with the defaults, if and only if the database is empty.
 pub fn if_empty(store: &Store, now: DateTime<Utc>) -> AppResult<Option<Bootstrapped>> {
-    match init(store, &InitSpec::default(), now) {
+    match init(store, &InitSpec::default_tenant()?, now) {
         Ok(b) => Ok(Some(b)),
         Err(AppError::Conflict(_)) => Ok(None),
         Err(e) => Err(e),
@@ -88,11 +90,14 @@ pub fn if_empty(store: &Store, now: DateTime<Utc>) -> AppResult<Option<Bootstrap
 
 /// Adds a tenant with a first admin (a new user, or an existing one made its
 /// admin) and a key for that admin in the new tenant, in one transaction.
+/// The operator may give an existing account a new tenant; an API caller may
+/// not (invitations never hand out existing accounts).
 pub fn add_tenant(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Bootstrapped> {
-    store.write(|tx| {
-        let tenant = tenants::insert(tx, &spec.tenant_name, &spec.tenant_slug, now)?;
+    store.write(|w| {
+        let by = Allowed::operator(Action::CreateTenant);
+        let tenant = tenants::insert(w, &by, &spec.tenant_name, &spec.tenant_slug, now)?;
         let (user_id, api_key) =
-            member_with_key(tx, tenant.id, &spec.admin_email, Role::TenantAdmin, now)?;
+            member_with_key(w, tenant.id, &spec.admin_email, Role::TenantAdmin, now)?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id,
@@ -110,21 +115,19 @@ pub fn add_member(
     role: Role,
     now: DateTime<Utc>,
 ) -> AppResult<(AccountId, Token)> {
-    store.write(|tx| member_with_key(tx, tenant, email, role, now))
+    store.write(|w| member_with_key(w, tenant, email, role, now))
 }
 
 fn member_with_key(
-    tx: &rusqlite::Connection,
+    w: &Write,
     tenant: TenantId,
     email: &Email,
     role: Role,
     now: DateTime<Utc>,
 ) -> AppResult<(AccountId, Token)> {
-    let user = match accounts::find_user_by_email(tx, email)? {
-        Some(a) => a.id,
-        None => accounts::insert_user(tx, email, false, now)?.id,
-    };
-    memberships::insert(tx, tenant, user, role, now)?;
-    let token = new_key(tx, user, tenant, "first key", now)?;
-    Ok((user, token))
+    let by = Allowed::operator(Action::AcceptInvitation);
+    let user = accounts::find_or_create_user(w, &by, email, now)?;
+    memberships::insert(w, &by, tenant, user.id, role, now)?;
+    let token = operator_key(w, user.id, tenant, "first key", now)?;
+    Ok((user.id, token))
 }

@@ -29,6 +29,13 @@ pub struct Config {
     /// How many verified keys the in-process cache holds.
     #[arg(long, env = "KEYWARD_CACHE_KEYS", default_value_t = 100_000)]
     pub cache_keys: usize,
+
+    /// Seconds a cached key answers before it is read again. Changes made
+    /// through this server leave the cache at once; changes made elsewhere
+    /// (another server on the same database, `keyward tenant create`, SQL)
+    /// are seen within this bound.
+    #[arg(long, env = "KEYWARD_CACHE_TTL", default_value_t = 5)]
+    pub cache_ttl: u64,
 }
 
 impl Config {
@@ -42,6 +49,7 @@ impl Config {
             // Tests flush `last_used_at` themselves.
             last_used_interval: 3600,
             cache_keys: 100_000,
+            cache_ttl: 5,
         }
     }
 }

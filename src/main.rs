@@ -1,4 +1,6 @@
 //! The `keyward` command line: parse, then call the library.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -140,15 +142,16 @@ enum TenantCommand {
 
 #[derive(Subcommand)]
 enum PolicyCommand {
-    /// Validate the schema and policies of DIR (strict mode); print each
-    /// problem as file:line:col: message, and exit 1 if there is any.
+    /// Validate the schema and policies of DIR (strict mode) and run the test
+    /// cases (the shipped ones and DIR/tests/*.toml), as the server does
+    /// before it uses a set; print each problem, and exit 1 if there is any.
     #[command(after_help = "Example:\n  keyward policy check --dir ./my-policies")]
     Check {
         #[arg(long, env = "KEYWARD_POLICIES", default_value = "policies")]
         dir: PathBuf,
     },
-    /// Run the test cases in DIR/tests/*.toml against the policies of DIR;
-    /// exit 1 if any fails.
+    /// Run the test cases (the shipped ones and DIR/tests/*.toml) against
+    /// the policies of DIR and print each; exit 1 if any fails.
     #[command(after_help = "Example:\n  keyward policy test --dir ./my-policies")]
     Test {
         #[arg(long, env = "KEYWARD_POLICIES", default_value = "policies")]
@@ -307,9 +310,14 @@ fn main() -> ExitCode {
             print!("{}", keyward::gql::sdl());
             ExitCode::SUCCESS
         }
-        Command::Policy(PolicyCommand::Check { dir }) => match Authorizer::from_dir(&dir) {
-            Ok(a) => {
-                println!("ok: {} validates (hash {})", dir.display(), a.hash);
+        Command::Policy(PolicyCommand::Check { dir }) => match Authorizer::vetted(Some(&dir)) {
+            Ok((a, report)) => {
+                println!(
+                    "ok: {} validates and passes its {} test cases (hash {})",
+                    dir.display(),
+                    report.passed,
+                    a.hash
+                );
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -323,11 +331,7 @@ fn main() -> ExitCode {
                 Ok(a) => a,
                 Err(e) => return fail(e),
             };
-            let files = cases::case_files(&dir);
-            if files.is_empty() {
-                return fail(format!("no test cases in {}/tests/*.toml", dir.display()));
-            }
-            let report = cases::run(&authz, &files);
+            let report = cases::Suite::for_dir(Some(&dir)).run(&authz);
             print!("{}", report.text);
             if report.ok() {
                 ExitCode::SUCCESS

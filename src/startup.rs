@@ -48,13 +48,21 @@ impl Application {
         let status = policies.status();
         tracing::info!(source = %status.source, hash = %status.hash, "policies loaded and validated");
         let watcher = policies.watch().map_err(StartupError::Watch)?;
-        let store = Store::open(&config.db)?;
-        let bootstrapped = bootstrap::if_empty(&store, clock.now())?;
+        // Bound before anything is written: a taken port must not make a
+        // bootstrap key that is never printed.
         let listener = TcpListener::bind(config.listen).map_err(|source| StartupError::Bind {
             addr: config.listen,
             source,
         })?;
-        let verifier = Arc::new(Verifier::new(store.clone(), config.cache_keys));
+        let store = Store::open(&config.db)?;
+        let bootstrapped = bootstrap::if_empty(&store, clock.now())?;
+        let ttl = i64::try_from(config.cache_ttl)
+            .ok()
+            .and_then(chrono::Duration::try_seconds)
+            .unwrap_or(chrono::Duration::MAX);
+        let verifier = Arc::new(Verifier::new(store.clone(), config.cache_keys, ttl));
+        let evictor: std::sync::Weak<dyn crate::store::Evict> = Arc::downgrade(&verifier) as _;
+        store.evict_into(evictor);
         let state = web::Data::new(AppState {
             verifier,
             store,
@@ -73,9 +81,10 @@ impl Application {
     }
 
     pub fn local_addr(&self) -> SocketAddr {
+        // A bound TCP listener always has an address; the fallback is never used.
         self.listener
             .local_addr()
-            .expect("a bound listener has an address")
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
     }
 
     pub fn store(&self) -> Store {

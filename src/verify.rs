@@ -2,42 +2,51 @@
 //! in the process, keyed by key hash and indexed by key id, in front of
 //! SQLite; revocations take effect synchronously; `last_used_at` is batched.
 //!
-//! Why a revoked key can never be served from the cache: a miss notes the
-//! cache's epoch before reading the database and inserts its answer only if
-//! the epoch has not moved since. Every mutation that revokes or changes keys
-//! commits first, then bumps the epoch and evicts what it touched. So an
-//! answer read before the commit is either evicted or never inserted.
+//! Why a revoked key can never be served from the cache: a miss takes a
+//! ticket (the cache's epoch) before reading the database and inserts its
+//! answer only if the epoch has not moved since. Every write that revokes or
+//! changes keys commits first; then the store hands its invalidations here,
+//! which bump the epoch and evict what they touched. So an answer read before
+//! the commit is either evicted or never inserted.
+//!
+//! Changes this process never hears of (another server on the same
+//! database, `keyward tenant create`, an operator's SQL) are seen once an
+//! entry's time bound (`--cache-ttl`) has passed.
 use std::collections::HashMap;
 use std::sync::{Mutex, RwLock};
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::api_key::KeyHash;
-use crate::domain::ids::{AccountId, KeyId, TenantId};
+use crate::domain::ids::KeyId;
 use crate::domain::model::Revocation;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::{Store, api_keys};
+use crate::store::{Evict, Invalidation, Store, api_keys};
 
-/// What changed, so cached answers that depend on it go.
-#[derive(Clone, Copy, Debug)]
-pub enum Invalidation {
-    Key(KeyId),
-    Account(AccountId),
-    AccountInTenant(AccountId, TenantId),
+struct Entry {
+    principal: Principal,
+    /// When it was read from the database (the request clock).
+    loaded_at: DateTime<Utc>,
 }
 
 #[derive(Default)]
 struct Cache {
-    by_hash: HashMap<KeyHash, Principal>,
+    by_hash: HashMap<KeyHash, Entry>,
     by_id: HashMap<KeyId, KeyHash>,
     epoch: u64,
 }
+
+/// The epoch a cache miss saw before it read the database.
+#[derive(Clone, Copy, Debug)]
+struct Ticket(u64);
 
 pub struct Verifier {
     store: Store,
     cache: RwLock<Cache>,
     capacity: usize,
+    /// How long an entry may answer without looking at the database again.
+    ttl: Duration,
     /// Uses not yet written: the latest time per key.
     pending_use: Mutex<HashMap<KeyId, DateTime<Utc>>>,
 }
@@ -62,11 +71,14 @@ fn still_valid(p: &Principal, now: DateTime<Utc>) -> AppResult<Principal> {
 }
 
 impl Verifier {
-    pub fn new(store: Store, capacity: usize) -> Self {
+    /// A verifier over `store`, holding at most `capacity` keys, each for
+    /// at most `ttl`.
+    pub fn new(store: Store, capacity: usize, ttl: Duration) -> Self {
         Self {
             store,
             cache: RwLock::new(Cache::default()),
             capacity,
+            ttl,
             pending_use: Mutex::new(HashMap::new()),
         }
     }
@@ -79,10 +91,14 @@ impl Verifier {
         self.cache.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The answer from the cache alone: `None` on a miss (then call `verify`
-    /// on a blocking thread).
+    /// The answer from the cache alone: `None` on a miss or a stale entry
+    /// (then call `verify` on a blocking thread).
     pub fn cached(&self, hash: &KeyHash, now: DateTime<Utc>) -> Option<AppResult<Principal>> {
-        self.read().by_hash.get(hash).map(|p| still_valid(p, now))
+        let cache = self.read();
+        let e = cache.by_hash.get(hash)?;
+        // A clock that went backwards makes an entry stale too.
+        let fresh = e.loaded_at <= now && now < e.loaded_at + self.ttl;
+        fresh.then(|| still_valid(&e.principal, now))
     }
 
     /// The calling key, from the cache or the database. Every failure says
@@ -91,20 +107,36 @@ impl Verifier {
         if let Some(answer) = self.cached(hash, now) {
             return answer;
         }
-        let epoch = self.read().epoch;
+        let ticket = self.ticket();
         let principal = self.load(hash)?;
-        let mut cache = self.write();
-        if cache.epoch == epoch {
-            if cache.by_hash.len() >= self.capacity {
-                // Crude but bounded: start over rather than grow without end.
-                cache.by_hash.clear();
-                cache.by_id.clear();
-            }
-            cache.by_id.insert(principal.key_id, *hash);
-            cache.by_hash.insert(*hash, principal.clone());
-        }
-        drop(cache);
+        self.insert(ticket, hash, &principal, now);
         still_valid(&principal, now)
+    }
+
+    fn ticket(&self) -> Ticket {
+        Ticket(self.read().epoch)
+    }
+
+    /// Caches what a miss read, unless an invalidation came after its
+    /// ticket: then the answer may predate a commit and is dropped.
+    fn insert(&self, ticket: Ticket, hash: &KeyHash, principal: &Principal, now: DateTime<Utc>) {
+        let mut cache = self.write();
+        if cache.epoch != ticket.0 {
+            return;
+        }
+        if cache.by_hash.len() >= self.capacity && !cache.by_hash.contains_key(hash) {
+            // Crude but bounded: start over rather than grow without end.
+            cache.by_hash.clear();
+            cache.by_id.clear();
+        }
+        cache.by_id.insert(principal.key_id, *hash);
+        cache.by_hash.insert(
+            *hash,
+            Entry {
+                principal: principal.clone(),
+                loaded_at: now,
+            },
+        );
     }
 
     /// The key from the database alone, bypassing the cache (a cache miss).
@@ -142,28 +174,36 @@ impl Verifier {
         })
     }
 
-    /// Forgets what `what` changed. Call after the change has committed.
-    pub fn invalidate(&self, what: Invalidation) {
+    /// Forgets what `what` changed. The store calls this after each commit
+    /// (see `Evict`).
+    fn invalidate(&self, what: &[Invalidation]) {
         let mut cache = self.write();
         cache.epoch += 1;
-        let gone: Vec<KeyHash> = match what {
-            Invalidation::Key(id) => cache.by_id.get(&id).copied().into_iter().collect(),
-            Invalidation::Account(account) => cache
-                .by_hash
-                .iter()
-                .filter(|(_, p)| p.account_id == account)
-                .map(|(h, _)| *h)
-                .collect(),
-            Invalidation::AccountInTenant(account, tenant) => cache
-                .by_hash
-                .iter()
-                .filter(|(_, p)| p.account_id == account && p.tenant_id == tenant)
-                .map(|(h, _)| *h)
-                .collect(),
-        };
+        let mut gone: Vec<KeyHash> = Vec::new();
+        for w in what {
+            match *w {
+                Invalidation::Key(id) => gone.extend(cache.by_id.get(&id).copied()),
+                Invalidation::Account(account) => gone.extend(
+                    cache
+                        .by_hash
+                        .iter()
+                        .filter(|(_, e)| e.principal.account_id == account)
+                        .map(|(h, _)| *h),
+                ),
+                Invalidation::AccountInTenant(account, tenant) => gone.extend(
+                    cache
+                        .by_hash
+                        .iter()
+                        .filter(|(_, e)| {
+                            e.principal.account_id == account && e.principal.tenant_id == tenant
+                        })
+                        .map(|(h, _)| *h),
+                ),
+            }
+        }
         for h in gone {
-            if let Some(p) = cache.by_hash.remove(&h) {
-                cache.by_id.remove(&p.key_id);
+            if let Some(e) = cache.by_hash.remove(&h) {
+                cache.by_id.remove(&e.principal.key_id);
             }
         }
     }
@@ -190,12 +230,137 @@ impl Verifier {
             return Ok(0);
         }
         let n = pending.len();
-        self.store.write(|tx| {
+        self.store.write(|w| {
             for (id, when) in &pending {
-                api_keys::set_last_used(tx, *id, *when)?;
+                api_keys::set_last_used(w, *id, *when)?;
             }
             Ok(())
         })?;
         Ok(n)
+    }
+}
+
+impl Evict for Verifier {
+    fn evict(&self, what: &[Invalidation]) {
+        self.invalidate(what);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::authz::{Action, Allowed};
+    use crate::bootstrap;
+
+    struct Fixture {
+        verifier: Arc<Verifier>,
+        store: Store,
+        key: KeyId,
+        hash: KeyHash,
+        now: DateTime<Utc>,
+        _dir: tempfile::TempDir,
+    }
+
+    fn fixture(ttl: Duration) -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("k.db")).unwrap();
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let boot = bootstrap::if_empty(&store, now).unwrap().unwrap();
+        let verifier = Arc::new(Verifier::new(store.clone(), 100, ttl));
+        let weak: std::sync::Weak<dyn Evict> = Arc::downgrade(&verifier) as _;
+        store.evict_into(weak);
+        let hash = boot.api_key.hash();
+        let key = verifier.load(&hash).unwrap().key_id;
+        Fixture {
+            verifier,
+            store,
+            key,
+            hash,
+            now,
+            _dir: dir,
+        }
+    }
+
+    fn revoke(f: &Fixture) {
+        f.store
+            .write(|w| api_keys::revoke(w, &Allowed::for_tests(Action::DeleteApiKey), f.key, f.now))
+            .unwrap();
+    }
+
+    #[test]
+    fn a_miss_that_read_before_a_revocation_is_never_cached() {
+        let f = fixture(Duration::seconds(60));
+        let v = &f.verifier;
+        // The interleaving that matters, step by step: a miss takes its
+        // ticket and reads the key (still valid), then the revocation commits.
+        let ticket = v.ticket();
+        let stale = v.load(&f.hash).unwrap();
+        revoke(&f);
+        v.insert(ticket, &f.hash, &stale, f.now);
+        assert!(
+            v.cached(&f.hash, f.now).is_none(),
+            "a stale answer was cached"
+        );
+        let e = v.verify(&f.hash, f.now).unwrap_err().to_string();
+        assert!(e.contains("revoked at"), "{e}");
+    }
+
+    #[test]
+    fn a_miss_with_a_current_ticket_is_cached() {
+        let f = fixture(Duration::seconds(60));
+        let v = &f.verifier;
+        let ticket = v.ticket();
+        let fresh = v.load(&f.hash).unwrap();
+        v.insert(ticket, &f.hash, &fresh, f.now);
+        assert!(matches!(v.cached(&f.hash, f.now), Some(Ok(_))));
+        assert_eq!(v.cached_keys(), 1);
+    }
+
+    #[test]
+    fn a_committed_revocation_evicts_before_write_returns() {
+        let f = fixture(Duration::seconds(60));
+        let v = &f.verifier;
+        v.verify(&f.hash, f.now).unwrap();
+        assert!(v.cached(&f.hash, f.now).is_some());
+        revoke(&f);
+        assert!(v.cached(&f.hash, f.now).is_none());
+        assert!(v.verify(&f.hash, f.now).is_err());
+    }
+
+    #[test]
+    fn a_rolled_back_write_evicts_nothing() {
+        let f = fixture(Duration::seconds(60));
+        let v = &f.verifier;
+        v.verify(&f.hash, f.now).unwrap();
+        let out: AppResult<()> = f.store.write(|w| {
+            api_keys::revoke(w, &Allowed::for_tests(Action::DeleteApiKey), f.key, f.now)?;
+            Err(AppError::Invalid("changed my mind".into()))
+        });
+        assert!(out.is_err());
+        assert!(matches!(v.cached(&f.hash, f.now), Some(Ok(_))));
+        assert!(v.verify(&f.hash, f.now).is_ok());
+    }
+
+    /// What another process does to the database is seen within the bound.
+    #[test]
+    fn entries_answer_for_at_most_the_ttl() {
+        let f = fixture(Duration::seconds(5));
+        let v = &f.verifier;
+        v.verify(&f.hash, f.now).unwrap();
+        f.store
+            .read(|c| Ok(c.execute("DELETE FROM api_keys", [])?))
+            .unwrap();
+        let later = f.now + Duration::seconds(4);
+        assert!(v.verify(&f.hash, later).is_ok(), "within the bound: cached");
+        let past = f.now + Duration::seconds(5);
+        assert!(v.cached(&f.hash, past).is_none());
+        assert!(v.verify(&f.hash, past).is_err(), "past the bound: reread");
+        // A clock that jumps back does not keep an entry alive either.
+        v.verify(&f.hash, past).unwrap_err();
+        assert!(v.cached(&f.hash, f.now - Duration::seconds(1)).is_none());
     }
 }

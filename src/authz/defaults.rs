@@ -8,6 +8,10 @@ pub const POLICIES: &[(&str, &str)] = &[
         include_str!("../../policies/tenant_isolation.cedar"),
     ),
     (
+        "role_ceiling.cedar",
+        include_str!("../../policies/role_ceiling.cedar"),
+    ),
+    (
         "self_service.cedar",
         include_str!("../../policies/self_service.cedar"),
     ),
@@ -30,6 +34,10 @@ pub const TESTS: &[(&str, &str)] = &[
     (
         "invitations.toml",
         include_str!("../../policies/tests/invitations.toml"),
+    ),
+    (
+        "isolation.toml",
+        include_str!("../../policies/tests/isolation.toml"),
     ),
 ];
 

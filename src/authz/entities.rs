@@ -1,6 +1,7 @@
 //! Domain facts -> Cedar entities. Build once per request, then ask as many
 //! questions as the request needs.
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use cedar_policy::{Entity, EntityId, EntityTypeName, EntityUid, RestrictedExpression};
 
@@ -9,32 +10,57 @@ use crate::domain::model::{Account, AccountKind, Invitation, KeyWithOwner, Membe
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
-fn uid(type_name: &str, id: impl ToString) -> EntityUid {
-    // The type names are the schema's own; parsing them cannot fail.
-    let ty: EntityTypeName = type_name.parse().expect("valid Cedar type name");
-    EntityUid::from_type_name_and_id(ty, EntityId::new(id.to_string()))
+/// The schema's entity type names, parsed once.
+struct Types {
+    server: EntityTypeName,
+    tenant: EntityTypeName,
+    account: EntityTypeName,
+    key: EntityTypeName,
+    membership: EntityTypeName,
+    invitation: EntityTypeName,
+    action: EntityTypeName,
+}
+
+static TYPES: LazyLock<Types> = LazyLock::new(|| {
+    // Invariant: these literals are valid Cedar names (a unit test parses
+    // them all, so a typo fails the tests, not a request).
+    #[allow(clippy::expect_used)]
+    let t = |name: &str| -> EntityTypeName { name.parse().expect("a valid Cedar type name") };
+    Types {
+        server: t("Keyward::Server"),
+        tenant: t("Keyward::Tenant"),
+        account: t("Keyward::Account"),
+        key: t("Keyward::ApiKey"),
+        membership: t("Keyward::Membership"),
+        invitation: t("Keyward::Invitation"),
+        action: t("Keyward::Action"),
+    }
+});
+
+fn uid(ty: &EntityTypeName, id: impl ToString) -> EntityUid {
+    EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id.to_string()))
 }
 
 pub fn server_uid() -> EntityUid {
-    uid("Keyward::Server", "keyward")
+    uid(&TYPES.server, "keyward")
 }
 pub fn tenant_uid(id: TenantId) -> EntityUid {
-    uid("Keyward::Tenant", id)
+    uid(&TYPES.tenant, id)
 }
 pub fn account_uid(id: AccountId) -> EntityUid {
-    uid("Keyward::Account", id)
+    uid(&TYPES.account, id)
 }
 pub fn key_uid(id: KeyId) -> EntityUid {
-    uid("Keyward::ApiKey", id)
+    uid(&TYPES.key, id)
 }
 pub fn membership_uid(id: MembershipId) -> EntityUid {
-    uid("Keyward::Membership", id)
+    uid(&TYPES.membership, id)
 }
 pub fn invitation_uid(id: InvitationId) -> EntityUid {
-    uid("Keyward::Invitation", id)
+    uid(&TYPES.invitation, id)
 }
 pub fn action_uid(name: &str) -> EntityUid {
-    uid("Keyward::Action", name)
+    uid(&TYPES.action, name)
 }
 
 pub fn role_name(role: Option<Role>) -> &'static str {
@@ -194,5 +220,23 @@ impl EntitySet {
     pub(super) fn build(&self, schema: &cedar_policy::Schema) -> AppResult<cedar_policy::Entities> {
         cedar_policy::Entities::from_entities(self.entities.values().cloned(), Some(schema))
             .map_err(|e| AppError::internal(format!("cedar entities: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_type_name_parses() {
+        let _ = server_uid();
+        assert_eq!(
+            tenant_uid(TenantId::random()).type_name().to_string(),
+            "Keyward::Tenant"
+        );
+        assert_eq!(
+            action_uid("ReadTenant").to_string(),
+            r#"Keyward::Action::"ReadTenant""#
+        );
     }
 }

@@ -10,11 +10,18 @@ use miette::Diagnostic;
 #[derive(Debug)]
 pub struct PolicyError {
     pub problems: Vec<String>,
+    /// The set is valid but fails its test cases.
+    pub failed_tests: bool,
 }
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid policies:\n{}", self.problems.join("\n"))
+        let what = if self.failed_tests {
+            "the policies fail their test cases (if the change is intended, change the cases with it: see `keyward policy test`)"
+        } else {
+            "invalid policies"
+        };
+        write!(f, "{what}:\n{}", self.problems.join("\n"))
     }
 }
 
@@ -22,8 +29,20 @@ impl std::error::Error for PolicyError {}
 
 impl PolicyError {
     pub(super) fn one(problem: String) -> Self {
+        Self::many(vec![problem])
+    }
+
+    pub(super) fn many(problems: Vec<String>) -> Self {
         Self {
-            problems: vec![problem],
+            problems,
+            failed_tests: false,
+        }
+    }
+
+    pub(super) fn tests(failures: Vec<String>) -> Self {
+        Self {
+            problems: failures,
+            failed_tests: true,
         }
     }
 }
@@ -97,7 +116,7 @@ pub fn compile(
         }
     }
     if !problems.is_empty() {
-        return Err(PolicyError { problems });
+        return Err(PolicyError::many(problems));
     }
 
     let result = Validator::new(schema.clone()).validate(&all, ValidationMode::Strict);
@@ -119,7 +138,7 @@ pub fn compile(
     if problems.is_empty() {
         Ok((schema, all))
     } else {
-        Err(PolicyError { problems })
+        Err(PolicyError::many(problems))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod cases;
 pub mod defaults;
 pub mod entities;
 mod load;
+mod proof;
 pub mod reload;
 
 use std::collections::HashMap;
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 pub use self::action::Action;
 pub use self::entities::EntitySet;
 pub use self::load::{PolicyError, PolicyFiles};
+pub use self::proof::Allowed;
 use crate::domain::ids::TenantId;
 use crate::domain::model::{AccountKind, Role};
 use crate::domain::principal::Principal;
@@ -165,6 +167,19 @@ impl Authorizer {
         Self::compile(&PolicyFiles::read_dir(dir)?)
     }
 
+    /// The set of `dir` (the embedded defaults without one), compiled and
+    /// run against the test cases (`cases::Suite`): the only way a set goes
+    /// live, at start and at every reload.
+    pub fn vetted(dir: Option<&Path>) -> Result<(Self, cases::Report), PolicyError> {
+        let files = match dir {
+            Some(d) => PolicyFiles::read_dir(d)?,
+            None => PolicyFiles::embedded(),
+        };
+        let authz = Self::compile(&files)?;
+        let report = cases::Suite::for_dir(dir).gate(&authz)?;
+        Ok((authz, report))
+    }
+
     /// Fixes the entities and the time for one request whose principal is
     /// the calling key; ask it as many questions as needed.
     pub fn session(
@@ -252,7 +267,7 @@ fn slice_by_action(
     schema: &Schema,
     policies: &PolicySet,
 ) -> Result<HashMap<EntityUid, PolicySet>, PolicyError> {
-    let problem = |e: String| PolicyError { problems: vec![e] };
+    let problem = PolicyError::one;
     let actions = schema
         .action_entities()
         .map_err(|e| problem(format!("schema actions: {e}")))?;
@@ -331,22 +346,38 @@ impl Session<'_> {
         Ok(kept)
     }
 
-    /// `Ok` when allowed, `Forbidden` naming the deciding policies otherwise.
+    /// The proof that `action` is allowed, or `Forbidden` naming the
+    /// deciding policies.
+    #[must_use = "the proof is what the store asks for; an unused check protects nothing"]
     pub fn check(
         &self,
         action: Action,
         resource: &EntityUid,
         context: RequestContext,
-    ) -> AppResult<()> {
+    ) -> AppResult<Allowed> {
         let v = self.decide(action, resource, context)?;
         if v.allowed {
-            Ok(())
+            Ok(Allowed::by_policies(action, v.policies))
         } else {
             Err(AppError::Forbidden {
                 message: format!("You may not {}.", action.describe()),
                 policies: v.policies,
             })
         }
+    }
+
+    /// For an id the caller names: `NotFound(what)` unless it may `see` it,
+    /// then the decision on `action`. See `check_visible`.
+    pub fn check_named(
+        &self,
+        see: Action,
+        what: &'static str,
+        action: Action,
+        resource: &EntityUid,
+        context: RequestContext,
+    ) -> AppResult<Allowed> {
+        self.check_visible(see, resource, what)?;
+        self.check(action, resource, context)
     }
 
     /// For ids a caller names: an id it may not see answers exactly as an id
@@ -356,9 +387,10 @@ impl Session<'_> {
         action: Action,
         resource: &EntityUid,
         what: &'static str,
-    ) -> AppResult<()> {
-        if self.allows(action, resource)? {
-            Ok(())
+    ) -> AppResult<Allowed> {
+        let v = self.decide(action, resource, RequestContext::Empty)?;
+        if v.allowed {
+            Ok(Allowed::by_policies(action, v.policies))
         } else {
             Err(AppError::NotFound(what))
         }

@@ -35,12 +35,10 @@ pub struct Policies {
 pub type Watcher = Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>;
 
 impl Policies {
-    /// Loads `dir`, or the embedded defaults when there is none.
+    /// Loads `dir`, or the embedded defaults when there is none; the set
+    /// must pass its test cases.
     pub fn load(dir: Option<&Path>, clock: Clock) -> Result<Self, PolicyError> {
-        let authz = match dir {
-            Some(d) => Authorizer::from_dir(d)?,
-            None => Authorizer::embedded()?,
-        };
+        let (authz, _) = Authorizer::vetted(dir)?;
         let active = Active {
             authz: Arc::new(authz),
             loaded_at: clock.now(),
@@ -71,17 +69,16 @@ impl Policies {
     }
 
     /// Re-reads and re-validates the directory; swaps the set in when it is
-    /// valid and different. `Ok(false)`: nothing to do (no directory, or the
-    /// same files).
+    /// valid, passes its test cases, and differs. `Ok(false)`: nothing to do
+    /// (no directory, or the same files).
     pub fn reload(&self) -> Result<bool, PolicyError> {
         let Some(dir) = &self.dir else {
             return Ok(false);
         };
-        let files = PolicyFiles::read_dir(dir)?;
-        if files.hash() == self.status().hash {
+        if PolicyFiles::read_dir(dir)?.hash() == self.status().hash {
             return Ok(false);
         }
-        let authz = Arc::new(Authorizer::compile(&files)?);
+        let authz = Arc::new(Authorizer::vetted(Some(dir))?.0);
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = Active {
             authz,
             loaded_at: self.clock.now(),

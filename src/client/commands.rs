@@ -256,12 +256,17 @@ impl Client {
     }
 
     fn api(&self) -> Result<Api, ClientError> {
+        Ok(self.api_with_key()?.0)
+    }
+
+    /// The API client and the key it calls with (and where that key came from).
+    fn api_with_key(&self) -> Result<(Api, &Resolved), ClientError> {
         let key = self.key.as_ref().ok_or_else(|| {
             ClientError::Usage(
                 "no API key: pass --key, set KEYWARD_API_KEY, or run `keyward auth login --key <key>`".into(),
             )
         })?;
-        Ok(Api::new(&self.api.value, Some(&key.value)))
+        Ok((Api::new(&self.api.value, Some(&key.value)), key))
     }
 
     fn print(&self, json: Value, text: impl FnOnce() -> String) {
@@ -325,11 +330,10 @@ impl Client {
                 });
             }
             AuthCommand::Status => {
-                let api = self.api()?;
+                let (api, key) = self.api_with_key()?;
                 let me = self.whoami(&api)?;
                 let q = "query($id: uuid) { tenant(where: {id: {_eq: $id}}) { slug name } }";
                 let tenant = api.call(q, json!({ "id": me["tenant_id"] }))?["tenant"][0].clone();
-                let key = self.key.as_ref().expect("api() checked there is a key");
                 let out = json!({
                     "api": { "url": self.api.value, "source": self.api.source.to_string() },
                     "key": { "shown": masked(&key.value), "source": key.source.to_string() },

@@ -126,6 +126,7 @@ impl ConfigFile {
         if !cloud.is_table() {
             *cloud = Value::Table(Table::new());
         }
+        #[allow(clippy::expect_used)] // invariant: made a table just above
         cloud.as_table_mut().expect("just made a table")
     }
 

@@ -7,8 +7,13 @@ import { call, endSession, session, tenantName } from './session.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-/** Asks for a key's name, expiry and (for people) tenant, then shows the secret. */
-export function createKeyDialog({ ownerId, title, tenants, onCreated }) {
+/**
+ * Asks for a key's name and expiry, then shows the secret. A key is made in
+ * the tenant of the key the console is signed in with, and works there only;
+ * `otherTenants` (people in more than one) get a note on how to make keys
+ * for the others.
+ */
+export function createKeyDialog({ ownerId, title, otherTenants, onCreated }) {
   const name = h('input', { required: true, maxlength: '200', autocomplete: 'off' });
   const expiry = select([['never', 'Never'], ['30', 'In 30 days'], ['90', 'In 90 days'], ['date', 'On a date']], 'never');
   const now = new Date();
@@ -20,12 +25,15 @@ export function createKeyDialog({ ownerId, title, tenants, onCreated }) {
     dateField.hidden = expiry.value !== 'date';
     date.required = expiry.value === 'date';
   });
-  const tenant = tenants && select(tenants.map((t) => [t.id, t.name]), session.me.tenant_id);
+  const here = tenantName(session.me.tenant_id);
   const fields = [
     field('Name', name, 'What the key is for, such as "laptop" or "CI".'),
     field('Expiration', expiry),
     dateField,
-    tenant && field('Tenant', tenant, 'The one tenant the key works in.'),
+    otherTenants && h('p', { class: 'hint', 'data-tenant-note': '' },
+      `The key will work in ${here}, the tenant you are signed in to. For a key in `
+      + `${otherTenants.map((t) => t.name).join(', ')}, sign in with a key of that tenant `
+      + '(the first key you got when you joined it, or any key of yours made there).'),
   ];
   formDialog(title, fields, 'Create', async (dialog) => {
     let expiresAt = null;
@@ -37,7 +45,6 @@ export function createKeyDialog({ ownerId, title, tenants, onCreated }) {
       expiresAt = new Date(Date.now() + Number(expiry.value) * DAY_MS).toISOString();
     }
     const input = { user_id: ownerId, name: name.value.trim(), expires_at: expiresAt };
-    if (tenant) input.default_tenant_id = tenant.value;
     const data = await call(Q.createKey, { input });
     showSecret(dialog, {
       title: 'Your new API key',
@@ -103,7 +110,9 @@ export async function keysPage(refresh) {
     onclick: () => createKeyDialog({
       ownerId: session.me.user_id,
       title: 'Create an API Key',
-      tenants: session.me.account_type === 'USER' ? session.tenants : null,
+      otherTenants: session.tenants.length > 1
+        ? session.tenants.filter((t) => t.id !== session.me.tenant_id)
+        : null,
       onCreated: refresh,
     }),
   }, 'Create an API Key');

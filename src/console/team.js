@@ -41,7 +41,7 @@ export async function serviceAccountsPage(refresh) {
             type: 'button',
             'data-focus': `create-key-${sa.id}`,
             onclick: () => createKeyDialog({
-              ownerId: sa.id, title: `Create an API key for ${sa.name}`, tenants: null, onCreated: refresh,
+              ownerId: sa.id, title: `Create an API key for ${sa.name}`, otherTenants: null, onCreated: refresh,
             }),
           }, 'Create an API key', h('span', { class: 'sr-only' }, ` for ${sa.name}`)),
           confirmingButton({

@@ -52,9 +52,13 @@ impl TokenKind {
     ];
 }
 
-/// A well-formed key secret. Its `Debug` never shows the secret.
+/// A well-formed key secret and what it is for (known from its prefix).
+/// Its `Debug` never shows the secret.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Token(String);
+pub struct Token {
+    text: String,
+    kind: TokenKind,
+}
 
 /// The blake3 hash of a key: what the database stores and looks up.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -108,14 +112,18 @@ impl Token {
     fn generate_kind(kind: TokenKind) -> Self {
         let body = format!("{}{}", kind.prefix(), random_base62(RANDOM_LEN));
         let sum = checksum(&body);
-        Self(body + &sum)
+        Self {
+            text: body + &sum,
+            kind,
+        }
     }
 
     /// Checks prefix, shape and checksum; no I/O.
     pub fn parse(raw: &str) -> Result<Self, KeyFormatError> {
-        if !TokenKind::ALL.iter().any(|k| raw.starts_with(k.prefix())) {
-            return Err(KeyFormatError::Prefix);
-        }
+        let kind = *TokenKind::ALL
+            .iter()
+            .find(|k| raw.starts_with(k.prefix()))
+            .ok_or(KeyFormatError::Prefix)?;
         if raw.len() != KEY_LEN || !raw[PREFIX_LEN..].bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(KeyFormatError::Shape);
         }
@@ -123,29 +131,29 @@ impl Token {
         if checksum(body) != sum {
             return Err(KeyFormatError::Checksum);
         }
-        Ok(Self(raw.to_owned()))
+        Ok(Self {
+            text: raw.to_owned(),
+            kind,
+        })
     }
 
     pub fn kind(&self) -> TokenKind {
-        *TokenKind::ALL
-            .iter()
-            .find(|k| self.0.starts_with(k.prefix()))
-            .expect("parsed and generated tokens carry a known prefix")
+        self.kind
     }
 
     pub fn hash(&self) -> KeyHash {
-        KeyHash(*blake3::hash(self.0.as_bytes()).as_bytes())
+        KeyHash(*blake3::hash(self.text.as_bytes()).as_bytes())
     }
 
     /// The secret itself: only for the one response that reveals it.
     pub fn expose(&self) -> &str {
-        &self.0
+        &self.text
     }
 }
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Token({}…)", &self.0[..PREFIX_LEN])
+        write!(f, "Token({}…)", &self.text[..PREFIX_LEN])
     }
 }
 

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
 use super::inputs::OrderBy;
-use crate::authz::{Authorizer, EntitySet};
+use crate::authz::{Authorizer, EntitySet, Session};
 use crate::domain::model::Account;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
@@ -18,7 +18,6 @@ pub struct Context {
     principal: Option<Principal>,
     pub store: Store,
     pub authz: Arc<Authorizer>,
-    /// Told, after each commit that revokes or changes keys, what changed.
     pub verifier: Arc<Verifier>,
     pub now: DateTime<Utc>,
 }
@@ -45,6 +44,16 @@ impl Context {
             verifier,
             now,
         }
+    }
+
+    /// The calling key, if the request carried one.
+    pub fn principal(&self) -> Option<&Principal> {
+        self.principal.as_ref()
+    }
+
+    /// Cedar for the calling key, over `ents` (built from `caller_entities`).
+    pub fn session(&self, ents: &EntitySet) -> AppResult<Session<'_>> {
+        self.authz.session(self.caller()?, ents, self.now)
     }
 
     pub fn caller(&self) -> AppResult<&Principal> {

@@ -9,25 +9,25 @@ use super::inputs::{
 use super::scalars::id;
 use super::teams;
 use super::types::{
-    AcceptedInvitation, CreatedApiKey, CreatedInvitation, MembershipNode, Success, TenantNode,
+    AcceptedInvitation, CreatedApiKey, CreatedInvitation, CreatedTenant, MembershipNode, Success,
     UserNode,
 };
 use crate::authz::entities::{account_uid, tenant_uid};
 use crate::authz::{Action, RequestContext};
-use crate::domain::api_key::Token;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{ApiKey, Revocation, Role};
+use crate::domain::model::Role;
 use crate::domain::names::DisplayName;
 use crate::error::{AppError, AppResult};
+use crate::store::api_keys::NewKey;
 use crate::store::{accounts, api_keys, memberships, tenants};
-use crate::verify::Invalidation;
 
 pub struct Mutation;
 
 #[graphql_object(context = Context, rename_all = "none")]
 impl Mutation {
-    /// Creates a key for a user (themself) or a service account and returns
-    /// its secret, this once, in both `token` and `key` (S2, S3, S5).
+    /// Creates a key for the caller itself or for a service account of the
+    /// caller's tenant, bound to the caller's tenant, and returns its secret,
+    /// this once, in both `token` and `key`.
     fn create_api_key(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKey> {
         let p = ctx.caller()?;
         let name = DisplayName::parse("name", &input.name)?;
@@ -43,50 +43,50 @@ impl Mutation {
         let owner_id = AccountId::from(input.user_id.0);
         let requested_tenant = input.default_tenant_id.map(|t| TenantId::from(t.0));
 
-        let (key, token) = ctx.store.write(|tx| {
-            let owner = accounts::get(tx, owner_id)?.ok_or(AppError::NotFound("account"))?;
-            let mut ents = caller_entities(tx, p)?;
-            add_account(tx, &mut ents, &owner)?;
-            let owner_uid = account_uid(owner.id);
+        let (key, token) = ctx.store.write(|w| {
+            // The owner's visibility is settled before anything is said
+            // about the tenant, so a hidden account and a missing one answer
+            // alike whatever else the input holds.
+            let owner = accounts::get(w, owner_id)?.ok_or(AppError::NotFound("account"))?;
+            let mut ents = caller_entities(w, p)?;
+            add_account(w, &mut ents, &owner)?;
+            if let Some(t) = requested_tenant {
+                ents.add_tenant(t);
+            }
+            let session = ctx.session(&ents)?;
+            session.check_visible(Action::ReadAccount, &account_uid(owner.id), "account")?;
             let tenant = match requested_tenant {
                 Some(t) => {
-                    tenants::get(tx, t)?.ok_or(AppError::NotFound("tenant"))?;
-                    ents.add_tenant(t);
+                    if tenants::get(w, t)?.is_none() {
+                        return Err(AppError::NotFound("tenant"));
+                    }
+                    session.check_visible(Action::ReadTenant, &tenant_uid(t), "tenant")?;
                     t
                 }
                 // A service account's keys live in its own tenant; a user's
-                // default to the tenant of the key they call with.
+                // in the tenant of the key they call with.
                 None => owner.tenant_id.unwrap_or(p.tenant_id),
             };
-            let session = ctx.authz.session(p, &ents, ctx.now)?;
-            session.check_visible(Action::ReadAccount, &owner_uid, "account")?;
-            if requested_tenant.is_some() {
-                session.check_visible(Action::ReadTenant, &tenant_uid(tenant), "tenant")?;
-            }
-            session.check(
+            let proof = session.check(
                 Action::CreateApiKey,
-                &owner_uid,
+                &account_uid(owner.id),
                 RequestContext::CreateApiKey {
                     tenant,
                     owner_kind: owner.kind,
                     owner_is_caller: owner.id == p.account_id,
-                    owner_role: memberships::role_of(tx, owner.id, tenant)?,
+                    owner_role: memberships::role_of(w, owner.id, tenant)?,
                     expires_at,
                 },
             )?;
-            let token = Token::generate(owner.kind);
-            let key = ApiKey {
-                id: KeyId::random(),
-                name: name.to_string(),
-                account_id: owner.id,
-                tenant_id: tenant,
+            let new = NewKey {
+                name: name.as_str(),
+                owner: owner.id,
+                owner_kind: owner.kind,
+                tenant,
                 created_by: Some(p.account_id),
-                created_at: ctx.now,
                 expires_at,
-                last_used_at: None,
             };
-            api_keys::insert(tx, &key, &token.hash())?;
-            Ok((key, token))
+            api_keys::mint(w, &proof, new, ctx.now)
         })?;
         tracing::info!(key_id = %key.id, owner = %key.account_id, tenant = %key.tenant_id, by = %p.account_id, "api key created");
         let secret = token.expose().to_owned();
@@ -97,29 +97,32 @@ impl Mutation {
         })
     }
 
-    /// Revokes a key: it fails from the very next request on (S6).
+    /// Revokes a key: it fails from the very next request on.
     fn delete_api_key(ctx: &Context, input: DeleteApiKeyInput) -> AppResult<Success> {
         let p = ctx.caller()?;
         let key_id = KeyId::from(input.key_id.0);
-        ctx.store.write(|tx| {
-            let key = api_keys::get(tx, key_id)?.ok_or(AppError::NotFound("api key"))?;
+        ctx.store.write(|w| {
+            let key = api_keys::get(w, key_id)?.ok_or(AppError::NotFound("api key"))?;
             let owner =
-                accounts::get(tx, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
-            let mut ents = caller_entities(tx, p)?;
-            add_account(tx, &mut ents, &owner)?;
+                accounts::get(w, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
+            let mut ents = caller_entities(w, p)?;
+            add_account(w, &mut ents, &owner)?;
             let uid = ents.api_key(&key)?;
-            let session = ctx.authz.session(p, &ents, ctx.now)?;
-            session.check_visible(Action::ReadApiKey, &uid, "api key")?;
-            session.check(Action::DeleteApiKey, &uid, RequestContext::Empty)?;
-            api_keys::revoke(tx, key_id, Revocation::Revoked, ctx.now)
+            let proof = ctx.session(&ents)?.check_named(
+                Action::ReadApiKey,
+                "api key",
+                Action::DeleteApiKey,
+                &uid,
+                RequestContext::Empty,
+            )?;
+            api_keys::revoke(w, &proof, key_id, ctx.now)
         })?;
-        ctx.verifier.invalidate(Invalidation::Key(key_id));
         tracing::info!(key_id = %key_id, by = %p.account_id, "api key revoked");
         Ok(Success { success: true })
     }
 
-    /// Creates a service account in a tenant (tenant admins only, S4). It is
-    /// a TENANT_ADMIN there unless `role` says otherwise.
+    /// Creates a service account in the caller's tenant (tenant admins only).
+    /// It is a TENANT_ADMIN there unless `role` says otherwise.
     fn create_service_account(
         ctx: &Context,
         input: CreateServiceAccountInput,
@@ -128,19 +131,19 @@ impl Mutation {
         let name = DisplayName::parse("name", &input.name)?;
         let tenant = input.tenant_id.map_or(p.tenant_id, |t| TenantId::from(t.0));
         let role = input.role.map_or(Role::TenantAdmin, Role::from);
-        let account = ctx.store.write(|tx| {
-            tenants::get(tx, tenant)?.ok_or(AppError::NotFound("tenant"))?;
-            let mut ents = caller_entities(tx, p)?;
+        let account = ctx.store.write(|w| {
+            tenants::get(w, tenant)?.ok_or(AppError::NotFound("tenant"))?;
+            let mut ents = caller_entities(w, p)?;
             let uid = ents.add_tenant(tenant);
-            let session = ctx.authz.session(p, &ents, ctx.now)?;
-            session.check_visible(Action::ReadTenant, &uid, "tenant")?;
-            session.check(
+            let proof = ctx.session(&ents)?.check_named(
+                Action::ReadTenant,
+                "tenant",
                 Action::CreateServiceAccount,
                 &uid,
                 RequestContext::CreateServiceAccount { role },
             )?;
-            let account = accounts::insert_service_account(tx, tenant, &name, ctx.now)?;
-            memberships::insert(tx, tenant, account.id, role, ctx.now)?;
+            let account = accounts::insert_service_account(w, &proof, tenant, &name, ctx.now)?;
+            memberships::insert(w, &proof, tenant, account.id, role, ctx.now)?;
             Ok(account)
         })?;
         tracing::info!(account = %account.id, tenant = %tenant, by = %p.account_id, "service account created");
@@ -148,33 +151,27 @@ impl Mutation {
     }
 
     /// Deletes a service account and every key it holds: every client using
-    /// one fails authentication on its next request (S8).
+    /// one fails authentication on its next request.
     fn delete_service_account(
         ctx: &Context,
         input: DeleteServiceAccountInput,
     ) -> AppResult<Success> {
         let p = ctx.caller()?;
         let account_id = AccountId::from(input.user_id.0);
-        let revoked = ctx.store.write(|tx| {
-            let account =
-                teams::service_account_for(ctx, tx, p, account_id, Action::DeleteServiceAccount)?;
-            let revoked = api_keys::revoke_all_of(
-                tx,
-                account.id,
-                Revocation::ServiceAccountDeleted,
-                ctx.now,
-            )?;
-            accounts::delete(tx, account.id)?;
+        let revoked = ctx.store.write(|w| {
+            let (account, proof) =
+                teams::service_account_for(ctx, w, p, account_id, Action::DeleteServiceAccount)?;
+            let revoked = api_keys::revoke_all_of(w, &proof, account.id, ctx.now)?;
+            accounts::delete(w, &proof, account.id)?;
             Ok(revoked)
         })?;
-        ctx.verifier.invalidate(Invalidation::Account(account_id));
         tracing::info!(account = %account_id, keys_revoked = revoked, by = %p.account_id, "service account deleted");
         Ok(Success { success: true })
     }
 
     /// Creates a tenant (server admins); a person who creates one becomes
-    /// its TENANT_ADMIN.
-    fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<TenantNode> {
+    /// its TENANT_ADMIN and gets a first key for it, once.
+    fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenant> {
         teams::create_tenant(ctx, input)
     }
 
@@ -195,8 +192,10 @@ impl Mutation {
         teams::create_invitation(ctx, input)
     }
 
-    /// Joins a tenant with an invitation token; needs no other credential.
-    /// Returns the new member's first API key, once.
+    /// Joins a tenant with an invitation token and returns the member's
+    /// first API key for it, once. Without a key it creates the account of
+    /// the invitation's e-mail, which must not exist yet; an existing account
+    /// accepts with one of its own keys.
     fn accept_membership_invitation(
         ctx: &Context,
         input: AcceptInvitationInput,

@@ -10,19 +10,19 @@ use super::inputs::{
 };
 use super::scalars::{Timestamp, id};
 use super::types::{
-    AcceptedInvitation, ApiKeyNode, CreatedInvitation, InvitationNode, MembershipNode,
-    ServiceAccountNode, Success, TenantNode, UserNode,
+    AcceptedInvitation, ApiKeyNode, CreatedInvitation, CreatedTenant, InvitationNode,
+    MembershipNode, ServiceAccountNode, Success, UserNode,
 };
 use crate::authz::entities::{account_uid, membership_uid};
-use crate::authz::{Action, EntitySet, RequestContext};
+use crate::authz::{Action, Allowed, EntitySet, RequestContext};
 use crate::domain::api_key::{Token, TokenKind};
-use crate::domain::ids::{AccountId, InvitationId, KeyId, MembershipId, TenantId};
-use crate::domain::model::{Account, AccountKind, ApiKey, Invitation, Member, Revocation, Role};
+use crate::domain::ids::{AccountId, InvitationId, MembershipId, TenantId};
+use crate::domain::model::{Account, AccountKind, Invitation, Member, Role};
 use crate::domain::names::{DisplayName, Email, Slug};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::{accounts, api_keys, invitations, memberships, tenants};
-use crate::verify::Invalidation;
+use crate::store::api_keys::NewKey;
+use crate::store::{Write, accounts, api_keys, invitations, memberships, tenants};
 
 /// How long an invitation can be accepted.
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
@@ -37,25 +37,49 @@ fn load_member(tx: &Connection, p: &Principal, id: MembershipId) -> AppResult<(M
     Ok((member, ents))
 }
 
-/// Loads the service account `id` and checks that the caller may see it and
-/// may `action` it.
+/// Loads the service account `id`, checks that the caller may see it, and
+/// returns it with the proof that the caller may `action` it.
 pub(super) fn service_account_for(
     ctx: &Context,
     tx: &Connection,
     p: &Principal,
     id: AccountId,
     action: Action,
-) -> AppResult<Account> {
+) -> AppResult<(Account, Allowed)> {
     let account = accounts::get(tx, id)?
         .filter(|a| a.kind == AccountKind::Service)
         .ok_or(AppError::NotFound("service account"))?;
     let mut ents = caller_entities(tx, p)?;
     add_account(tx, &mut ents, &account)?;
-    let uid = account_uid(account.id);
-    let session = ctx.authz.session(p, &ents, ctx.now)?;
-    session.check_visible(Action::ReadAccount, &uid, "service account")?;
-    session.check(action, &uid, RequestContext::Empty)?;
-    Ok(account)
+    let proof = ctx.session(&ents)?.check_named(
+        Action::ReadAccount,
+        "service account",
+        action,
+        &account_uid(account.id),
+        RequestContext::Empty,
+    )?;
+    Ok((account, proof))
+}
+
+/// Loads the membership `id`, checks that the caller may see it, and
+/// returns it with the proof that the caller may `action` it.
+fn member_for(
+    ctx: &Context,
+    tx: &Connection,
+    p: &Principal,
+    id: MembershipId,
+    action: Action,
+    context: RequestContext,
+) -> AppResult<(Member, Allowed)> {
+    let (member, ents) = load_member(tx, p, id)?;
+    let proof = ctx.session(&ents)?.check_named(
+        Action::ReadMembership,
+        "membership",
+        action,
+        &membership_uid(id),
+        context,
+    )?;
+    Ok((member, proof))
 }
 
 /// Keyward refuses to leave a tenant without a person who administers it,
@@ -71,28 +95,50 @@ fn keep_an_admin(tx: &Connection, member: &Member) -> AppResult<()> {
     Ok(())
 }
 
-pub fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<TenantNode> {
+pub fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenant> {
     let p = ctx.caller()?;
     let name = DisplayName::parse("name", &input.name)?;
     let slug = Slug::parse(&input.slug)?;
-    let tenant = ctx.store.write(|tx| {
-        let mut ents = caller_entities(tx, p)?;
+    let (tenant, key) = ctx.store.write(|w| {
+        let mut ents = caller_entities(w, p)?;
         let server = ents.add_server();
-        ctx.authz.session(p, &ents, ctx.now)?.check(
-            Action::CreateTenant,
-            &server,
-            RequestContext::Empty,
-        )?;
-        let tenant = tenants::insert(tx, &name, &slug, ctx.now)?;
-        // The creator runs the new tenant (a service account belongs to its
-        // own tenant only, so it stays out).
-        if p.account_kind == AccountKind::User {
-            memberships::insert(tx, tenant.id, p.account_id, Role::TenantAdmin, ctx.now)?;
+        let proof =
+            ctx.session(&ents)?
+                .check(Action::CreateTenant, &server, RequestContext::Empty)?;
+        let tenant = tenants::insert(w, &proof, &name, &slug, ctx.now)?;
+        // A person who creates a tenant runs it, and gets the one key that
+        // lets it act there (the calling key stays bound to its own tenant).
+        // A service account belongs to its own tenant only, so it stays out.
+        if p.account_kind != AccountKind::User {
+            return Ok((tenant, None));
         }
-        Ok(tenant)
+        memberships::insert(
+            w,
+            &proof,
+            tenant.id,
+            p.account_id,
+            Role::TenantAdmin,
+            ctx.now,
+        )?;
+        let new = NewKey {
+            name: "first key",
+            owner: p.account_id,
+            owner_kind: AccountKind::User,
+            tenant: tenant.id,
+            created_by: Some(p.account_id),
+            expires_at: None,
+        };
+        let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
+        Ok((tenant, Some(key)))
     })?;
     tracing::info!(tenant = %tenant.id, slug = %tenant.slug, by = %p.account_id, "tenant created");
-    Ok(TenantNode::from(&tenant))
+    Ok(CreatedTenant {
+        id: id(tenant.id),
+        name: tenant.name,
+        slug: tenant.slug,
+        created: Timestamp(tenant.created_at),
+        key: key.map(|k| k.expose().to_owned()),
+    })
 }
 
 pub fn update_service_account(
@@ -102,10 +148,10 @@ pub fn update_service_account(
     let p = ctx.caller()?;
     let name = DisplayName::parse("name", &input.name)?;
     let account_id = AccountId::from(input.user_id.0);
-    ctx.store.write(|tx| {
-        let mut account =
-            service_account_for(ctx, tx, p, account_id, Action::UpdateServiceAccount)?;
-        accounts::rename(tx, account.id, &name)?;
+    ctx.store.write(|w| {
+        let (mut account, proof) =
+            service_account_for(ctx, w, p, account_id, Action::UpdateServiceAccount)?;
+        accounts::rename(w, &proof, account.id, &name)?;
         account.name = name.to_string();
         Ok(UserNode::from(&account))
     })
@@ -132,7 +178,7 @@ pub fn service_accounts(
                 keys.push((k, uid));
             }
         }
-        let session = ctx.authz.session(p, &ents, ctx.now)?;
+        let session = ctx.session(&ents)?;
         let keys = session.filter(Action::ReadApiKey, keys)?;
         let rows = sas
             .into_iter()
@@ -177,10 +223,7 @@ pub fn memberships_of(
             let uid = ents.membership(&m)?;
             rows.push((m, uid));
         }
-        let visible = ctx
-            .authz
-            .session(p, &ents, ctx.now)?
-            .filter(Action::ReadMembership, rows)?;
+        let visible = ctx.session(&ents)?.filter(Action::ReadMembership, rows)?;
         Ok(visible.iter().take(max).map(MembershipNode::from).collect())
     })
 }
@@ -192,28 +235,22 @@ pub fn set_membership_role(
     let p = ctx.caller()?;
     let role = Role::from(input.role);
     let mid = MembershipId::from(input.membership_id.0);
-    let member = ctx.store.write(|tx| {
-        let (mut member, ents) = load_member(tx, p, mid)?;
-        let uid = membership_uid(mid);
-        let session = ctx.authz.session(p, &ents, ctx.now)?;
-        session.check_visible(Action::ReadMembership, &uid, "membership")?;
-        session.check(
+    let member = ctx.store.write(|w| {
+        let (mut member, proof) = member_for(
+            ctx,
+            w,
+            p,
+            mid,
             Action::UpdateMembership,
-            &uid,
             RequestContext::UpdateMembership { role },
         )?;
-        memberships::set_role(tx, mid, role)?;
+        memberships::set_role(w, &proof, mid, role)?;
         if role != Role::TenantAdmin {
-            keep_an_admin(tx, &member)?;
+            keep_an_admin(w, &member)?;
         }
         member.membership.role = role;
         Ok(member)
     })?;
-    // The member's keys now carry the new role.
-    ctx.verifier.invalidate(Invalidation::AccountInTenant(
-        member.account.id,
-        member.membership.tenant_id,
-    ));
     tracing::info!(membership = %mid, %role, by = %p.account_id, "membership role changed");
     Ok(MembershipNode::from(&member))
 }
@@ -221,33 +258,31 @@ pub fn set_membership_role(
 pub fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success> {
     let p = ctx.caller()?;
     let mid = MembershipId::from(input.membership_id.0);
-    let (revoked, member) = ctx.store.write(|tx| {
-        let (member, ents) = load_member(tx, p, mid)?;
-        let uid = membership_uid(mid);
-        let session = ctx.authz.session(p, &ents, ctx.now)?;
-        session.check_visible(Action::ReadMembership, &uid, "membership")?;
-        session.check(Action::DeleteMembership, &uid, RequestContext::Empty)?;
+    let revoked = ctx.store.write(|w| {
+        let (member, proof) = member_for(
+            ctx,
+            w,
+            p,
+            mid,
+            Action::DeleteMembership,
+            RequestContext::Empty,
+        )?;
         if member.account.kind == AccountKind::Service {
             return Err(AppError::Invalid(
                 "a service account belongs to its tenant: delete the service account instead"
                     .into(),
             ));
         }
-        memberships::delete(tx, mid)?;
-        keep_an_admin(tx, &member)?;
-        let revoked = api_keys::revoke_all_of_in(
-            tx,
+        memberships::delete(w, &proof, mid)?;
+        keep_an_admin(w, &member)?;
+        api_keys::revoke_all_of_in(
+            w,
+            &proof,
             member.account.id,
             member.membership.tenant_id,
-            Revocation::MembershipRemoved,
             ctx.now,
-        )?;
-        Ok((revoked, member))
+        )
     })?;
-    ctx.verifier.invalidate(Invalidation::AccountInTenant(
-        member.account.id,
-        member.membership.tenant_id,
-    ));
     tracing::info!(membership = %mid, keys_revoked = revoked, by = %p.account_id, "member removed");
     Ok(Success { success: true })
 }
@@ -261,19 +296,23 @@ pub fn create_invitation(
     let role = input.role.map_or(Role::User, Role::from);
     let tenant = input.tenant_id.map_or(p.tenant_id, |t| TenantId::from(t.0));
     let token = Token::invitation();
-    let inv = ctx.store.write(|tx| {
-        tenants::get(tx, tenant)?.ok_or(AppError::NotFound("tenant"))?;
-        let mut ents = caller_entities(tx, p)?;
+    let inv = ctx.store.write(|w| {
+        tenants::get(w, tenant)?.ok_or(AppError::NotFound("tenant"))?;
+        let mut ents = caller_entities(w, p)?;
         let uid = ents.add_tenant(tenant);
-        let session = ctx.authz.session(p, &ents, ctx.now)?;
-        session.check_visible(Action::ReadTenant, &uid, "tenant")?;
         let context = RequestContext::CreateInvitation {
             email: email.to_string(),
             role,
         };
-        session.check(Action::CreateInvitation, &uid, context)?;
-        if let Some(user) = accounts::find_user_by_email(tx, &email)?
-            && memberships::role_of(tx, user.id, tenant)?.is_some()
+        let proof = ctx.session(&ents)?.check_named(
+            Action::ReadTenant,
+            "tenant",
+            Action::CreateInvitation,
+            &uid,
+            context,
+        )?;
+        if let Some(user) = accounts::find_user_by_email(w, &email)?
+            && memberships::role_of(w, user.id, tenant)?.is_some()
         {
             return Err(AppError::Conflict(format!(
                 "{email} is already a member of this tenant"
@@ -290,7 +329,7 @@ pub fn create_invitation(
             accepted_at: None,
             revoked_at: None,
         };
-        invitations::insert(tx, &inv, &token.hash())?;
+        invitations::insert(w, &proof, &inv, &token.hash())?;
         Ok(inv)
     })?;
     tracing::info!(invitation = %inv.id, tenant = %tenant, by = %p.account_id, "invitation created");
@@ -318,10 +357,7 @@ pub fn invitations_of(
                 Ok((i, uid))
             })
             .collect::<AppResult<Vec<_>>>()?;
-        let visible = ctx
-            .authz
-            .session(p, &ents, ctx.now)?
-            .filter(Action::ReadInvitation, rows)?;
+        let visible = ctx.session(&ents)?.filter(Action::ReadInvitation, rows)?;
         Ok(visible.iter().take(max).map(InvitationNode::from).collect())
     })
 }
@@ -329,14 +365,18 @@ pub fn invitations_of(
 pub fn delete_invitation(ctx: &Context, input: DeleteInvitationInput) -> AppResult<Success> {
     let p = ctx.caller()?;
     let iid = InvitationId::from(input.invitation_id.0);
-    ctx.store.write(|tx| {
-        let inv = invitations::get(tx, iid)?.ok_or(AppError::NotFound("invitation"))?;
-        let mut ents = caller_entities(tx, p)?;
+    ctx.store.write(|w| {
+        let inv = invitations::get(w, iid)?.ok_or(AppError::NotFound("invitation"))?;
+        let mut ents = caller_entities(w, p)?;
         let uid = ents.invitation(&inv)?;
-        let session = ctx.authz.session(p, &ents, ctx.now)?;
-        session.check_visible(Action::ReadInvitation, &uid, "invitation")?;
-        session.check(Action::DeleteInvitation, &uid, RequestContext::Empty)?;
-        invitations::revoke(tx, iid, ctx.now)
+        let proof = ctx.session(&ents)?.check_named(
+            Action::ReadInvitation,
+            "invitation",
+            Action::DeleteInvitation,
+            &uid,
+            RequestContext::Empty,
+        )?;
+        invitations::revoke(w, &proof, iid, ctx.now)
     })?;
     tracing::info!(invitation = %iid, by = %p.account_id, "invitation revoked");
     Ok(Success { success: true })
@@ -346,9 +386,12 @@ fn invitation_refused(msg: String) -> AppError {
     AppError::Unauthenticated(msg)
 }
 
-/// The invitee's way in: the token is the only credential. Makes the user
-/// (or adds a membership to the user with that e-mail) and returns their
-/// first API key, bound to the invitation's tenant.
+/// The invitee's way in: the token says which tenant and role, and who is
+/// invited. Without a key, it creates the invited e-mail's account, which
+/// must not exist yet: an invitation never hands out an existing account.
+/// With a key, the key must be one of the invited account's own; the member
+/// then gets a first key for the new tenant (its other keys stay bound to
+/// their own tenants).
 pub fn accept_invitation(
     ctx: &Context,
     input: AcceptInvitationInput,
@@ -359,61 +402,33 @@ pub fn accept_invitation(
         .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
     let key_name =
         DisplayName::parse("key_name", input.key_name.as_deref().unwrap_or("first key"))?;
-    let at =
-        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let (user_id, tenant, key) = ctx.store.write(|tx| {
-        let inv = invitations::find_by_hash(tx, &token.hash())?
-            .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
-        if let Some(when) = inv.revoked_at {
-            return Err(invitation_refused(format!(
-                "This invitation was revoked at {}.",
-                at(when)
-            )));
-        }
-        if let Some(when) = inv.accepted_at {
-            return Err(invitation_refused(format!(
-                "This invitation was already accepted at {}.",
-                at(when)
-            )));
-        }
-        if inv.expires_at <= ctx.now {
-            return Err(invitation_refused(format!(
-                "This invitation expired at {}.",
-                at(inv.expires_at)
-            )));
-        }
+    let caller = ctx.principal();
+    let (user_id, tenant, key) = ctx.store.write(|w| {
+        let inv = usable_invitation(w, &token, ctx.now)?;
         let mut ents = EntitySet::new();
         let principal = ents.invitation(&inv)?;
         let tenant_uid = ents.add_tenant(inv.tenant_id);
-        ctx.authz.session_as(principal, &ents, ctx.now)?.check(
+        let proof = ctx.authz.session_as(principal, &ents, ctx.now)?.check(
             Action::AcceptInvitation,
             &tenant_uid,
             RequestContext::Empty,
         )?;
-
-        let email = Email::parse(&inv.email)?;
-        let user = match accounts::find_user_by_email(tx, &email)? {
-            Some(u) => u,
-            None => accounts::insert_user(tx, &email, false, ctx.now)?,
-        };
-        memberships::insert(tx, inv.tenant_id, user.id, inv.role, ctx.now)?;
-        if !invitations::accept(tx, inv.id, user.id, ctx.now)? {
+        let user = invitee(w, &proof, &inv, caller, ctx.now)?;
+        memberships::insert(w, &proof, inv.tenant_id, user.id, inv.role, ctx.now)?;
+        if !invitations::accept(w, &proof, inv.id, user.id, ctx.now)? {
             return Err(invitation_refused(
                 "This invitation was already used.".into(),
             ));
         }
-        let key = Token::generate(AccountKind::User);
-        let row = ApiKey {
-            id: KeyId::random(),
-            name: key_name.to_string(),
-            account_id: user.id,
-            tenant_id: inv.tenant_id,
+        let new = NewKey {
+            name: key_name.as_str(),
+            owner: user.id,
+            owner_kind: AccountKind::User,
+            tenant: inv.tenant_id,
             created_by: Some(user.id),
-            created_at: ctx.now,
             expires_at: None,
-            last_used_at: None,
         };
-        api_keys::insert(tx, &row, &key.hash())?;
+        let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
         Ok((user.id, inv.tenant_id, key))
     })?;
     tracing::info!(user = %user_id, tenant = %tenant, "invitation accepted");
@@ -422,4 +437,60 @@ pub fn accept_invitation(
         tenant_id: id(tenant),
         key: key.expose().to_owned(),
     })
+}
+
+/// The invitation of `token`, if it can still be accepted.
+fn usable_invitation(
+    conn: &Connection,
+    token: &Token,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Invitation> {
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let inv = invitations::find_by_hash(conn, &token.hash())?
+        .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
+    if let Some(when) = inv.revoked_at {
+        return Err(invitation_refused(format!(
+            "This invitation was revoked at {}.",
+            at(when)
+        )));
+    }
+    if let Some(when) = inv.accepted_at {
+        return Err(invitation_refused(format!(
+            "This invitation was already accepted at {}.",
+            at(when)
+        )));
+    }
+    if inv.expires_at <= now {
+        return Err(invitation_refused(format!(
+            "This invitation expired at {}.",
+            at(inv.expires_at)
+        )));
+    }
+    Ok(inv)
+}
+
+/// Who joins: a new account for the invited e-mail when the request has no
+/// key and the e-mail has no account; the key's own account when it is the
+/// invited one. Anything else is refused, before the token is used.
+fn invitee(
+    w: &Write,
+    proof: &Allowed,
+    inv: &Invitation,
+    caller: Option<&Principal>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Account> {
+    let email = Email::parse(&inv.email)?;
+    let existing = accounts::find_user_by_email(w, &email)?;
+    match (caller, existing) {
+        (None, None) => accounts::insert_user(w, proof, &email, false, now),
+        (None, Some(_)) => Err(invitation_refused(format!(
+            "This invitation is for {email}, who already has an account: sign in as {email} to accept it (send one of that account's API keys as `Authorization: Bearer <key>`)."
+        ))),
+        (Some(p), Some(account)) if account.id == p.account_id => Ok(account),
+        // One answer whether or not the e-mail has an account.
+        (Some(_), _) => Err(invitation_refused(format!(
+            "This invitation is for {email}, and the API key you sent belongs to another account: accept it with a key of {email}'s account, or without a key if {email} has no account yet."
+        ))),
+    }
 }

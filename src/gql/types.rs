@@ -154,6 +154,20 @@ impl From<&Tenant> for TenantNode {
     }
 }
 
+/// A new tenant, and its creator's first key for it.
+#[derive(GraphQLObject)]
+#[graphql(name = "create_tenant_payload", rename_all = "none")]
+pub struct CreatedTenant {
+    pub id: GqlUuid,
+    pub name: String,
+    pub slug: String,
+    pub created: Timestamp,
+    /// The creator's first API key for the new tenant, shown this once (a
+    /// key works in its own tenant only, so the calling key cannot act
+    /// there). Null when the creator is not made a member (a service account).
+    pub key: Option<String>,
+}
+
 /// A person or a service account.
 #[derive(GraphQLObject)]
 #[graphql(name = "user", rename_all = "none")]

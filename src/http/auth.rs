@@ -51,19 +51,29 @@ fn parse_bearer(raw: &[u8]) -> AppResult<Token> {
 }
 
 /// The `Authorization: Bearer` key of a request: `None` without the header.
+/// Two headers are refused, not resolved: proxies and servers disagree on
+/// which one wins, and a credential must mean one thing.
 pub fn bearer(req: &HttpRequest) -> Option<AppResult<Token>> {
-    req.headers()
-        .get(AUTHORIZATION)
-        .map(|v| parse_bearer(v.as_bytes()))
+    let mut all = req.headers().get_all(AUTHORIZATION);
+    let first = all.next()?;
+    if all.next().is_some() {
+        return Some(Err(unauthenticated(
+            "More than one Authorization header: send exactly one, `Authorization: Bearer <key>`.",
+        )));
+    }
+    Some(parse_bearer(first.as_bytes()))
 }
 
 impl Credentials {
     pub fn from_request(req: &HttpRequest) -> Self {
-        let bearer = req
-            .headers()
-            .get(AUTHORIZATION)
-            .map(|v| parse_bearer(v.as_bytes()));
-        let tenant = req.headers().get(TENANT_HEADER).map(|v| {
+        let bearer = bearer(req);
+        let mut tenants = req.headers().get_all(TENANT_HEADER);
+        let tenant = tenants.next().map(|v| {
+            if tenants.next().is_some() {
+                return Err(unauthenticated(
+                    "More than one X-Prefect-Tenant-Id header: send at most one.",
+                ));
+            }
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse().ok())

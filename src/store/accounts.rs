@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{all, is_unique_violation, parse_col, time_from_sql, time_to_sql};
+use super::{Invalidation, Write, all, is_unique_violation, parse_col, time_from_sql, time_to_sql};
+use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::{Account, AccountKind};
 use crate::domain::names::{DisplayName, Email};
@@ -21,8 +22,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     })
 }
 
-fn insert(conn: &Connection, a: &Account) -> AppResult<()> {
-    conn.execute(
+fn insert(w: &Write, a: &Account) -> AppResult<()> {
+    w.execute(
         &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             a.id,
@@ -48,11 +49,13 @@ fn insert(conn: &Connection, a: &Account) -> AppResult<()> {
 }
 
 pub fn insert_user(
-    conn: &Connection,
+    w: &Write,
+    proof: &Allowed,
     email: &Email,
     server_admin: bool,
     now: DateTime<Utc>,
 ) -> AppResult<Account> {
+    proof.covers(&[Action::AcceptInvitation])?;
     let a = Account {
         id: AccountId::random(),
         kind: AccountKind::User,
@@ -62,16 +65,31 @@ pub fn insert_user(
         server_admin,
         created_at: now,
     };
-    insert(conn, &a)?;
+    insert(w, &a)?;
     Ok(a)
 }
 
+/// The user with `email`, made if there is none.
+pub fn find_or_create_user(
+    w: &Write,
+    proof: &Allowed,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> AppResult<Account> {
+    match find_user_by_email(w, email)? {
+        Some(a) => Ok(a),
+        None => insert_user(w, proof, email, false, now),
+    }
+}
+
 pub fn insert_service_account(
-    conn: &Connection,
+    w: &Write,
+    proof: &Allowed,
     tenant: TenantId,
     name: &DisplayName,
     now: DateTime<Utc>,
 ) -> AppResult<Account> {
+    proof.covers(&[Action::CreateServiceAccount])?;
     let a = Account {
         id: AccountId::random(),
         kind: AccountKind::Service,
@@ -81,7 +99,7 @@ pub fn insert_service_account(
         server_admin: false,
         created_at: now,
     };
-    insert(conn, &a)?;
+    insert(w, &a)?;
     Ok(a)
 }
 
@@ -96,8 +114,10 @@ pub fn get(conn: &Connection, id: AccountId) -> AppResult<Option<Account>> {
 }
 
 /// Deletes the account; its memberships and keys go with it (foreign keys).
-pub fn delete(conn: &Connection, id: AccountId) -> AppResult<bool> {
-    Ok(conn.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 1)
+pub fn delete(w: &Write, proof: &Allowed, id: AccountId) -> AppResult<bool> {
+    proof.covers(&[Action::DeleteServiceAccount])?;
+    w.evict(Invalidation::Account(id));
+    Ok(w.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 1)
 }
 
 pub fn find_user_by_email(conn: &Connection, email: &Email) -> AppResult<Option<Account>> {
@@ -122,8 +142,9 @@ pub fn service_accounts_of(conn: &Connection, tenant: TenantId) -> AppResult<Vec
     )
 }
 
-pub fn rename(conn: &Connection, id: AccountId, name: &DisplayName) -> AppResult<()> {
-    conn.execute(
+pub fn rename(w: &Write, proof: &Allowed, id: AccountId, name: &DisplayName) -> AppResult<()> {
+    proof.covers(&[Action::UpdateServiceAccount])?;
+    w.execute(
         "UPDATE accounts SET name = ?2 WHERE id = ?1",
         params![id, name.as_str()],
     )?;

@@ -1,10 +1,11 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
-use crate::domain::api_key::KeyHash;
+use super::{Invalidation, Write, all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use crate::authz::{Action, Allowed};
+use crate::domain::api_key::{KeyHash, Token};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{ApiKey, KeyWithOwner, Revocation};
+use crate::domain::model::{AccountKind, ApiKey, KeyWithOwner, Revocation};
 use crate::error::AppResult;
 
 /// A key joined with its owner's kind and the owner's role in the key's tenant.
@@ -36,8 +37,46 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
     })
 }
 
-pub fn insert(conn: &Connection, key: &ApiKey, hash: &KeyHash) -> AppResult<()> {
-    conn.prepare_cached(
+/// What a new key is: everything but its id, secret and times of use.
+pub struct NewKey<'a> {
+    pub name: &'a str,
+    pub owner: AccountId,
+    pub owner_kind: AccountKind,
+    pub tenant: TenantId,
+    pub created_by: Option<AccountId>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Makes a key: a fresh secret (`kwu_` or `kws_` by the owner's kind), of
+/// which only the hash is stored. The secret is returned this once.
+pub fn mint(
+    w: &Write,
+    proof: &Allowed,
+    new: NewKey<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<(ApiKey, Token)> {
+    let token = Token::generate(new.owner_kind);
+    let key = ApiKey {
+        id: KeyId::random(),
+        name: new.name.to_owned(),
+        account_id: new.owner,
+        tenant_id: new.tenant,
+        created_by: new.created_by,
+        created_at: now,
+        expires_at: new.expires_at,
+        last_used_at: None,
+    };
+    insert(w, proof, &key, &token.hash())?;
+    Ok((key, token))
+}
+
+fn insert(w: &Write, proof: &Allowed, key: &ApiKey, hash: &KeyHash) -> AppResult<()> {
+    proof.covers(&[
+        Action::CreateApiKey,
+        Action::AcceptInvitation,
+        Action::CreateTenant,
+    ])?;
+    w.prepare_cached(
         "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?
@@ -102,43 +141,52 @@ pub fn revocation(
 
 /// Deletes keys matching `filter`, leaving a tombstone of each hash with `reason`.
 fn revoke_where(
-    conn: &Connection,
+    w: &Write,
     filter: &str,
     arg: &dyn rusqlite::ToSql,
     reason: Revocation,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    conn.execute(
+    w.execute(
         &format!(
             "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at)
              SELECT hash, id, ?2, ?3 FROM api_keys WHERE {filter}"
         ),
         params![arg, reason.as_str(), time_to_sql(&now)],
     )?;
-    Ok(conn.execute(&format!("DELETE FROM api_keys WHERE {filter}"), [arg])?)
+    Ok(w.execute(&format!("DELETE FROM api_keys WHERE {filter}"), [arg])?)
 }
 
-pub fn revoke(
-    conn: &Connection,
-    id: KeyId,
-    reason: Revocation,
-    now: DateTime<Utc>,
-) -> AppResult<bool> {
-    Ok(revoke_where(conn, "id = ?1", &id, reason, now)? == 1)
+/// Revokes one key (it was deleted).
+pub fn revoke(w: &Write, proof: &Allowed, id: KeyId, now: DateTime<Utc>) -> AppResult<bool> {
+    proof.covers(&[Action::DeleteApiKey])?;
+    w.evict(Invalidation::Key(id));
+    Ok(revoke_where(w, "id = ?1", &id, Revocation::Revoked, now)? == 1)
 }
 
+/// Revokes every key `account` holds (its service account is being deleted).
 pub fn revoke_all_of(
-    conn: &Connection,
+    w: &Write,
+    proof: &Allowed,
     account: AccountId,
-    reason: Revocation,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    revoke_where(conn, "account_id = ?1", &account, reason, now)
+    proof.covers(&[Action::DeleteServiceAccount])?;
+    w.evict(Invalidation::Account(account));
+    revoke_where(
+        w,
+        "account_id = ?1",
+        &account,
+        Revocation::ServiceAccountDeleted,
+        now,
+    )
 }
 
-/// Records when a key was last used (never moving it backwards).
-pub fn set_last_used(conn: &Connection, id: KeyId, when: DateTime<Utc>) -> AppResult<()> {
-    conn.prepare_cached(
+/// Records when a key was last used (never moving it backwards). The one
+/// write without a proof: it is the verifier's bookkeeping of a request that
+/// authenticated, and changes nothing any key may do.
+pub fn set_last_used(w: &Write, id: KeyId, when: DateTime<Utc>) -> AppResult<()> {
+    w.prepare_cached(
         "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
     )?
     .execute(params![id, time_to_sql(&when)])?;
@@ -147,18 +195,25 @@ pub fn set_last_used(conn: &Connection, id: KeyId, when: DateTime<Utc>) -> AppRe
 
 /// Revokes every key `account` holds for `tenant` (it left the tenant).
 pub fn revoke_all_of_in(
-    conn: &Connection,
+    w: &Write,
+    proof: &Allowed,
     account: AccountId,
     tenant: TenantId,
-    reason: Revocation,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    conn.execute(
+    proof.covers(&[Action::DeleteMembership])?;
+    w.evict(Invalidation::AccountInTenant(account, tenant));
+    w.execute(
         "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at)
          SELECT hash, id, ?3, ?4 FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
-        params![account, tenant, reason.as_str(), time_to_sql(&now)],
+        params![
+            account,
+            tenant,
+            Revocation::MembershipRemoved.as_str(),
+            time_to_sql(&now)
+        ],
     )?;
-    Ok(conn.execute(
+    Ok(w.execute(
         "DELETE FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
         params![account, tenant],
     )?)

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use super::{Write, all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use crate::authz::{Action, Allowed};
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::{AccountId, InvitationId, TenantId};
 use crate::domain::model::Invitation;
@@ -25,8 +26,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
     })
 }
 
-pub fn insert(conn: &Connection, inv: &Invitation, hash: &KeyHash) -> AppResult<()> {
-    conn.execute(
+pub fn insert(w: &Write, proof: &Allowed, inv: &Invitation, hash: &KeyHash) -> AppResult<()> {
+    proof.covers(&[Action::CreateInvitation])?;
+    w.execute(
         "INSERT INTO invitations (id, hash, tenant_id, email, role, created_by, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
@@ -72,20 +74,23 @@ pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Invitatio
 /// Marks the invitation used; false if it was already used or revoked (a
 /// concurrent accept lost the race).
 pub fn accept(
-    conn: &Connection,
+    w: &Write,
+    proof: &Allowed,
     id: InvitationId,
     by: AccountId,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    Ok(conn.execute(
+    proof.covers(&[Action::AcceptInvitation])?;
+    Ok(w.execute(
         "UPDATE invitations SET accepted_at = ?2, accepted_by = ?3
          WHERE id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL",
         params![id, time_to_sql(&now), by],
     )? == 1)
 }
 
-pub fn revoke(conn: &Connection, id: InvitationId, now: DateTime<Utc>) -> AppResult<()> {
-    conn.execute(
+pub fn revoke(w: &Write, proof: &Allowed, id: InvitationId, now: DateTime<Utc>) -> AppResult<()> {
+    proof.covers(&[Action::DeleteInvitation])?;
+    w.execute(
         "UPDATE invitations SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         params![id, time_to_sql(&now)],
     )?;

@@ -1,25 +1,34 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{all, parse_col, time_from_sql, time_to_sql};
+use super::{Invalidation, Write, all, parse_col, time_from_sql, time_to_sql};
+use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, MembershipId, TenantId};
 use crate::domain::model::{Account, Member, Membership, Role};
 use crate::error::{AppError, AppResult};
 
 pub fn insert(
-    conn: &Connection,
+    w: &Write,
+    proof: &Allowed,
     tenant: TenantId,
     account: AccountId,
     role: Role,
     now: DateTime<Utc>,
 ) -> AppResult<Membership> {
+    proof.covers(&[
+        Action::CreateServiceAccount,
+        Action::CreateTenant,
+        Action::AcceptInvitation,
+    ])?;
+    // The account's tenants are part of what its keys are decided on.
+    w.evict(Invalidation::Account(account));
     let m = Membership {
         id: MembershipId::random(),
         tenant_id: tenant,
         account_id: account,
         role,
     };
-    conn.execute(
+    w.execute(
         "INSERT INTO memberships (id, tenant_id, account_id, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![m.id, tenant, account, role.as_str(), time_to_sql(&now)],
     )
@@ -94,16 +103,31 @@ pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Member>> 
     )
 }
 
-pub fn set_role(conn: &Connection, id: MembershipId, role: Role) -> AppResult<()> {
-    conn.execute(
-        "UPDATE memberships SET role = ?2 WHERE id = ?1",
-        params![id, role.as_str()],
-    )?;
+/// Changes a member's role; its keys in that tenant carry the new one.
+pub fn set_role(w: &Write, proof: &Allowed, id: MembershipId, role: Role) -> AppResult<()> {
+    proof.covers(&[Action::UpdateMembership])?;
+    let changed = w
+        .prepare_cached(
+            "UPDATE memberships SET role = ?2 WHERE id = ?1 RETURNING account_id, tenant_id",
+        )?
+        .query_row(params![id, role.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((account, tenant)) = changed {
+        w.evict(Invalidation::AccountInTenant(account, tenant));
+    }
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: MembershipId) -> AppResult<()> {
-    conn.execute("DELETE FROM memberships WHERE id = ?1", [id])?;
+/// Removes a membership; the account's keys in that tenant stop working.
+pub fn delete(w: &Write, proof: &Allowed, id: MembershipId) -> AppResult<()> {
+    proof.covers(&[Action::DeleteMembership])?;
+    let gone = w
+        .prepare_cached("DELETE FROM memberships WHERE id = ?1 RETURNING account_id, tenant_id")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    if let Some((account, tenant)) = gone {
+        w.evict(Invalidation::AccountInTenant(account, tenant));
+    }
     Ok(())
 }
 

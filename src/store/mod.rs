@@ -2,6 +2,13 @@
 //! run them on a blocking thread (one hop per HTTP request). `write` runs its
 //! closure in an IMMEDIATE transaction that commits on `Ok` and rolls back on
 //! `Err`, so a resolver's load, allow and act see one consistent state.
+//!
+//! Two rules are enforced here rather than remembered by each resolver:
+//! every function that changes data takes a `Write` (only `write` makes one)
+//! and an `Allowed` proof (only a Cedar decision makes one); and every change
+//! that affects what a key may do records an `Invalidation` on the `Write`,
+//! which `write` hands to the verification cache after the commit, before the
+//! resolver can answer.
 pub mod accounts;
 pub mod api_keys;
 pub mod invitations;
@@ -9,8 +16,10 @@ pub mod memberships;
 mod migrate;
 pub mod tenants;
 
+use std::cell::RefCell;
+use std::ops::Deref;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -18,10 +27,25 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::error::{AppError, AppResult};
 
 /// How long a statement waits for another connection's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// What a committed change made stale: cached answers that depend on it go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Invalidation {
+    Key(KeyId),
+    Account(AccountId),
+    AccountInTenant(AccountId, TenantId),
+}
+
+/// Whoever caches what the store holds (the key verifier) and must forget
+/// what a commit changed.
+pub trait Evict: Send + Sync {
+    fn evict(&self, what: &[Invalidation]);
+}
 
 #[derive(Clone)]
 pub struct Store {
@@ -29,6 +53,40 @@ pub struct Store {
     /// Writers queue here rather than in SQLite's busy handler, which sleeps
     /// with backoff and gave concurrent writes second-long tails.
     writer: Arc<Mutex<()>>,
+    /// Told after every commit what it changed. Weak: the cache holds the
+    /// store, not the other way round.
+    evictor: Arc<OnceLock<Weak<dyn Evict>>>,
+}
+
+/// A read: a pooled connection, outside any write transaction.
+pub struct Read<'c>(&'c Connection);
+
+impl Deref for Read<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.0
+    }
+}
+
+/// The write transaction. Functions that change data take this (and a
+/// proof), so they cannot run in a plain read.
+pub struct Write<'c> {
+    tx: Transaction<'c>,
+    evictions: RefCell<Vec<Invalidation>>,
+}
+
+impl Deref for Write<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.tx
+    }
+}
+
+impl Write<'_> {
+    /// Notes that what depends on `what` is stale once this commits.
+    pub(crate) fn evict(&self, what: Invalidation) {
+        self.evictions.borrow_mut().push(what);
+    }
 }
 
 impl Store {
@@ -56,6 +114,7 @@ impl Store {
         let store = Self {
             pool,
             writer: Arc::new(Mutex::new(())),
+            evictor: Arc::new(OnceLock::new()),
         };
         store.with_conn(migrate::run)?;
         Ok(store)
@@ -66,18 +125,39 @@ impl Store {
         f(&mut conn)
     }
 
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> AppResult<T>) -> AppResult<T> {
-        self.with_conn(|c| f(c))
+    /// Sets who hears of committed invalidations (once; later calls are ignored).
+    pub fn evict_into(&self, cache: Weak<dyn Evict>) {
+        let _ = self.evictor.set(cache);
     }
 
-    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> AppResult<T>) -> AppResult<T> {
+    pub fn read<T>(&self, f: impl FnOnce(&Read<'_>) -> AppResult<T>) -> AppResult<T> {
+        self.with_conn(|c| f(&Read(c)))
+    }
+
+    /// Runs `f` in one IMMEDIATE transaction: commits on `Ok`, rolls back on
+    /// `Err`. What `f` recorded with `Write::evict` reaches the cache after
+    /// the commit and before this returns.
+    pub fn write<T>(&self, f: impl FnOnce(&Write<'_>) -> AppResult<T>) -> AppResult<T> {
         let _turn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
-        self.with_conn(|c| {
-            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = f(&tx)?;
-            tx.commit()?;
+        let mut evictions = Vec::new();
+        let out = self.with_conn(|c| {
+            let w = Write {
+                tx: c.transaction_with_behavior(TransactionBehavior::Immediate)?,
+                evictions: RefCell::new(Vec::new()),
+            };
+            let out = f(&w)?;
+            evictions = w.evictions.take();
+            // Evicting is harmless even if the commit then fails, so the
+            // evictions are applied whatever the commit's outcome.
+            w.tx.commit()?;
             Ok(out)
-        })
+        });
+        if !evictions.is_empty()
+            && let Some(cache) = self.evictor.get().and_then(Weak::upgrade)
+        {
+            cache.evict(&evictions);
+        }
+        out
     }
 
     /// Succeeds when the database answers a query that reads it within about
@@ -97,7 +177,6 @@ impl Store {
     }
 }
 
-/// Times are stored as fixed-width RFC 3339 UTC text, so they sort as they compare.
 /// Every row `sql` selects, each through `map` (a cached statement).
 pub(crate) fn all<T>(
     conn: &Connection,
@@ -110,6 +189,7 @@ pub(crate) fn all<T>(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// Times are stored as fixed-width RFC 3339 UTC text, so they sort as they compare.
 pub(crate) fn time_to_sql(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }

@@ -1,7 +1,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::{all, is_unique_violation, time_from_sql, time_to_sql};
+use super::{Write, all, is_unique_violation, time_from_sql, time_to_sql};
+use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::Tenant;
 use crate::domain::names::{DisplayName, Slug};
@@ -17,18 +18,20 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Tenant> {
 }
 
 pub fn insert(
-    conn: &Connection,
+    w: &Write,
+    proof: &Allowed,
     name: &DisplayName,
     slug: &Slug,
     now: DateTime<Utc>,
 ) -> AppResult<Tenant> {
+    proof.covers(&[Action::CreateTenant])?;
     let t = Tenant {
         id: TenantId::random(),
         name: name.to_string(),
         slug: slug.to_string(),
         created_at: now,
     };
-    conn.execute(
+    w.execute(
         "INSERT INTO tenants (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![t.id, t.name, t.slug, time_to_sql(&now)],
     )

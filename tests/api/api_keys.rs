@@ -120,14 +120,23 @@ fn create_api_key_denied() {
 fn a_user_with_two_tenants_binds_each_key_to_one() {
     let w = world();
     let a = &w.app;
-    // user@default joins the other tenant too.
-    a.join(
+    // user@default joins the other tenant too, with a first key there.
+    let first = a.join(
         "user@default",
         &w.other_tenant_id,
         keyward::domain::model::Role::User,
     );
+    // A key mints in its own tenant only: the default-tenant key cannot
+    // make one for the other tenant, even for its own owner...
     let input = json!({ "input": { "user_id": w.user_id, "name": "for other", "default_tenant_id": w.other_tenant_id } });
-    let body = a.ok(&w.user_key, CREATE_KEY, input);
+    let refused = a.gql(&w.user_key, CREATE_KEY, input.clone());
+    assert_eq!(
+        refused["errors"][0]["extensions"]["policies"],
+        json!(["keys-in-own-tenant"]),
+        "{refused}"
+    );
+    // ...and a key of the other tenant can.
+    let body = a.ok(&first, CREATE_KEY, input);
     let key = body["create_api_key"]["key"].as_str().unwrap();
     let me = a.ok(key, AUTH_INFO, json!({}));
     assert_eq!(me["auth_info"]["tenant_id"], json!(w.other_tenant_id));

@@ -205,3 +205,19 @@ fn tenant_create_adds_a_tenant_with_its_first_admin() {
     assert_eq!(dup.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&dup.stderr).contains("already exists"));
 }
+
+/// A taken port stops `serve` before it writes anything: no bootstrap key is
+/// made that would never be printed.
+#[test]
+fn a_taken_port_stops_serve_before_the_database_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = keyward(&["serve", "--db", db.to_str().unwrap(), "--listen", &addr]);
+    let printed = crate::helpers::printed(&out);
+    assert!(!out.status.success(), "{printed}");
+    assert!(printed.contains("cannot listen on"), "{printed}");
+    assert!(!printed.contains("kwu_"), "{printed}");
+    assert!(!db.exists(), "the database was created before the bind");
+}

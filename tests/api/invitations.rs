@@ -111,7 +111,7 @@ fn late_revoked_and_wrong_tokens_fail_clearly() {
 }
 
 #[test]
-fn an_existing_user_joins_a_second_tenant() {
+fn an_existing_user_joins_a_second_tenant_with_their_own_key() {
     let w = world();
     let a = &w.app;
     let (_, token) = invite(
@@ -119,7 +119,17 @@ fn an_existing_user_joins_a_second_tenant() {
         &w.other_key,
         json!({ "email": "user@default", "role": "TENANT_ADMIN" }),
     );
-    let d = accept(a, &token);
+    // Not without a key: the account exists, so its owner must sign in.
+    let anonymous = accept(a, &token);
+    assert_eq!(
+        anonymous["errors"][0]["extensions"]["code"],
+        json!("UNAUTHENTICATED")
+    );
+    let d = a.gql(
+        &w.user_key,
+        ACCEPT,
+        json!({ "input": { "token": token, "key_name": "laptop" } }),
+    );
     let joined = &d["data"]["accept_membership_invitation"];
     assert_eq!(
         joined["user_id"],

@@ -119,16 +119,47 @@ const TABLE: &[Row] = &[
     ("user", "delete_membership", "user", "ok"),
     ("readonly", "delete_membership", "user", "FORBIDDEN"),
     ("other_tenant", "delete_membership", "user", "NOT_FOUND"),
+    // A person in two tenants, calling with the key of the one where they
+    // are TENANT_ADMIN: that role acts there only. Their own keys elsewhere
+    // may be revoked (not minted).
+    (
+        "two_tenants",
+        "create_service_account",
+        "default tenant",
+        "FORBIDDEN",
+    ),
+    (
+        "two_tenants",
+        "create_membership_invitation",
+        "default tenant",
+        "FORBIDDEN",
+    ),
+    (
+        "two_tenants",
+        "create_api_key",
+        "self in default tenant",
+        "FORBIDDEN",
+    ),
+    ("two_tenants", "set_membership_role", "user", "NOT_FOUND"),
+    ("two_tenants", "delete_api_key", "own default key", "ok"),
 ];
 
 fn run(w: &World, caller: &str, op: &str, target: &str) -> Value {
-    let key = w
-        .callers()
-        .iter()
-        .find(|(n, _)| *n == caller)
-        .unwrap()
-        .1
-        .to_owned();
+    let key = match caller {
+        // user@default (USER there) is also TENANT_ADMIN of the other tenant.
+        "two_tenants" => w.app.join(
+            "user@default",
+            &w.other_tenant_id,
+            keyward::domain::model::Role::TenantAdmin,
+        ),
+        _ => w
+            .callers()
+            .iter()
+            .find(|(n, _)| *n == caller)
+            .unwrap()
+            .1
+            .to_owned(),
+    };
     let me = w.app.ok(&key, "{ auth_info { user_id } }", json!({}))["auth_info"]["user_id"]
         .as_str()
         .unwrap()
@@ -144,6 +175,16 @@ fn run(w: &World, caller: &str, op: &str, target: &str) -> Value {
             (CREATE_KEY, json!({ "user_id": w.sa_id, "name": "t" }))
         }
         ("create_api_key", "user") => (CREATE_KEY, json!({ "user_id": w.user_id, "name": "t" })),
+        ("create_api_key", "self in default tenant") => (
+            CREATE_KEY,
+            json!({ "user_id": me, "name": "t", "default_tenant_id": w.app.tenant_id }),
+        ),
+        ("delete_api_key", "own default key") => {
+            let id = w.app.ok(&w.user_key, "{ auth_info { api_key_id } }", json!({}))["auth_info"]
+                ["api_key_id"]
+                .clone();
+            (DELETE_KEY, json!({ "key_id": id }))
+        }
         ("delete_api_key", "service account key") => (DELETE_KEY, json!({ "key_id": w.sa_key_id })),
         ("delete_service_account", "service account") => (DELETE_SA, json!({ "user_id": w.sa_id })),
         ("create_tenant", "server") => (CREATE_TENANT, json!({ "name": "T", "slug": "t" })),
@@ -186,6 +227,10 @@ fn default_policies_decision_table() {
 }
 
 /// The defaults written to a directory, with `extra` files added and `drop` removed.
+/// The defaults with `extra` files added and `drop` removed. A deliberate
+/// change needs its cases changed with it, or the server refuses the set:
+/// the test cases the change breaks are retired (`tests/changed.toml`), as
+/// an operator who means it would do.
 fn policy_dir(extra: &[(&str, &str)], drop: &[&str]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     keyward::authz::defaults::write_to(dir.path()).unwrap();
@@ -195,6 +240,22 @@ fn policy_dir(extra: &[(&str, &str)], drop: &[&str]) -> tempfile::TempDir {
     for name in drop {
         std::fs::remove_file(dir.path().join(name)).unwrap();
     }
+    let Ok(authz) = keyward::authz::Authorizer::from_dir(dir.path()) else {
+        return dir; // an invalid set: nothing to run the cases against
+    };
+    let report = keyward::authz::cases::Suite::for_dir(Some(dir.path())).run(&authz);
+    let broken: Vec<String> = report
+        .text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("FAIL "))
+        .map(|l| format!("{:?}", l.split(": ").next().unwrap()))
+        .collect();
+    std::fs::write(
+        dir.path().join("tests/changed.toml"),
+        format!("retires = [{}]\n", broken.join(", ")),
+    )
+    .unwrap();
+    assert!(keyward::authz::Authorizer::vetted(Some(dir.path())).is_ok());
     dir
 }
 

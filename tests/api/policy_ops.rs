@@ -45,27 +45,31 @@ fn policy_init_writes_a_directory_that_checks_and_tests() {
     assert!(!ok, "{out}");
 }
 
-/// The defaults with the example `name` added, its `edit` applied, and only
-/// the example's own test cases.
-fn with_example(
-    name: &str,
-    edit: impl Fn(String) -> String,
-    extra: &[(&str, &str)],
-) -> tempfile::TempDir {
+/// The defaults (as `policy init` writes them) with the example `name`
+/// added as the README says (its policy and its cases), and the `extra`
+/// files written.
+fn with_example(name: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     keyward::authz::defaults::write_to(dir.path()).unwrap();
-    for (f, _) in keyward::authz::defaults::TESTS {
-        std::fs::remove_file(dir.path().join("tests").join(f)).unwrap();
-    }
     let ex = Path::new(REPO_POLICIES).join("examples").join(name);
     let policy = std::fs::read_to_string(ex.join(format!("{name}.cedar"))).unwrap();
-    std::fs::write(dir.path().join(format!("{name}.cedar")), edit(policy)).unwrap();
+    std::fs::write(dir.path().join(format!("{name}.cedar")), policy).unwrap();
     let cases = format!("{name}.toml");
     std::fs::copy(
         ex.join("tests").join(&cases),
         dir.path().join("tests").join(&cases),
     )
     .unwrap();
+    for (f, text) in extra {
+        std::fs::write(dir.path().join(f), text).unwrap();
+    }
+    dir
+}
+
+/// The defaults (as `policy init` writes them) and the `extra` files.
+fn defaults_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    keyward::authz::defaults::write_to(dir.path()).unwrap();
     for (f, text) in extra {
         std::fs::write(dir.path().join(f), text).unwrap();
     }
@@ -100,7 +104,7 @@ fn allowed(body: &Value) {
 
 #[test]
 fn example_keys_expire_within_90_days() {
-    let dir = with_example("keys-expire-within-90-days", |p| p, &[]);
+    let dir = with_example("keys-expire-within-90-days", &[]);
     let (ok, out) = keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]);
     assert!(ok, "{out}");
     let a = serve_with(&dir);
@@ -134,22 +138,19 @@ fn example_service_keys_from_admins_user_keys_for_oneself() {
 permit (principal, action == Keyward::Action::"CreateApiKey", resource)
 when { principal.role == "TENANT_ADMIN" };
 "#;
-    let without = with_example(
-        "admin-service-keys-own-user-keys",
-        |_| String::new(),
-        &[("lax.cedar", lax)],
-    );
+    // Changing behaviour on purpose means changing the cases with it.
+    let lax_cases = "retires = [\"an admin may not make keys for another person\"]\n";
+    let without = defaults_with(&[("lax.cedar", lax), ("tests/lax.toml", lax_cases)]);
     let a = serve_with(&without);
     let (user_id, _) = a.member("u@default", keyward::domain::model::Role::User);
     allowed(&create_key(&a, &a.admin_key, &user_id, None));
 
-    let alone = with_example("admin-service-keys-own-user-keys", |p| p, &[]);
+    let alone = with_example("admin-service-keys-own-user-keys", &[]);
     let (ok, out) = keyward(&["policy", "test", "--dir", alone.path().to_str().unwrap()]);
     assert!(ok, "{out}");
     let with = with_example(
         "admin-service-keys-own-user-keys",
-        |p| p,
-        &[("lax.cedar", lax)],
+        &[("lax.cedar", lax), ("tests/lax.toml", lax_cases)],
     );
     let a = serve_with(&with);
     let (user_id, _) = a.member("u@default", keyward::domain::model::Role::User);
@@ -162,7 +163,7 @@ when { principal.role == "TENANT_ADMIN" };
 
 #[test]
 fn example_read_only_users_cannot_create_keys() {
-    let dir = with_example("read-only-users-cannot-create-keys", |p| p, &[]);
+    let dir = with_example("read-only-users-cannot-create-keys", &[]);
     assert!(keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]).0);
     let a = serve_with(&dir);
     let (ro, ro_key) = a.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
@@ -178,14 +179,20 @@ fn example_read_only_users_cannot_create_keys() {
 fn example_no_keys_without_expiry_in_one_tenant() {
     // The tenant id is only known once the server has bootstrapped, so the
     // policy is written after start and picked up by a reload.
-    let dir = with_example("no-keys-without-expiry-in-tenant", |p| p, &[]);
+    let dir = with_example("no-keys-without-expiry-in-tenant", &[]);
     assert!(keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]).0);
     let a = serve_with(&dir);
-    let file = dir.path().join("no-keys-without-expiry-in-tenant.cedar");
-    let text = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace("\"acme\"", &format!("\"{}\"", a.tenant_id));
-    std::fs::write(&file, text).unwrap();
+    // The policy and its cases name the tenant; both are edited.
+    for file in [
+        "tests/no-keys-without-expiry-in-tenant.toml",
+        "no-keys-without-expiry-in-tenant.cedar",
+    ] {
+        let file = dir.path().join(file);
+        let text = std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("\"acme\"", &format!("\"{}\"", a.tenant_id));
+        std::fs::write(&file, text).unwrap();
+    }
     a.policies.reload().unwrap();
     assert_eq!(
         denied_by(&create_key(&a, &a.admin_key, &a.admin_id, None)),
@@ -207,11 +214,7 @@ fn the_context_carries_the_calling_keys_age() {
 forbid (principal, action == Keyward::Action::"CreateApiKey", resource)
 when { context.caller.key_age_seconds > 86400 };
 "#;
-    let dir = with_example(
-        "read-only-users-cannot-create-keys",
-        |_| String::new(),
-        &[("stale.cedar", stale)],
-    );
+    let dir = defaults_with(&[("stale.cedar", stale)]);
     let a = serve_with(&dir);
     allowed(&create_key(&a, &a.admin_key, &a.admin_id, None));
     a.clock.advance(Duration::days(2));
@@ -230,7 +233,7 @@ fn healthz_hash(a: &TestApp) -> String {
 
 #[test]
 fn editing_the_policy_directory_reloads_the_running_server() {
-    let dir = with_example("read-only-users-cannot-create-keys", |_| String::new(), &[]);
+    let dir = defaults_with(&[]);
     let a = serve_with(&dir);
     let before = a.get("/healthz").json();
     assert_eq!(
@@ -240,10 +243,19 @@ fn editing_the_policy_directory_reloads_the_running_server() {
     let (ro, ro_key) = a.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
     allowed(&create_key(&a, &ro_key, &ro, None));
 
-    let example = Path::new(REPO_POLICIES).join(
-        "examples/read-only-users-cannot-create-keys/read-only-users-cannot-create-keys.cedar",
-    );
-    std::fs::copy(example, dir.path().join("read-only.cedar")).unwrap();
+    // As the README says: the example's policy and its cases. The cases go
+    // first: the policy file is what the watcher reloads on.
+    let example = Path::new(REPO_POLICIES).join("examples/read-only-users-cannot-create-keys");
+    std::fs::copy(
+        example.join("tests/read-only-users-cannot-create-keys.toml"),
+        dir.path().join("tests/read-only.toml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        example.join("read-only-users-cannot-create-keys.cedar"),
+        dir.path().join("read-only.cedar"),
+    )
+    .unwrap();
     // The watcher debounces for a quarter second; wait (bounded) for the swap.
     let old = before["policies"]["hash"].as_str().unwrap().to_owned();
     let swapped = (0..100).any(|_| {
@@ -260,7 +272,7 @@ fn editing_the_policy_directory_reloads_the_running_server() {
 
 #[test]
 fn an_invalid_edit_keeps_the_running_set() {
-    let dir = with_example("read-only-users-cannot-create-keys", |_| String::new(), &[]);
+    let dir = defaults_with(&[]);
     let a = serve_with(&dir);
     let before = a.policies.status();
     std::fs::write(
@@ -282,7 +294,7 @@ fn an_invalid_edit_keeps_the_running_set() {
 #[test]
 fn sighup_reloads_and_the_server_lives_on() {
     use std::io::{BufRead, BufReader};
-    let dir = with_example("read-only-users-cannot-create-keys", |_| String::new(), &[]);
+    let dir = defaults_with(&[]);
     let db = dir.path().join("k.db");
     let mut child = Command::new(BIN)
         .args([
@@ -344,4 +356,84 @@ fn sighup_reloads_and_the_server_lives_on() {
     );
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+/// The gate: a set that fails its test cases never goes live, at reload or
+/// at start; the same set with its cases changed on purpose does.
+#[test]
+fn a_policy_edit_that_fails_the_cases_is_refused() {
+    let dir = defaults_with(&[]);
+    let a = serve_with(&dir);
+    let running = a.policies.status();
+    let (_, _, other_key) = a.other_tenant("other");
+    let other_sa = a.service_account(&other_key, "other robot");
+    let isolation = dir.path().join("tenant_isolation.cedar");
+    let shipped = std::fs::read_to_string(&isolation).unwrap();
+    let refused = |why: &str| {
+        let err = a.policies.reload().unwrap_err();
+        assert!(err.failed_tests, "{why}: {err}");
+        assert_eq!(a.policies.status().hash, running.hash, "{why}");
+        err.to_string()
+    };
+
+    // An editor's truncate-then-write save leaves the isolation file empty.
+    std::fs::write(&isolation, "").unwrap();
+    let err = refused("emptied tenant_isolation.cedar");
+    assert!(
+        err.contains("FAIL another tenant's admin role creates no service account here"),
+        "{err}"
+    );
+    // The running set still keeps the tenants apart.
+    let cross = a.gql(
+        &a.admin_key,
+        "mutation($i: update_service_account_input!) { update_service_account(input: $i) { id } }",
+        json!({ "i": { "user_id": other_sa, "name": "x" } }),
+    );
+    assert_eq!(cross["errors"][0]["extensions"]["code"], json!("NOT_FOUND"));
+    // The same set is refused at start, and by `policy check`.
+    let d = dir.path().to_str().unwrap();
+    let (ok, out) = keyward(&["policy", "check", "--dir", d]);
+    assert!(!ok && out.contains("policy test FAIL"), "{out}");
+    let (ok, out) = keyward(&[
+        "serve",
+        "--db",
+        dir.path().join("k.db").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+        "--policies",
+        d,
+    ]);
+    assert!(!ok && out.contains("fail their test cases"), "{out}");
+    std::fs::write(&isolation, &shipped).unwrap();
+
+    // A permit-all added beside the defaults.
+    let permit_all = dir.path().join("zz-open.cedar");
+    std::fs::write(
+        &permit_all,
+        "@id(\"open\")\npermit (principal, action, resource);\n",
+    )
+    .unwrap();
+    refused("a permit-all added");
+    std::fs::remove_file(&permit_all).unwrap();
+
+    // A deliberate change: refused without its cases, accepted with them.
+    let example = Path::new(REPO_POLICIES).join("examples/read-only-users-cannot-create-keys");
+    std::fs::copy(
+        example.join("read-only-users-cannot-create-keys.cedar"),
+        dir.path().join("read-only.cedar"),
+    )
+    .unwrap();
+    let err = refused("an example without its cases");
+    assert!(
+        err.contains("a read-only user creates a key for itself"),
+        "{err}"
+    );
+    std::fs::copy(
+        example.join("tests/read-only-users-cannot-create-keys.toml"),
+        dir.path().join("tests/read-only.toml"),
+    )
+    .unwrap();
+    // (The watcher may have swapped it in already; either way it is live.)
+    a.policies.reload().unwrap();
+    assert_ne!(a.policies.status().hash, running.hash);
 }

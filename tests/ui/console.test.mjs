@@ -196,7 +196,8 @@ test('API Keys: create in the page, use over HTTP, delete in the page, fail on t
   await expectFocus(page, 'Name', 'the dialog opens on its first field');
   assert.deepEqual(await d.getByLabel('Expiration', { exact: true }).locator('option').allTextContents(),
     ['Never', 'In 30 days', 'In 90 days', 'On a date']);
-  assert.deepEqual(await d.getByLabel('Tenant').locator('option').allTextContents(), ['Default']);
+  assert.equal(await d.getByLabel('Tenant').count(), 0, 'a key is made in the signed-in tenant');
+  assert.equal(await d.locator('[data-tenant-note]').count(), 0, 'nothing to say with one tenant');
   await d.getByLabel('Name', { exact: true }).fill('laptop');
   await d.getByLabel('Expiration', { exact: true }).selectOption({ label: 'In 30 days' });
   await shot(page, '04-create-key-dialog');
@@ -499,26 +500,42 @@ test('names are text, never markup', TIMEOUT, async () => {
   await done(page);
 });
 
-test('a person in two tenants picks the tenant a new key works in', TIMEOUT, async () => {
-  const created = await data(ADMIN_KEY, 'mutation { create_tenant(input: { name: "Ops", slug: "ops" }) { id } }');
+test('a person in two tenants makes keys in the tenant they are signed in to', TIMEOUT, async () => {
+  // Creating a tenant hands its creator the first key for it.
+  const created = await data(ADMIN_KEY, 'mutation { create_tenant(input: { name: "Ops", slug: "ops" }) { id key } }');
   const opsId = created.create_tenant.id;
   const page = await openPage();
   await signIn(page, ADMIN_KEY);
-  const opener = page.getByRole('button', { name: 'Create an API Key' });
-  await opener.click();
-  const tenant = dialog(page).getByLabel('Tenant');
-  assert.deepEqual(await tenant.locator('option').allTextContents(), ['Default', 'Ops']);
-  assert.equal(await tenant.locator('option:checked').textContent(), 'Default', 'the signed-in key\'s tenant comes first');
+  await page.getByRole('button', { name: 'Create an API Key' }).click();
+  assert.equal(await dialog(page).getByLabel('Tenant').count(), 0, 'a key works in the signed-in tenant only');
+  const note = await dialog(page).locator('[data-tenant-note]').textContent();
+  assert.match(note, /work in Default, the tenant you are signed in to\. For a key in Ops, sign in with a key of that tenant/);
+  await dialog(page).getByLabel('Name', { exact: true }).fill('default key');
+  await dialog(page).getByRole('button', { name: 'Create' }).click();
+  await dialog(page).getByRole('heading', { name: 'Your new API key' }).waitFor();
+  const inDefault = await dialog(page).getByLabel('API key').inputValue();
+  await dialog(page).getByRole('button', { name: 'Done' }).click();
+  assert.notEqual((await verify(inDefault)).tenantId, opsId);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+
+  // Signed in with the Ops key, new keys work in Ops.
+  await signIn(page, created.create_tenant.key);
+  await page.getByRole('button', { name: 'Create an API Key' }).click();
+  assert.match(await dialog(page).locator('[data-tenant-note]').textContent(), /work in Ops/);
   await dialog(page).getByLabel('Name', { exact: true }).fill('ops key');
-  await tenant.selectOption({ label: 'Ops' });
   await dialog(page).getByRole('button', { name: 'Create' }).click();
   await dialog(page).getByRole('heading', { name: 'Your new API key' }).waitFor();
   const secret = await dialog(page).getByLabel('API key').inputValue();
   await dialog(page).getByRole('button', { name: 'Done' }).click();
   assert.equal((await verify(secret)).tenantId, opsId);
+  // Your keys in every tenant are listed, and any of them can be revoked from here.
   assert.equal(await row(page, 'ops key').locator('[data-label="Tenant"]').textContent(), 'Ops');
-  assert.equal(await row(page, 'bootstrap').locator('[data-label="Tenant"]').textContent(), 'Default');
+  assert.equal(await row(page, 'default key').locator('[data-label="Tenant"]').textContent(), 'Default');
   await shot(page, '16-two-tenants');
+  await page.getByRole('button', { name: 'Delete default key' }).click();
+  await dialog(page).getByRole('button', { name: 'Delete' }).click();
+  await page.getByRole('rowheader', { name: 'default key', exact: true }).waitFor({ state: 'detached' });
+  assert.equal((await verify(inDefault)).status, 401);
   await done(page);
 });
 

@@ -1,0 +1,404 @@
+//! What keyward should answer, written from the product's rules as plain
+//! Rust over roles, kinds and tenants: it reads no policy file and shares no
+//! code with the server. The differential test compares the two.
+use std::collections::BTreeMap;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    ReadOnly,
+    User,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::ReadOnly, Role::User, Role::Admin];
+
+    pub fn wire(self) -> &'static str {
+        match self {
+            Role::ReadOnly => "READ_ONLY_USER",
+            Role::User => "USER",
+            Role::Admin => "TENANT_ADMIN",
+        }
+    }
+
+    pub fn from_wire(s: &str) -> Role {
+        Role::ALL.into_iter().find(|r| r.wire() == s).unwrap()
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Person,
+    Robot,
+}
+
+#[derive(Clone, Debug)]
+pub struct Tenant {
+    pub id: String,
+    pub slug: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Account {
+    pub id: String,
+    pub kind: Kind,
+    /// People only.
+    pub email: Option<String>,
+    pub server_admin: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Membership {
+    pub id: String,
+    pub account: String,
+    pub tenant: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug)]
+pub struct Key {
+    pub id: String,
+    pub secret: String,
+    pub account: String,
+    pub tenant: String,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct Invitation {
+    pub id: String,
+    pub token: String,
+    pub tenant: String,
+    pub email: String,
+    pub role: Role,
+    pub accepted: bool,
+    pub revoked: bool,
+}
+
+/// Who a request acts as: a live key, its owner, its tenant and role.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub key: String,
+    pub account: String,
+    pub kind: Kind,
+    pub server_admin: bool,
+    pub tenant: String,
+    pub role: Role,
+}
+
+/// An expected answer: success, or an error's code and (where the rules
+/// fix it) its exact message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Err(&'static str, Option<String>),
+}
+
+pub fn not_found(what: &str) -> Outcome {
+    Outcome::Err("NOT_FOUND", Some(format!("{what} not found")))
+}
+
+pub const FORBIDDEN: Outcome = Outcome::Err("FORBIDDEN", None);
+pub const UNAUTHENTICATED: Outcome = Outcome::Err("UNAUTHENTICATED", None);
+pub const CONFLICT: Outcome = Outcome::Err("CONFLICT", None);
+
+#[derive(Default, Clone, Debug)]
+pub struct Model {
+    pub tenants: Vec<Tenant>,
+    pub accounts: BTreeMap<String, Account>,
+    pub memberships: BTreeMap<String, Membership>,
+    pub keys: BTreeMap<String, Key>,
+    pub invitations: BTreeMap<String, Invitation>,
+}
+
+impl Model {
+    pub fn tenant_exists(&self, id: &str) -> bool {
+        self.tenants.iter().any(|t| t.id == id)
+    }
+
+    pub fn role_in(&self, account: &str, tenant: &str) -> Option<Role> {
+        self.memberships
+            .values()
+            .find(|m| m.account == account && m.tenant == tenant)
+            .map(|m| m.role)
+    }
+
+    pub fn is_member(&self, account: &str, tenant: &str) -> bool {
+        self.role_in(account, tenant).is_some()
+    }
+
+    /// The caller a key stands for, or `None` when it does not authenticate.
+    pub fn caller(&self, key: &Key) -> Option<Caller> {
+        if key.revoked {
+            return None;
+        }
+        let owner = &self.accounts[&key.account];
+        Some(Caller {
+            key: key.id.clone(),
+            account: key.account.clone(),
+            kind: owner.kind,
+            server_admin: owner.server_admin,
+            tenant: key.tenant.clone(),
+            role: self.role_in(&key.account, &key.tenant)?,
+        })
+    }
+
+    pub fn user_by_email(&self, email: &str) -> Option<&Account> {
+        self.accounts
+            .values()
+            .find(|a| a.email.as_deref() == Some(email))
+    }
+
+    fn human_admins(&self, tenant: &str) -> usize {
+        self.memberships
+            .values()
+            .filter(|m| {
+                m.tenant == tenant
+                    && m.role == Role::Admin
+                    && self.accounts[&m.account].kind == Kind::Person
+            })
+            .count()
+    }
+
+    // ----- reads: what each list shows the caller
+
+    /// Its owner's keys anywhere; an admin also sees the robots' keys of its tenant.
+    pub fn sees_key(&self, c: &Caller, k: &Key) -> bool {
+        !k.revoked
+            && (k.account == c.account
+                || (k.tenant == c.tenant
+                    && c.role == Role::Admin
+                    && self.accounts[&k.account].kind == Kind::Robot))
+    }
+
+    pub fn visible_keys(&self, c: &Caller) -> Vec<String> {
+        self.keys
+            .values()
+            .filter(|k| self.sees_key(c, k))
+            .map(|k| k.id.clone())
+            .collect()
+    }
+
+    pub fn visible_tenants(&self, c: &Caller) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .tenants
+            .iter()
+            .filter(|t| self.is_member(&c.account, &t.id))
+            .map(|t| t.id.clone())
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Rows of `tenant` that a list scoped to it shows: only the caller's own tenant has any.
+    pub fn visible_members(&self, c: &Caller, tenant: &str) -> Vec<(String, Role)> {
+        self.memberships
+            .values()
+            .filter(|m| m.tenant == tenant && tenant == c.tenant)
+            .map(|m| (m.id.clone(), m.role))
+            .collect()
+    }
+
+    pub fn visible_invitations(&self, c: &Caller, tenant: &str) -> Vec<String> {
+        self.invitations
+            .values()
+            .filter(|i| i.tenant == tenant && tenant == c.tenant && c.role == Role::Admin)
+            .map(|i| i.id.clone())
+            .collect()
+    }
+
+    /// Robots of the caller's tenant, each with the keys the caller sees.
+    pub fn visible_robots(&self, c: &Caller, tenant: &str) -> Vec<(String, Vec<String>)> {
+        if tenant != c.tenant {
+            return vec![];
+        }
+        self.memberships
+            .values()
+            .filter(|m| m.tenant == tenant && self.accounts[&m.account].kind == Kind::Robot)
+            .map(|m| {
+                let mut keys: Vec<String> = self
+                    .keys
+                    .values()
+                    .filter(|k| k.account == m.account && self.sees_key(c, k))
+                    .map(|k| k.id.clone())
+                    .collect();
+                keys.sort();
+                (m.account.clone(), keys)
+            })
+            .collect()
+    }
+
+    // ----- mutations: the decision, before anything changes
+
+    pub fn create_key(&self, c: &Caller, owner: &str, tenant: Option<&str>) -> Outcome {
+        let Some(acc) = self.accounts.get(owner) else {
+            return not_found("account");
+        };
+        if !self.is_member(owner, &c.tenant) {
+            return not_found("account");
+        }
+        if let Some(t) = tenant
+            && (!self.tenant_exists(t) || !self.is_member(&c.account, t))
+        {
+            return not_found("tenant");
+        }
+        let tenant = tenant.unwrap_or(&c.tenant);
+        let may_make = owner == c.account || (c.role == Role::Admin && acc.kind == Kind::Robot);
+        let within = tenant == c.tenant
+            && self
+                .role_in(owner, tenant)
+                .is_some_and(|owner_role| owner_role <= c.role);
+        if may_make && within {
+            Outcome::Ok
+        } else {
+            FORBIDDEN
+        }
+    }
+
+    pub fn delete_key(&self, c: &Caller, key: &str) -> Outcome {
+        match self.keys.get(key) {
+            Some(k) if self.sees_key(c, k) => Outcome::Ok,
+            _ => not_found("api key"),
+        }
+    }
+
+    pub fn create_robot(&self, c: &Caller, tenant: &str, role: Role) -> Outcome {
+        if !self.tenant_exists(tenant) || !self.is_member(&c.account, tenant) {
+            return not_found("tenant");
+        }
+        if c.role == Role::Admin && tenant == c.tenant && role <= c.role {
+            Outcome::Ok
+        } else {
+            FORBIDDEN
+        }
+    }
+
+    /// Deleting or renaming a robot.
+    pub fn change_robot(&self, c: &Caller, robot: &str) -> Outcome {
+        match self.accounts.get(robot) {
+            Some(a) if a.kind == Kind::Robot && self.is_member(robot, &c.tenant) => {
+                if c.role == Role::Admin {
+                    Outcome::Ok
+                } else {
+                    FORBIDDEN
+                }
+            }
+            _ => not_found("service account"),
+        }
+    }
+
+    pub fn create_tenant(&self, c: &Caller, slug: &str) -> Outcome {
+        if !(c.kind == Kind::Person && c.server_admin) {
+            FORBIDDEN
+        } else if self.tenants.iter().any(|t| t.slug == slug) {
+            CONFLICT
+        } else {
+            Outcome::Ok
+        }
+    }
+
+    pub fn invite(&self, c: &Caller, tenant: &str, email: &str, role: Role) -> Outcome {
+        if !self.tenant_exists(tenant) || !self.is_member(&c.account, tenant) {
+            return not_found("tenant");
+        }
+        if !(c.role == Role::Admin && tenant == c.tenant && role <= c.role) {
+            return FORBIDDEN;
+        }
+        match self.user_by_email(email) {
+            Some(a) if self.is_member(&a.id, tenant) => CONFLICT,
+            _ => Outcome::Ok,
+        }
+    }
+
+    pub fn revoke_invitation(&self, c: &Caller, inv: &str) -> Outcome {
+        match self.invitations.get(inv) {
+            Some(i) if i.tenant == c.tenant && c.role == Role::Admin => Outcome::Ok,
+            _ => not_found("invitation"),
+        }
+    }
+
+    /// Accepting: `caller` is the key sent with it, if any (already known to
+    /// authenticate).
+    pub fn accept(&self, token: &str, caller: Option<&Caller>) -> Outcome {
+        let Some(i) = self.invitations.values().find(|i| i.token == token) else {
+            return UNAUTHENTICATED;
+        };
+        if i.revoked || i.accepted {
+            return UNAUTHENTICATED;
+        }
+        let invitee = match (caller, self.user_by_email(&i.email)) {
+            (None, None) => None,
+            (Some(c), Some(a)) if a.id == c.account => Some(a.id.clone()),
+            _ => return UNAUTHENTICATED,
+        };
+        if invitee.is_some_and(|a| self.is_member(&a, &i.tenant)) {
+            return CONFLICT;
+        }
+        Outcome::Ok
+    }
+
+    pub fn set_role(&self, c: &Caller, membership: &str, role: Role) -> Outcome {
+        let Some(m) = self
+            .memberships
+            .get(membership)
+            .filter(|m| m.tenant == c.tenant)
+        else {
+            return not_found("membership");
+        };
+        if c.role != Role::Admin {
+            return FORBIDDEN;
+        }
+        if self.leaves_no_admin(m, role != Role::Admin) {
+            return CONFLICT;
+        }
+        Outcome::Ok
+    }
+
+    pub fn remove_member(&self, c: &Caller, membership: &str) -> Outcome {
+        let Some(m) = self
+            .memberships
+            .get(membership)
+            .filter(|m| m.tenant == c.tenant)
+        else {
+            return not_found("membership");
+        };
+        if !(c.role == Role::Admin || m.account == c.account) {
+            return FORBIDDEN;
+        }
+        if self.accounts[&m.account].kind == Kind::Robot {
+            return Outcome::Err("BAD_USER_INPUT", None);
+        }
+        if self.leaves_no_admin(m, true) {
+            return CONFLICT;
+        }
+        Outcome::Ok
+    }
+
+    /// Would `m` stop being a human admin and leave its tenant with none?
+    fn leaves_no_admin(&self, m: &Membership, stops_being_admin: bool) -> bool {
+        stops_being_admin
+            && m.role == Role::Admin
+            && self.accounts[&m.account].kind == Kind::Person
+            && self.human_admins(&m.tenant) == 1
+    }
+
+    // ----- applying what succeeded
+
+    pub fn revoke_keys(&mut self, pred: impl Fn(&Key) -> bool) {
+        for k in self.keys.values_mut().filter(|k| pred(k)) {
+            k.revoked = true;
+        }
+    }
+
+    pub fn remove_membership(&mut self, id: &str) {
+        if let Some(m) = self.memberships.remove(id) {
+            self.revoke_keys(|k| k.account == m.account && k.tenant == m.tenant);
+        }
+    }
+
+    pub fn delete_robot(&mut self, id: &str) {
+        self.revoke_keys(|k| k.account == id);
+        self.memberships.retain(|_, m| m.account != id);
+        self.accounts.remove(id);
+    }
+}
