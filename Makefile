@@ -7,7 +7,10 @@ UI_DEPS := tests/ui/node_modules/.package-lock.json
 DB ?= keyward.db
 LISTEN ?= 127.0.0.1:4200
 
-.PHONY: help run test test-ui lint fmt schema snapshots prefect-venv ui-deps clean-db bench bench-micro bench-load
+OPS ?= 20000
+SEED ?= $(shell date +%s)
+
+.PHONY: help run test test-ui differential lint fmt schema snapshots prefect-venv ui-deps clean-db bench bench-micro bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -20,6 +23,9 @@ test: lint prefect-venv ui-deps ## Formatting, clippy, unit, black-box, snapshot
 
 test-ui: ui-deps ## Only the web console's browser tests (headless chromium; screenshots in target/ui-screenshots/)
 	$(CARGO) test --locked --test api console::
+
+differential: ## The randomized differential test, longer (OPS=20000, SEED=<now>; make test runs 3,000 with a fixed seed)
+	KEYWARD_OPS=$(OPS) KEYWARD_SEED=$(SEED) $(CARGO) test --locked --test api differential -- --nocapture
 
 bench: bench-micro bench-load ## Criterion micro-benchmarks, then the wrk load run (needs wrk; see BENCHMARKS.md)
 

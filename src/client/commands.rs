@@ -119,6 +119,21 @@ pub enum MembersCommand {
         #[arg(long)]
         role: Option<String>,
     },
+    /// Join a tenant with an invitation token; prints your first key for it,
+    /// once. With a key configured (an account you already have), that
+    /// account joins; without one, the invited e-mail's new account is made.
+    #[command(
+        after_help = "Examples:\n  keyward members accept kwi_... --key-name laptop               # you already have an account: your key is sent\n  keyward members accept kwi_... --key-name laptop --without-key # a new account for the invited e-mail"
+    )]
+    Accept {
+        token: String,
+        /// The first key's name (default "first key").
+        #[arg(long)]
+        key_name: Option<String>,
+        /// Send no key: make the invited e-mail's account (it must not exist yet).
+        #[arg(long)]
+        without_key: bool,
+    },
 }
 
 /// A client: where it talks to, with which key, and how it prints.
@@ -484,6 +499,14 @@ impl Client {
     }
 
     pub fn members(&self, cmd: &MembersCommand) -> Result<(), ClientError> {
+        if let MembersCommand::Accept {
+            token,
+            key_name,
+            without_key,
+        } = cmd
+        {
+            return self.accept(token, key_name.as_deref(), *without_key);
+        }
         let api = self.api()?;
         match cmd {
             MembersCommand::List => {
@@ -521,13 +544,45 @@ impl Client {
                 let inv = d["create_membership_invitation"].clone();
                 self.print(inv.clone(), || {
                     format!(
-                        "Invited {email}; the invitation expires {}. Give them this token, shown only once:\n{}\nThey join with accept_membership_invitation(input: {{token, key_name}}).\n",
+                        "Invited {email}; the invitation expires {}. Give them this token, shown only once:\n{}\nThey join with `keyward members accept <token>` (or the console's \"Join with an invitation\"); someone who already has an account accepts signed in with one of their own keys.\n",
                         when(&inv["expires_at"]),
                         text(&inv["token"])
                     )
                 });
             }
+            MembersCommand::Accept { .. } => {}
         }
+        Ok(())
+    }
+
+    /// Accepting needs no key when it makes a new account, and the
+    /// account's own key when it exists.
+    fn accept(
+        &self,
+        token: &str,
+        key_name: Option<&str>,
+        without_key: bool,
+    ) -> Result<(), ClientError> {
+        let key = self
+            .key
+            .as_ref()
+            .filter(|_| !without_key)
+            .map(|k| k.value.as_str());
+        let api = Api::new(&self.api.value, key);
+        let q = "mutation($input: accept_membership_invitation_input!) { accept_membership_invitation(input: $input) { user_id tenant_id key } }";
+        let d = api.call(
+            q,
+            json!({ "input": { "token": token.trim(), "key_name": key_name } }),
+        )?;
+        let joined = d["accept_membership_invitation"].clone();
+        self.print(joined.clone(), || {
+            format!(
+                "Joined tenant {} as {}. Your first key for it, shown only once:\n{}\nUse it with: keyward auth login --key <key>\n",
+                text(&joined["tenant_id"]),
+                text(&joined["user_id"]),
+                text(&joined["key"])
+            )
+        });
         Ok(())
     }
 }

@@ -427,6 +427,7 @@ fn every_command_has_help_with_an_example() {
         &["service-accounts", "delete"],
         &["members", "list"],
         &["members", "invite"],
+        &["members", "accept"],
     ] {
         let mut args = cmd.to_vec();
         args.push("--help");
@@ -437,4 +438,54 @@ fn every_command_has_help_with_an_example() {
             out.stdout
         );
     }
+}
+
+#[test]
+fn members_accept_makes_a_new_account_or_joins_with_your_own_key() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let env = [("KEYWARD_API", format!("{}/graphql", app.url))];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let invite = |email: &str, key: &str| {
+        cli.ok(&["members", "invite", email, "--json", "--key", key], &env)
+            .json()["token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    // A new person: no key at all.
+    let token = invite("new@example.com", &app.admin_key);
+    let joined = cli
+        .ok(
+            &[
+                "members",
+                "accept",
+                &token,
+                "--key-name",
+                "laptop",
+                "--json",
+            ],
+            &env,
+        )
+        .json();
+    let key = joined["key"].as_str().unwrap();
+    assert_eq!(
+        app.ok(key, AUTH_INFO, json!({}))["auth_info"]["tenant_id"],
+        json!(app.tenant_id)
+    );
+    // Someone who has an account elsewhere joins with their own key.
+    let (other, _, other_key) = app.other_tenant("other");
+    let token = invite("new@example.com", &other_key);
+    let out = cli.run(&["members", "accept", &token, "--without-key"], &env);
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("sign in as new@example.com"),
+        "{}",
+        out.stderr
+    );
+    let text = cli
+        .ok(&["members", "accept", &token, "--key", key], &env)
+        .stdout;
+    assert!(text.contains(&format!("Joined tenant {other}")), "{text}");
+    assert!(text.contains("kwu_"), "{text}");
 }
