@@ -100,6 +100,30 @@ export function keysTable(keys, { caption, showTenant, onDelete }) {
   return table(caption, columns, rows);
 }
 
+/**
+ * An invitation for an account that already exists is accepted signed in,
+ * with one of its own keys (the console's session key); the answer is the
+ * account's first key for the new tenant.
+ */
+function joinTenantDialog(onJoined) {
+  const token = h('input', { type: 'password', required: true, autocomplete: 'off', spellcheck: 'false', class: 'secret' });
+  formDialog('Join another tenant', [
+    field('Invitation token', token, 'The kwi_… token you were given. You join as yourself, with this account.'),
+  ], 'Join', async (dialog) => {
+    const data = await call(Q.acceptInvitation, { input: { token: token.value.trim() } });
+    // The account now belongs to one more tenant: the keys table names it.
+    session.tenants = (await call(Q.whoami)).tenant;
+    showSecret(dialog, {
+      title: 'Your first key for the new tenant',
+      label: 'API key',
+      secret: data.accept_membership_invitation.key,
+      note: 'Sign in with it to act in that tenant: a key works in its own tenant only.',
+    });
+    onJoined();
+  });
+  token.focus();
+}
+
 export async function keysPage(refresh) {
   const data = await call(Q.myKeys);
   const mine = data.auth_api_key.filter((k) => k.user_id === session.me.user_id);
@@ -116,8 +140,14 @@ export async function keysPage(refresh) {
       onCreated: refresh,
     }),
   }, 'Create an API Key');
+  const join = session.me.account_type === 'USER' && h('button', {
+    type: 'button',
+    'data-focus': 'join-tenant',
+    onclick: () => joinTenantDialog(refresh),
+  }, 'Join another tenant');
   return [
-    pageHeader('API Keys', 'Keys that act as you. Each works in one tenant, until it expires or you delete it.', create),
+    pageHeader('API Keys', 'Keys that act as you. Each works in one tenant, until it expires or you delete it.',
+      ...[join, create].filter(Boolean)),
     keysTable(mine, {
       caption: 'Your API keys',
       showTenant: session.tenants.length > 1,

@@ -175,7 +175,8 @@ function inviteDialog(refresh) {
       label: 'Invitation token',
       secret: inv.token,
       note: `Give it to ${email.value.trim()}: it works once, until ${dateTime.format(new Date(inv.expires_at))}, `
-        + 'on this console\'s sign-in page ("Join with an invitation").',
+        + 'on this console\'s sign-in page ("Join with an invitation"), or, if they already have an account, '
+        + 'signed in, with "Join another tenant" on API Keys.',
     });
     refresh();
   });

@@ -539,6 +539,36 @@ test('a person in two tenants makes keys in the tenant they are signed in to', T
   await done(page);
 });
 
+test('an existing account joins another tenant signed in, with its own key', TIMEOUT, async () => {
+  const lab = (await data(ADMIN_KEY, 'mutation { create_tenant(input: { name: "Lab", slug: "lab" }) { id key } }')).create_tenant;
+  const invite = async (key, email) => (await data(key,
+    'mutation ($input: create_membership_invitation_input!) { create_membership_invitation(input: $input) { token } }',
+    { input: { email } })).create_membership_invitation.token;
+  const accept = (key, token) => gql(key,
+    'mutation ($input: accept_membership_invitation_input!) { accept_membership_invitation(input: $input) { key } }',
+    { input: { token } });
+  // Pat joins Default as a new person (no key), then is invited to Lab.
+  const patKey = (await accept(null, await invite(ADMIN_KEY, 'pat@example.test'))).data.accept_membership_invitation.key;
+  const token = await invite(lab.key, 'pat@example.test');
+  const anonymous = await accept(null, token);
+  assert.match(anonymous.errors[0].message, /sign in as pat@example\.test to accept it/);
+
+  const page = await openPage();
+  await signIn(page, patKey);
+  const opener = page.getByRole('button', { name: 'Join another tenant' });
+  await opener.click();
+  await expectFocus(page, 'Invitation token', 'the dialog opens on the token');
+  await dialog(page).getByLabel('Invitation token').fill(token);
+  await dialog(page).getByRole('button', { name: 'Join' }).click();
+  await dialog(page).getByRole('heading', { name: 'Your first key for the new tenant' }).waitFor();
+  const secret = await dialog(page).getByLabel('API key').inputValue();
+  await shot(page, '17-join-another-tenant');
+  await dialog(page).getByRole('button', { name: 'Done' }).click();
+  assert.deepEqual(await verify(secret), { status: 200, userId: (await whoami(patKey)).user_id, tenantId: lab.id });
+  assert.equal(await row(page, 'first key').filter({ hasText: 'Lab' }).count(), 1, 'the new key is listed with its tenant');
+  await done(page);
+});
+
 test('a phone-sized window, in dark mode: no sideways scrolling, dialogs fit', TIMEOUT, async () => {
   const page = await openPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, colorScheme: 'dark' });
   await signIn(page, ADMIN_KEY);
