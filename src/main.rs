@@ -17,6 +17,7 @@ use keyward::domain::names::{DisplayName, Email, Slug};
 use keyward::error::AppError;
 use keyward::startup::Application;
 use keyward::store::Store;
+use keyward::telemetry::LogFormat;
 
 #[derive(Parser)]
 #[command(
@@ -27,6 +28,17 @@ use keyward::store::Store;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+
+    /// Log lines as text (colour only on a terminal, never with NO_COLOR) or
+    /// as JSON objects, one a line.
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWARD_LOG_FORMAT",
+        value_enum,
+        default_value_t
+    )]
+    log_format: LogFormat,
 }
 
 #[derive(Subcommand)]
@@ -223,17 +235,22 @@ fn init(db: PathBuf, slug: &str, name: &str, email: &str, json: bool) -> Result<
     Ok(())
 }
 
-/// Runs a client command: errors on stderr, in one line, exit code 1.
+/// Runs a client command: errors on stderr, in one line (a JSON object with
+/// `--json`), exit code 1.
 fn client(opts: &ClientOpts, run: impl FnOnce(&mut Client) -> Result<(), ClientError>) -> ExitCode {
     match Client::new(opts).and_then(|mut c| run(&mut c)) {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if opts.json => {
+            eprintln!("{}", e.to_json());
+            ExitCode::FAILURE
+        }
         Err(e) => fail(e),
     }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    keyward::telemetry::init();
+    keyward::telemetry::init(cli.log_format);
     match cli.command {
         Command::Serve(config) => {
             let app = match Application::build(&config, Clock::system()) {

@@ -162,6 +162,6 @@ async fn flush_last_used_every(every: Duration, verifier: Arc<Verifier>) {
 async fn reload_on_sighup(mut hangups: actix_rt::signal::unix::Signal, policies: Arc<Policies>) {
     while hangups.recv().await.is_some() {
         let p = policies.clone();
-        let _ = web::block(move || p.reload_and_log("SIGHUP")).await;
+        let _ = web::block(move || p.reload_and_log(crate::authz::reload::Reload::Signal)).await;
     }
 }

@@ -19,7 +19,6 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::KeyId;
-use crate::domain::model::Revocation;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::{Evict, Invalidation, Store, api_keys};
@@ -144,23 +143,13 @@ impl Verifier {
         self.store.read(|c| {
             let Some(row) = api_keys::find_by_hash(c, hash)? else {
                 return Err(match api_keys::revocation(c, hash)? {
-                    Some((Revocation::Revoked, when)) => {
-                        unauthenticated(format!("This API key was revoked at {}.", at(when)))
-                    }
-                    Some((Revocation::ServiceAccountDeleted, when)) => unauthenticated(format!(
-                        "This API key stopped working at {}: its service account was deleted.",
-                        at(when)
-                    )),
-                    Some((Revocation::MembershipRemoved, when)) => unauthenticated(format!(
-                        "This API key stopped working at {}: its owner was removed from its tenant.",
-                        at(when)
-                    )),
+                    Some((reason, when)) => unauthenticated(reason.message(when)),
                     None => unauthenticated("Invalid API key: no such key."),
                 });
             };
-            let role = row
-                .owner_role
-                .ok_or_else(|| unauthenticated("This API key's owner is no longer a member of its tenant."))?;
+            let role = row.owner_role.ok_or_else(|| {
+                unauthenticated("This API key's owner is no longer a member of its tenant.")
+            })?;
             Ok(Principal {
                 key_id: row.key.id,
                 account_id: row.key.account_id,

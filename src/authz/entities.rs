@@ -174,6 +174,17 @@ impl EntitySet {
         self.key(k.key.id, k.key.account_id, k.key.tenant_id, k.owner_role)
     }
 
+    /// A key that no longer exists (revoked), as a resource: its owner's
+    /// role there is gone with it. The owner must be added with `account`.
+    pub fn revoked_key(
+        &mut self,
+        id: KeyId,
+        owner: &Account,
+        tenant: TenantId,
+    ) -> AppResult<EntityUid> {
+        self.key(id, owner.id, tenant, None)
+    }
+
     /// A membership. Its account must be added with `account`.
     pub fn membership(&mut self, m: &Member) -> AppResult<EntityUid> {
         let t = self.add_tenant(m.membership.tenant_id);

@@ -200,15 +200,28 @@ impl PolicyFiles {
         })
     }
 
-    /// blake3 of every file's base name and text, in order: equal sets of
-    /// files hash equal wherever they live.
+    /// blake3 of every file's base name and text, the schema first, then
+    /// the policies by name: equal sets of files hash equal wherever they
+    /// live and in whatever order they were read (the embedded defaults and
+    /// a `policy init` directory hash alike).
     pub fn hash(&self) -> String {
-        let mut h = blake3::Hasher::new();
-        for (name, text) in std::iter::once(&self.schema).chain(&self.policies) {
-            let base = Path::new(name)
+        let base = |name: &str| -> String {
+            Path::new(name)
                 .file_name()
-                .map_or(name.as_str(), |b| b.to_str().unwrap_or(name));
-            for part in [base, text] {
+                .and_then(|b| b.to_str())
+                .unwrap_or(name)
+                .to_owned()
+        };
+        let mut policies: Vec<(String, &str)> = self
+            .policies
+            .iter()
+            .map(|(n, t)| (base(n), t.as_str()))
+            .collect();
+        policies.sort();
+        let mut h = blake3::Hasher::new();
+        let schema = (base(&self.schema.0), self.schema.1.as_str());
+        for (name, text) in std::iter::once(schema).chain(policies) {
+            for part in [name.as_str(), text] {
                 h.update(&(part.len() as u64).to_le_bytes());
                 h.update(part.as_bytes());
             }
@@ -316,7 +329,8 @@ mod tests {
         b.policies
             .iter_mut()
             .for_each(|(n, _)| *n = format!("/some/dir/{n}"));
-        assert_eq!(a.hash(), b.hash());
+        b.policies.reverse();
+        assert_eq!(a.hash(), b.hash(), "place and order do not count");
         b.policies[0].1.push_str("\n// an edit\n");
         assert_ne!(a.hash(), b.hash());
     }

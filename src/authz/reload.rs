@@ -2,12 +2,13 @@
 //! policy directory changes. An invalid edit keeps the running set and logs
 //! `file:line:col: reason`; requests never see a half-loaded set.
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use notify_debouncer_mini::notify::RecursiveMode;
-use notify_debouncer_mini::{DebounceEventResult, Debouncer, new_debouncer};
+use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
+use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 use super::{Authorizer, PolicyError, PolicyFiles};
 use crate::clock::Clock;
@@ -31,8 +32,29 @@ pub struct Policies {
     active: RwLock<Active>,
 }
 
-/// Keeps the directory watcher alive; dropping it stops watching.
-pub type Watcher = Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>;
+/// Keeps the directory watcher alive; dropping it stops watching (and ends
+/// the thread that reloads).
+pub type Watcher = RecommendedWatcher;
+
+/// What asked for a reload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reload {
+    Signal,
+    FileChanged,
+}
+
+impl Reload {
+    fn as_str(self) -> &'static str {
+        match self {
+            Reload::Signal => "SIGHUP",
+            Reload::FileChanged => "a policy file changed",
+        }
+    }
+}
+
+/// How long the directory must be quiet after a change before it is read:
+/// an editor's save is several events.
+const SETTLE: Duration = Duration::from_millis(250);
 
 impl Policies {
     /// Loads `dir`, or the embedded defaults when there is none; the set
@@ -87,41 +109,80 @@ impl Policies {
     }
 
     /// `reload`, with the outcome logged: what SIGHUP and the watcher call.
-    pub fn reload_and_log(&self, why: &str) {
+    /// An operator's SIGHUP hears back even when nothing changed; a file
+    /// event that changed nothing (a touch, a save of the same text) logs at
+    /// debug only.
+    pub fn reload_and_log(&self, cause: Reload) {
+        let why = cause.as_str();
         match self.reload() {
             Ok(true) => {
                 let s = self.status();
                 tracing::info!(%why, source = %s.source, hash = %s.hash, "policies reloaded");
             }
-            Ok(false) => tracing::info!(%why, "policies unchanged; nothing to reload"),
+            Ok(false) if cause == Reload::Signal => {
+                tracing::info!(%why, "policies unchanged; nothing to reload")
+            }
+            Ok(false) => tracing::debug!(%why, "policies unchanged; nothing to reload"),
             Err(e) => tracing::error!(%why, "policy reload refused, keeping the running set:\n{e}"),
         }
     }
 
-    /// Watches the policy directory (if any), reloading after changes settle.
+    /// Watches the policy directory (if any) and its `tests/`, reloading
+    /// once changes have settled.
     pub fn watch(self: &Arc<Self>) -> Result<Option<Watcher>, String> {
         let Some(dir) = self.dir.clone() else {
             return Ok(None);
         };
-        let me = Arc::clone(self);
-        let mut debouncer = new_debouncer(
-            Duration::from_millis(250),
-            move |res: DebounceEventResult| {
-                if res.is_ok_and(|events| events.iter().any(|e| is_policy_file(&e.path))) {
-                    me.reload_and_log("a policy file changed");
-                }
-            },
-        )
+        let (tx, rx) = mpsc::channel::<()>();
+        let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| {
+            if res.is_ok_and(|e| is_change(&e.kind) && e.paths.iter().any(|p| is_policy_file(p))) {
+                let _ = tx.send(());
+            }
+        })
         .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-        debouncer
-            .watcher()
-            .watch(&dir, RecursiveMode::NonRecursive)
+        watcher
+            .watch(&dir, RecursiveMode::Recursive)
             .map_err(|e| format!("cannot watch {}: {e}", dir.display()))?;
-        Ok(Some(debouncer))
+        let me = Arc::clone(self);
+        std::thread::spawn(move || {
+            // Ends when the watcher (the only sender) is dropped.
+            while rx.recv().is_ok() {
+                loop {
+                    match rx.recv_timeout(SETTLE) {
+                        Ok(()) => continue,
+                        Err(RecvTimeoutError::Timeout) => break,
+                        Err(RecvTimeoutError::Disconnected) => return,
+                    }
+                }
+                me.reload_and_log(Reload::FileChanged);
+            }
+        });
+        Ok(Some(watcher))
     }
 }
 
+/// Writes (and a writer closing its file), creations, removals and renames;
+/// not reads (keyward's own reads of the files would otherwise trigger
+/// reload after reload), nor metadata.
+fn is_change(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        _ => false,
+    }
+}
+
+/// The schema, a policy, or a test case.
 fn is_policy_file(p: &Path) -> bool {
-    p.extension()
-        .is_some_and(|x| x == "cedar" || x == "cedarschema")
+    let ext = p.extension().and_then(|x| x.to_str());
+    match ext {
+        Some("cedar" | "cedarschema") => true,
+        Some("toml") => p
+            .parent()
+            .and_then(Path::file_name)
+            .is_some_and(|d| d == "tests"),
+        _ => false,
+    }
 }

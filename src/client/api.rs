@@ -16,9 +16,22 @@ pub enum ClientError {
         status: u16,
         body: String,
     },
-    /// The server's own message, with its `extensions.code`.
-    #[error("{message}")]
-    Server { code: String, message: String },
+    /// The server's own message, with its `extensions.code` and, for a
+    /// denial, the ids of the policies that decided it.
+    #[error("{message}{}", policy_note(policies))]
+    Server {
+        code: String,
+        message: String,
+        policies: Vec<String>,
+    },
+}
+
+fn policy_note(policies: &[String]) -> String {
+    match policies {
+        [] => String::new(),
+        [one] => format!(" (policy: {one})"),
+        many => format!(" (policies: {})", many.join(", ")),
+    }
 }
 
 impl ClientError {
@@ -28,6 +41,21 @@ impl ClientError {
             ClientError::Server { code, .. } => Some(code),
             _ => None,
         }
+    }
+
+    /// The error as `--json` prints it: `{"error": {"message", "code"?,
+    /// "policies"?}}`.
+    pub fn to_json(&self) -> Value {
+        let mut e = json!({ "message": self.to_string() });
+        if let ClientError::Server {
+            code,
+            message,
+            policies,
+        } = self
+        {
+            e = json!({ "message": message, "code": code, "policies": policies });
+        }
+        json!({ "error": e })
     }
 }
 
@@ -89,6 +117,16 @@ impl Api {
                     .and_then(Value::as_str)
                     .unwrap_or("unknown error")
                     .to_owned(),
+                policies: err
+                    .pointer("/extensions/policies")
+                    .and_then(Value::as_array)
+                    .map(|ps| {
+                        ps.iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_owned)
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             });
         }
         if status != 200 {

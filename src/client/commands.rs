@@ -62,8 +62,9 @@ pub enum KeysCommand {
         /// Expiry, as 2027-01-31 (midnight UTC) or RFC 3339
         #[arg(long)]
         expires_at: Option<String>,
-        /// The account the key is for (default: you)
-        #[arg(long = "for", value_name = "ACCOUNT_ID")]
+        /// The account the key is for: a service account's id or name
+        /// (default: you)
+        #[arg(long = "for", value_name = "ACCOUNT")]
         for_account: Option<String>,
         /// Print the secret alone, for scripts
         #[arg(short, long)]
@@ -134,6 +135,61 @@ pub enum MembersCommand {
         #[arg(long)]
         without_key: bool,
     },
+}
+
+/// Every account of the caller's tenant by id: people by e-mail, service
+/// accounts by name. The keys a caller lists belong to these (its own keys
+/// in other tenants are its own account's).
+fn account_names(api: &Api) -> Result<std::collections::HashMap<String, String>, ClientError> {
+    let q = "{ membership { user { id name email } } }";
+    let ms = api.call(q, json!({}))?["membership"].clone();
+    Ok(ms
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|m| {
+            let u = &m["user"];
+            let shown = if u["email"].is_string() {
+                text(&u["email"])
+            } else {
+                text(&u["name"])
+            };
+            (text(&u["id"]), shown)
+        })
+        .collect())
+}
+
+/// An account's name, or its id when the caller cannot see it.
+fn name_of(names: &std::collections::HashMap<String, String>, id: &Value) -> String {
+    let id = text(id);
+    names.get(&id).cloned().unwrap_or(id)
+}
+
+/// `who` as a service account id: an id as given, or the one service
+/// account of the caller's tenant with that name.
+fn service_account_id(api: &Api, who: &str) -> Result<String, ClientError> {
+    if uuid::Uuid::parse_str(who).is_ok() {
+        return Ok(who.to_owned());
+    }
+    let sas = api.call("{ service_account { id name } }", json!({}))?["service_account"].clone();
+    let found: Vec<String> = sas
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["name"] == json!(who))
+        .map(|s| text(&s["id"]))
+        .collect();
+    match found.as_slice() {
+        [id] => Ok(id.clone()),
+        [] => Err(ClientError::Usage(format!(
+            "no service account named {who:?} in your tenant (see `keyward service-accounts list`)"
+        ))),
+        many => Err(ClientError::Usage(format!(
+            "{} service accounts are named {who:?}: give one of their ids ({})",
+            many.len(),
+            many.join(", ")
+        ))),
+    }
 }
 
 /// A client: where it talks to, with which key, and how it prints.
@@ -349,22 +405,24 @@ impl Client {
                 let me = self.whoami(&api)?;
                 let q = "query($id: uuid) { tenant(where: {id: {_eq: $id}}) { slug name } }";
                 let tenant = api.call(q, json!({ "id": me["tenant_id"] }))?["tenant"][0].clone();
+                let account = name_of(&account_names(&api)?, &me["user_id"]);
                 let out = json!({
                     "api": { "url": self.api.value, "source": self.api.source.to_string() },
                     "key": { "shown": masked(&key.value), "source": key.source.to_string() },
-                    "user_id": me["user_id"], "account_type": me["account_type"], "role": me["role"],
+                    "user_id": me["user_id"], "account": account, "account_type": me["account_type"], "role": me["role"],
                     "tenant": { "id": me["tenant_id"], "slug": tenant["slug"], "name": tenant["name"] },
                     "api_key_id": me["api_key_id"], "expires_at": me["expires_at"],
                 });
                 self.print(out, || {
                     format!(
-                        "Server:   {} (from {})\nKey:      {} (from {})\nAccount:  {} ({})\nTenant:   {} ({})\nRole:     {}\nExpires:  {}\n",
+                        "Server:   {} (from {})\nKey:      {} (from {})\nAccount:  {} ({}, {})\nTenant:   {} ({})\nRole:     {}\nExpires:  {}\n",
                         self.api.value,
                         self.api.source,
                         masked(&key.value),
                         key.source,
-                        text(&me["user_id"]),
+                        account,
                         text(&me["account_type"]),
+                        text(&me["user_id"]),
                         text(&tenant["slug"]),
                         text(&me["tenant_id"]),
                         text(&me["role"]),
@@ -388,7 +446,7 @@ impl Client {
             } => {
                 let expires = parse_expiry(*expires_in, expires_at.as_deref())?;
                 let owner = match for_account {
-                    Some(id) => Value::String(id.clone()),
+                    Some(who) => Value::String(service_account_id(&api, who)?),
                     None => self.whoami(&api)?["user_id"].clone(),
                 };
                 let q = "mutation($input: create_api_key_input!) { create_api_key(input: $input) { id key } }";
@@ -414,6 +472,7 @@ impl Client {
             KeysCommand::List => {
                 let q = "{ auth_api_key(order_by: {created: desc}) { id name user_id default_tenant_id created expires_at last_used_at } }";
                 let keys = api.call(q, json!({}))?["auth_api_key"].clone();
+                let names = account_names(&api)?;
                 let rows: Vec<Vec<String>> = keys
                     .as_array()
                     .into_iter()
@@ -422,7 +481,7 @@ impl Client {
                         vec![
                             text(&k["name"]),
                             text(&k["id"]),
-                            text(&k["user_id"]),
+                            name_of(&names, &k["user_id"]),
                             when(&k["expires_at"]),
                             when(&k["last_used_at"]),
                         ]

@@ -54,6 +54,22 @@ pub enum Revocation {
     MembershipRemoved,
 }
 
+impl Revocation {
+    /// What a client using a key revoked at `at` is told.
+    pub fn message(self, at: DateTime<Utc>) -> String {
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        match self {
+            Revocation::Revoked => format!("This API key was revoked at {at}."),
+            Revocation::ServiceAccountDeleted => {
+                format!("This API key stopped working at {at}: its service account was deleted.")
+            }
+            Revocation::MembershipRemoved => format!(
+                "This API key stopped working at {at}: its owner was removed from its tenant."
+            ),
+        }
+    }
+}
+
 text_enum!(Revocation, "revocation", {
     Revocation::Revoked => "revoked",
     Revocation::ServiceAccountDeleted => "service_account_deleted",

@@ -23,6 +23,36 @@ use crate::store::{accounts, api_keys, memberships, tenants};
 
 pub struct Mutation;
 
+/// Why a key that is not there cannot be revoked: `CONFLICT` "Already
+/// revoked" to whoever could have seen it, `NOT_FOUND` to everyone else (and
+/// for an id that never was a key).
+fn already_revoked(
+    ctx: &Context,
+    conn: &rusqlite::Connection,
+    p: &crate::domain::principal::Principal,
+    key_id: KeyId,
+) -> AppResult<AppError> {
+    let gone = AppError::NotFound("api key");
+    let Some((account, tenant, reason, at)) = api_keys::revoked(conn, key_id)? else {
+        return Ok(gone);
+    };
+    let Some(owner) = accounts::get(conn, account)? else {
+        return Ok(gone);
+    };
+    let mut ents = caller_entities(conn, p)?;
+    add_account(conn, &mut ents, &owner)?;
+    let uid = ents.revoked_key(key_id, &owner, tenant)?;
+    Ok(
+        match ctx
+            .session(&ents)?
+            .check_visible(Action::ReadApiKey, &uid, "api key")
+        {
+            Ok(_) => AppError::Conflict(format!("Already revoked: {}", reason.message(at))),
+            Err(_) => gone,
+        },
+    )
+}
+
 #[graphql_object(context = Context, rename_all = "none")]
 impl Mutation {
     /// Creates a key for the caller itself or for a service account of the
@@ -102,7 +132,9 @@ impl Mutation {
         let p = ctx.caller()?;
         let key_id = KeyId::from(input.key_id.0);
         ctx.store.write(|w| {
-            let key = api_keys::get(w, key_id)?.ok_or(AppError::NotFound("api key"))?;
+            let Some(key) = api_keys::get(w, key_id)? else {
+                return Err(already_revoked(ctx, w, p, key_id)?);
+            };
             let owner =
                 accounts::get(w, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
             let mut ents = caller_entities(w, p)?;

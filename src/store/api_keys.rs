@@ -139,6 +139,26 @@ pub fn revocation(
     })
 }
 
+/// A key that was revoked: whose it was, where it worked, why and when it
+/// stopped (`None` for keys revoked before that was recorded).
+pub fn revoked(
+    conn: &Connection,
+    id: KeyId,
+) -> AppResult<Option<(AccountId, TenantId, Revocation, DateTime<Utc>)>> {
+    let row: Option<(Option<AccountId>, Option<TenantId>, String, String)> = conn
+        .prepare_cached(
+            "SELECT account_id, tenant_id, reason, revoked_at FROM revoked_keys WHERE key_id = ?1",
+        )?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    Ok(match row {
+        Some((Some(account), Some(tenant), reason, at)) => {
+            Some((account, tenant, parse_col(&reason)?, time_from_sql(&at)?))
+        }
+        _ => None,
+    })
+}
+
 /// Deletes keys matching `filter`, leaving a tombstone of each hash with `reason`.
 fn revoke_where(
     w: &Write,
@@ -149,8 +169,8 @@ fn revoke_where(
 ) -> AppResult<usize> {
     w.execute(
         &format!(
-            "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at)
-             SELECT hash, id, ?2, ?3 FROM api_keys WHERE {filter}"
+            "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at, account_id, tenant_id)
+             SELECT hash, id, ?2, ?3, account_id, tenant_id FROM api_keys WHERE {filter}"
         ),
         params![arg, reason.as_str(), time_to_sql(&now)],
     )?;
@@ -204,8 +224,8 @@ pub fn revoke_all_of_in(
     proof.covers(&[Action::DeleteMembership])?;
     w.evict(Invalidation::AccountInTenant(account, tenant));
     w.execute(
-        "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at)
-         SELECT hash, id, ?3, ?4 FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
+        "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at, account_id, tenant_id)
+         SELECT hash, id, ?3, ?4, account_id, tenant_id FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
         params![
             account,
             tenant,

@@ -7,6 +7,7 @@ use crate::error::{AppError, AppResult};
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_teams.sql"),
+    include_str!("migrations/0003_revoked_key_owner.sql"),
 ];
 
 pub fn run(conn: &mut Connection) -> AppResult<()> {

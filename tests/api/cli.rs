@@ -221,3 +221,40 @@ fn a_taken_port_stops_serve_before_the_database_is_touched() {
     assert!(!printed.contains("kwu_"), "{printed}");
     assert!(!db.exists(), "the database was created before the bind");
 }
+
+/// Logs written to a file or a pipe carry no colour codes; `--log-format
+/// json` writes one JSON object a line.
+#[test]
+fn logs_are_plain_off_a_terminal_and_json_on_request() {
+    let logs = |extra: &[&str]| {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("k.db");
+        let mut args = vec![
+            "serve",
+            "--db",
+            db.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ];
+        args.extend_from_slice(extra);
+        let server = crate::helpers::serve_binary_with(&args);
+        // An answer means it got past start-up and logged it.
+        let livez = server.url.replace("/graphql", "/livez");
+        assert_eq!(ureq::get(&livez).call().unwrap().status(), 200);
+        server.stop()
+    };
+    let text = logs(&[]);
+    assert!(text.contains("keyward listening"), "{text}");
+    assert!(!text.contains('\u{1b}'), "colour codes in a pipe: {text:?}");
+    let json = logs(&["--log-format", "json"]);
+    let lines: Vec<&str> = json.lines().filter(|l| !l.is_empty()).collect();
+    assert!(lines.len() >= 2, "{json}");
+    for line in lines {
+        let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(json.contains("\"message\":\"keyward listening\""), "{json}");
+}

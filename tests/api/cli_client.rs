@@ -489,3 +489,115 @@ fn members_accept_makes_a_new_account_or_joins_with_your_own_key() {
     assert!(text.contains(&format!("Joined tenant {other}")), "{text}");
     assert!(text.contains("kwu_"), "{text}");
 }
+
+/// What an operator reads, pinned: names instead of ids, the deciding
+/// policy in a refusal, a second revoke told apart from a typo.
+#[test]
+fn cli_output_names_accounts_and_explains_refusals() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let api = format!("{}/graphql", app.url);
+    let admin = [
+        ("KEYWARD_API", api.as_str()),
+        ("KEYWARD_API_KEY", app.admin_key.as_str()),
+    ];
+    cli.ok(&["service-accounts", "create", "deploy-bot"], &admin);
+    // --for takes a service account's name.
+    let robot = cli
+        .ok(
+            &[
+                "keys",
+                "create",
+                "-n",
+                "ci",
+                "--for",
+                "deploy-bot",
+                "--json",
+            ],
+            &admin,
+        )
+        .json();
+    let robot_key_id = robot["id"].as_str().unwrap().to_owned();
+    app.label(&robot_key_id, "key ci");
+    let bad_for = cli.run(&["keys", "create", "-n", "x", "--for", "nobody"], &admin);
+    let listed = cli.ok(&["keys", "list"], &admin).stdout;
+    let status = cli.ok(&["auth", "status"], &admin).stdout;
+    cli.ok(&["keys", "revoke", &robot_key_id, "--yes"], &admin);
+    let again = cli.run(&["keys", "revoke", &robot_key_id, "--yes"], &admin);
+    let again_json = cli.run(
+        &["keys", "revoke", &robot_key_id, "--yes", "--json"],
+        &admin,
+    );
+    let never = cli.run(
+        &[
+            "keys",
+            "revoke",
+            "00000000-0000-4000-8000-000000000000",
+            "--yes",
+        ],
+        &admin,
+    );
+    let (_, ro) = app.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
+    let ro = [
+        ("KEYWARD_API", api.as_str()),
+        ("KEYWARD_API_KEY", ro.as_str()),
+    ];
+    let denied = cli.run(&["service-accounts", "create", "x"], &ro);
+    let denied_json = cli.run(&["service-accounts", "create", "x", "--json"], &ro);
+    // Times and ids that change from run to run are replaced.
+    let masked = |key: &str| format!("{}…{}", &key[..4], &key[key.len() - 4..]);
+    let clean = |s: &str| {
+        let s = s
+            .replace(&app.url, "[server]")
+            .replace(&masked(&app.admin_key), "[masked key]");
+        let s = app.redact(&json!(s)).as_str().unwrap().to_owned();
+        s.lines()
+            .map(|l| {
+                l.split("  ")
+                    .map(|cell| {
+                        if chrono::DateTime::parse_from_rfc3339(cell.trim()).is_ok()
+                            || cell.trim().ends_with('Z') && cell.contains('T')
+                        {
+                            "[time]".to_owned()
+                        } else {
+                            cell.to_owned()
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("  ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let out = json!({
+        "create_for_unknown_name": clean(&bad_for.stderr),
+        "keys_list": clean(&listed),
+        "auth_status": clean(&status),
+        "revoke_again": clean(&again.stderr),
+        "revoke_again_json": clean(&again_json.stderr),
+        "revoke_unknown": clean(&never.stderr),
+        "read_only_creates_a_service_account": clean(&denied.stderr),
+        "read_only_creates_a_service_account_json": clean(&denied_json.stderr),
+    });
+    crate::snap!("cli_output", out);
+    assert!(
+        listed.contains("deploy-bot") && listed.contains("admin@localhost"),
+        "{listed}"
+    );
+    assert!(status.contains("admin@localhost"), "{status}");
+    assert!(
+        again
+            .stderr
+            .starts_with("keyward: Already revoked: This API key was revoked at"),
+        "{}",
+        again.stderr
+    );
+    assert!(
+        denied.stderr.contains("(policy: role-ceiling-grants)"),
+        "{}",
+        denied.stderr
+    );
+    let e: Value = serde_json::from_str(denied_json.stderr.trim()).unwrap();
+    assert_eq!(e["error"]["policies"], json!(["role-ceiling-grants"]));
+    assert_eq!(e["error"]["code"], json!("FORBIDDEN"));
+}

@@ -408,10 +408,17 @@ pub struct ServerProcess {
 /// Starts `keyward serve` (debug logs) and reads its stdout up to the
 /// "serving" line.
 pub fn serve_binary(db: &str) -> ServerProcess {
+    serve_binary_with(&["serve", "--db", db, "--listen", "127.0.0.1:0"])
+}
+
+/// Starts `keyward` with `args` (a `serve`; debug logs) and reads its stdout
+/// up to the "serving" line.
+pub fn serve_binary_with(args: &[&str]) -> ServerProcess {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+        .args(args)
         .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

@@ -43,6 +43,16 @@ fn policy_init_writes_a_directory_that_checks_and_tests() {
     // It refuses to overwrite.
     let (ok, out) = keyward(&["policy", "init", d]);
     assert!(!ok, "{out}");
+    // The same policies hash the same, written out or built in.
+    let (_, checked) = keyward(&["policy", "check", "--dir", d]);
+    let built_in = crate::helpers::spawn_app();
+    let hash = healthz_hash(&built_in);
+    assert!(
+        checked.contains(&format!("(hash {hash})")),
+        "{checked} vs {hash}"
+    );
+    let served = serve_with_path(&dir.path().join("p"));
+    assert_eq!(healthz_hash(&served), hash);
 }
 
 /// The defaults (as `policy init` writes them) with the example `name`
@@ -77,7 +87,11 @@ fn defaults_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn serve_with(dir: &tempfile::TempDir) -> TestApp {
-    let path = dir.path().to_owned();
+    serve_with_path(dir.path())
+}
+
+fn serve_with_path(dir: &Path) -> TestApp {
+    let path = dir.to_owned();
     spawn_app_with(|c| c.policies = Some(path))
 }
 
@@ -436,4 +450,62 @@ fn a_policy_edit_that_fails_the_cases_is_refused() {
     // (The watcher may have swapped it in already; either way it is live.)
     a.policies.reload().unwrap();
     assert_ne!(a.policies.status().hash, running.hash);
+}
+
+/// One edit, one reload: keyward's own reads of the files must not look
+/// like edits (they used to, and the log grew by four lines a second).
+#[test]
+fn an_edit_reloads_once_and_the_log_stays_quiet() {
+    use std::io::{BufRead, BufReader};
+    let dir = defaults_with(&[]);
+    let db = dir.path().join("k.db");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--policies",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .env_remove("RUST_LOG")
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    assert!(rx.iter().any(|l| l.contains("keyward listening")));
+    // The start-up lines that follow (actix's workers) end before the edit.
+    while rx
+        .recv_timeout(std::time::Duration::from_millis(500))
+        .is_ok()
+    {}
+    let extra = "@id(\"extra\")\nforbid (principal, action == Keyward::Action::\"CreateTenant\", resource)\nwhen { principal.owner.kind == \"SERVICE\" };\n";
+    std::fs::write(dir.path().join("extra.cedar"), extra).unwrap();
+    // Three seconds after the edit: the reload, and nothing else.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    let mut after = Vec::new();
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        if let Ok(line) = rx.recv_timeout(left) {
+            after.push(line);
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        after
+            .iter()
+            .filter(|l| l.contains("policies reloaded"))
+            .count(),
+        1,
+        "{after:#?}"
+    );
+    assert!(after.len() <= 3, "the log keeps growing: {after:#?}");
 }

@@ -255,9 +255,24 @@ impl Model {
         }
     }
 
+    /// A revoked key answers "already revoked" to whoever could see it
+    /// while it lived (its owner, or an admin of its tenant for a robot that
+    /// still exists), and "not found" to everyone else.
     pub fn delete_key(&self, c: &Caller, key: &str) -> Outcome {
         match self.keys.get(key) {
             Some(k) if self.sees_key(c, k) => Outcome::Ok,
+            Some(k)
+                if k.revoked
+                    && (k.account == c.account
+                        || (k.tenant == c.tenant
+                            && c.role == Role::Admin
+                            && self
+                                .accounts
+                                .get(&k.account)
+                                .is_some_and(|a| a.kind == Kind::Robot))) =>
+            {
+                CONFLICT
+            }
             _ => not_found("api key"),
         }
     }
