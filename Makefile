@@ -10,18 +10,24 @@ LISTEN ?= 127.0.0.1:4200
 OPS ?= 20000
 SEED ?= $(shell date +%s)
 
-.PHONY: help run test test-ui differential lint fmt schema snapshots prefect-venv ui-deps clean-db bench bench-micro bench-load
+.PHONY: help run install deps test test-ui differential lint fmt schema snapshots prefect-venv ui-deps clean-db bench bench-micro bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
-run: ## Build and serve on 127.0.0.1:4200 with ./keyward.db (bootstraps an empty database)
+run: ## Build and serve on 127.0.0.1:4200 with ./keyward.db, bootstrapping an empty one (make run LISTEN=127.0.0.1:8000)
 	$(CARGO) run --bin keyward -- serve --db $(DB) --listen $(LISTEN)
 
-test: lint prefect-venv ui-deps ## Formatting, clippy, unit, black-box, snapshot, policy, nginx, Prefect CLI and browser tests
+install: ## Install the keyward binary into ~/.cargo/bin (cargo install --path . --locked)
+	$(CARGO) install --path . --locked
+
+deps: ## Install what the tests need from Debian when missing (apt-get as root; otherwise prints the command)
+	./.ci/deps
+
+test: deps lint prefect-venv ui-deps ## Install what is missing (deps), then formatting, clippy, unit, black-box, snapshot, policy, nginx, Prefect CLI and browser tests
 	$(CARGO) test --locked
 
-test-ui: ui-deps ## Only the web console's browser tests (headless chromium; screenshots in target/ui-screenshots/)
+test-ui: deps ui-deps ## Only the web console's browser tests (headless chromium; screenshots in target/ui-screenshots/)
 	$(CARGO) test --locked --test api console::
 
 differential: ## The randomized differential test, longer (OPS=20000, SEED=<now>; make test runs 3,000 with a fixed seed)

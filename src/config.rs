@@ -17,6 +17,11 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_POLICIES")]
     pub policies: Option<PathBuf>,
 
+    /// Serve Prometheus metrics at `GET /metrics` on this address (its own
+    /// listener, off by default: bind it where only your monitoring reaches).
+    #[arg(long, env = "KEYWARD_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "KEYWARD_WORKERS")]
     pub workers: Option<usize>,
@@ -25,6 +30,12 @@ pub struct Config {
     /// key per interval; pending uses are also written at shutdown).
     #[arg(long, env = "KEYWARD_LAST_USED_INTERVAL", default_value_t = 60)]
     pub last_used_interval: u64,
+
+    /// Seconds between WAL checkpoints (`PRAGMA wal_checkpoint(TRUNCATE)`),
+    /// which keep the -wal file from growing without bound under constant
+    /// writes.
+    #[arg(long, env = "KEYWARD_CHECKPOINT_INTERVAL", default_value_t = 300)]
+    pub checkpoint_interval: u64,
 
     /// How many verified keys the in-process cache holds.
     #[arg(long, env = "KEYWARD_CACHE_KEYS", default_value_t = 100_000)]
@@ -45,9 +56,11 @@ impl Config {
             db,
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             policies: None,
+            metrics_listen: None,
             workers: Some(2),
             // Tests flush `last_used_at` themselves.
             last_used_interval: 3600,
+            checkpoint_interval: 3600,
             cache_keys: 100_000,
             cache_ttl: 5,
         }

@@ -15,6 +15,7 @@ pub mod domain;
 pub mod error;
 pub mod gql;
 pub mod http;
+pub mod metrics;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -101,6 +101,18 @@ enum Command {
         #[command(subcommand)]
         cmd: MembersCommand,
     },
+    /// Copy the database, consistently, while it is in use (SQLite's online
+    /// backup API): a single file that `serve --db` can use as it is.
+    #[command(
+        after_help = "Example:\n  keyward backup --db /var/lib/keyward/keyward.db --to /backups/keyward-$(date +%F).db"
+    )]
+    Backup {
+        #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+        db: PathBuf,
+        /// The new file (never overwritten).
+        #[arg(long)]
+        to: PathBuf,
+    },
     /// Print the GraphQL schema (SDL) as served.
     Schema,
     /// Helpers for `make bench`.
@@ -323,6 +335,13 @@ fn main() -> ExitCode {
                 Err(e) => fail(e.public_message()),
             }
         }
+        Command::Backup { db, to } => match Store::open(&db).and_then(|s| s.backup_to(&to)) {
+            Ok(()) => {
+                println!("Backed up {} to {}", db.display(), to.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e.public_message()),
+        },
         Command::Schema => {
             print!("{}", keyward::gql::sdl());
             ExitCode::SUCCESS

@@ -14,6 +14,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::error::AppError;
 use crate::http::{self, AppState};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::verify::Verifier;
 
@@ -37,30 +38,41 @@ pub struct Application {
     state: web::Data<AppState>,
     workers: Option<usize>,
     last_used_interval: Duration,
+    checkpoint_interval: Duration,
     watcher: Option<Watcher>,
+    /// `GET /metrics`, on its own listener when configured.
+    metrics: Option<(TcpListener, Arc<prometheus_client::registry::Registry>)>,
     /// Set when this start created the first tenant, admin and key.
     pub bootstrapped: Option<Bootstrapped>,
 }
 
 impl Application {
     pub fn build(config: &Config, clock: Clock) -> Result<Self, StartupError> {
-        let policies = Arc::new(Policies::load(config.policies.as_deref(), clock.clone())?);
+        let (metrics, registry) = Metrics::registered();
+        let policies = Arc::new(Policies::load(
+            config.policies.as_deref(),
+            clock.clone(),
+            metrics.clone(),
+        )?);
         let status = policies.status();
         tracing::info!(source = %status.source, hash = %status.hash, "policies loaded and validated");
         let watcher = policies.watch().map_err(StartupError::Watch)?;
         // Bound before anything is written: a taken port must not make a
         // bootstrap key that is never printed.
-        let listener = TcpListener::bind(config.listen).map_err(|source| StartupError::Bind {
-            addr: config.listen,
-            source,
-        })?;
-        let store = Store::open(&config.db)?;
+        let bind = |addr: SocketAddr| {
+            TcpListener::bind(addr).map_err(|source| StartupError::Bind { addr, source })
+        };
+        let listener = bind(config.listen)?;
+        let metrics_listener = config.metrics_listen.map(bind).transpose()?;
+        let store = Store::open(&config.db)?.observed_by(metrics.clone());
         let bootstrapped = bootstrap::if_empty(&store, clock.now())?;
         let ttl = i64::try_from(config.cache_ttl)
             .ok()
             .and_then(chrono::Duration::try_seconds)
             .unwrap_or(chrono::Duration::MAX);
-        let verifier = Arc::new(Verifier::new(store.clone(), config.cache_keys, ttl));
+        let verifier = Arc::new(
+            Verifier::new(store.clone(), config.cache_keys, ttl).observed_by(metrics.clone()),
+        );
         let evictor: std::sync::Weak<dyn crate::store::Evict> = Arc::downgrade(&verifier) as _;
         store.evict_into(evictor);
         let state = web::Data::new(AppState {
@@ -69,15 +81,23 @@ impl Application {
             policies,
             schema: crate::gql::schema(),
             clock,
+            metrics,
         });
         Ok(Self {
             listener,
             state,
             workers: config.workers,
             last_used_interval: Duration::from_secs(config.last_used_interval.max(1)),
+            checkpoint_interval: Duration::from_secs(config.checkpoint_interval.max(1)),
             watcher,
+            metrics: metrics_listener.map(|l| (l, Arc::new(registry))),
             bootstrapped,
         })
+    }
+
+    /// Where `GET /metrics` is served, if it is.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|(l, _)| l.local_addr().ok())
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -118,6 +138,31 @@ impl Application {
             self.last_used_interval,
             self.state.verifier.clone(),
         ));
+        actix_rt::spawn(checkpoint_every(
+            self.checkpoint_interval,
+            self.state.store.clone(),
+        ));
+        let metrics_server = match self.metrics {
+            Some((listener, registry)) => {
+                tracing::info!(addr = ?listener.local_addr().ok(), "metrics at /metrics");
+                Some(
+                    HttpServer::new(move || {
+                        let registry = registry.clone();
+                        App::new().route(
+                            "/metrics",
+                            web::get().to(move || http::metrics(registry.clone())),
+                        )
+                    })
+                    .workers(1)
+                    .listen(listener)?
+                    .run(),
+                )
+            }
+            None => None,
+        };
+        if let Some(s) = metrics_server {
+            actix_rt::spawn(s);
+        }
         tracing::info!(%addr, "keyward listening");
         let result = server.listen(self.listener)?.run().await;
         drop(self.watcher);
@@ -153,6 +198,22 @@ async fn flush_last_used_every(every: Duration, verifier: Arc<Verifier>) {
             Ok(Ok(_)) => {}
             Ok(Err(e)) => tracing::error!(error = %e, "cannot write last_used_at"),
             Err(e) => tracing::error!(error = %e, "cannot write last_used_at"),
+        }
+    }
+}
+
+/// Truncates the WAL once per interval.
+async fn checkpoint_every(every: Duration, store: Store) {
+    let mut ticks = actix_rt::time::interval(every);
+    ticks.tick().await;
+    loop {
+        ticks.tick().await;
+        let s = store.clone();
+        match web::block(move || s.checkpoint()).await {
+            Ok(Ok(true)) => tracing::debug!("WAL checkpointed"),
+            Ok(Ok(false)) => tracing::debug!("WAL checkpoint incomplete: readers were busy"),
+            Ok(Err(e)) => tracing::error!(error = %e, "WAL checkpoint failed"),
+            Err(e) => tracing::error!(error = %e, "WAL checkpoint failed"),
         }
     }
 }

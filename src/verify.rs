@@ -19,8 +19,10 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::KeyId;
+use crate::domain::model::Revocation;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
+use crate::metrics::{CacheEvent, Metrics, Outcome};
 use crate::store::{Evict, Invalidation, Store, api_keys};
 
 struct Entry {
@@ -48,6 +50,33 @@ pub struct Verifier {
     ttl: Duration,
     /// Uses not yet written: the latest time per key.
     pending_use: Mutex<HashMap<KeyId, DateTime<Utc>>>,
+    metrics: Metrics,
+}
+
+/// Why a key does not authenticate.
+enum Refusal {
+    Unknown,
+    Gone(Revocation, DateTime<Utc>),
+    NotMember,
+}
+
+impl Refusal {
+    fn outcome(&self) -> Outcome {
+        match self {
+            Refusal::Unknown => Outcome::Unknown,
+            Refusal::Gone(..) | Refusal::NotMember => Outcome::Revoked,
+        }
+    }
+
+    fn into_error(self) -> AppError {
+        unauthenticated(match self {
+            Refusal::Unknown => "Invalid API key: no such key.".to_owned(),
+            Refusal::Gone(reason, at) => reason.message(at),
+            Refusal::NotMember => {
+                "This API key's owner is no longer a member of its tenant.".to_owned()
+            }
+        })
+    }
 }
 
 fn unauthenticated(msg: impl Into<String>) -> AppError {
@@ -79,7 +108,34 @@ impl Verifier {
             capacity,
             ttl,
             pending_use: Mutex::new(HashMap::new()),
+            metrics: Metrics::default(),
         }
+    }
+
+    /// Counts into `metrics` from now on.
+    pub fn observed_by(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Counts a credential refused before any lookup (bad header, prefix,
+    /// checksum).
+    pub fn malformed(&self) {
+        self.metrics
+            .verified(Outcome::Malformed, std::time::Duration::ZERO);
+    }
+
+    fn counted(
+        &self,
+        answer: AppResult<Principal>,
+        took: std::time::Duration,
+    ) -> AppResult<Principal> {
+        let outcome = match &answer {
+            Ok(_) => Outcome::Ok,
+            Err(_) => Outcome::Expired,
+        };
+        self.metrics.verified(outcome, took);
+        answer
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
@@ -93,11 +149,14 @@ impl Verifier {
     /// The answer from the cache alone: `None` on a miss or a stale entry
     /// (then call `verify` on a blocking thread).
     pub fn cached(&self, hash: &KeyHash, now: DateTime<Utc>) -> Option<AppResult<Principal>> {
+        let started = std::time::Instant::now();
         let cache = self.read();
         let e = cache.by_hash.get(hash)?;
         // A clock that went backwards makes an entry stale too.
         let fresh = e.loaded_at <= now && now < e.loaded_at + self.ttl;
-        fresh.then(|| still_valid(&e.principal, now))
+        let answer = fresh.then(|| still_valid(&e.principal, now))?;
+        self.metrics.cache(CacheEvent::Hit, 1);
+        Some(self.counted(answer, started.elapsed()))
     }
 
     /// The calling key, from the cache or the database. Every failure says
@@ -106,10 +165,18 @@ impl Verifier {
         if let Some(answer) = self.cached(hash, now) {
             return answer;
         }
+        let started = std::time::Instant::now();
+        self.metrics.cache(CacheEvent::Miss, 1);
         let ticket = self.ticket();
-        let principal = self.load(hash)?;
+        let principal = match self.lookup(hash)? {
+            Ok(p) => p,
+            Err(refusal) => {
+                self.metrics.verified(refusal.outcome(), started.elapsed());
+                return Err(refusal.into_error());
+            }
+        };
         self.insert(ticket, hash, &principal, now);
-        still_valid(&principal, now)
+        self.counted(still_valid(&principal, now), started.elapsed())
     }
 
     fn ticket(&self) -> Ticket {
@@ -125,6 +192,8 @@ impl Verifier {
         }
         if cache.by_hash.len() >= self.capacity && !cache.by_hash.contains_key(hash) {
             // Crude but bounded: start over rather than grow without end.
+            self.metrics
+                .cache(CacheEvent::Eviction, cache.by_hash.len() as u64);
             cache.by_hash.clear();
             cache.by_id.clear();
         }
@@ -140,17 +209,22 @@ impl Verifier {
 
     /// The key from the database alone, bypassing the cache (a cache miss).
     pub fn load(&self, hash: &KeyHash) -> AppResult<Principal> {
+        self.lookup(hash)?.map_err(Refusal::into_error)
+    }
+
+    /// The key's principal, or why it does not authenticate.
+    fn lookup(&self, hash: &KeyHash) -> AppResult<Result<Principal, Refusal>> {
         self.store.read(|c| {
             let Some(row) = api_keys::find_by_hash(c, hash)? else {
-                return Err(match api_keys::revocation(c, hash)? {
-                    Some((reason, when)) => unauthenticated(reason.message(when)),
-                    None => unauthenticated("Invalid API key: no such key."),
-                });
+                return Ok(Err(match api_keys::revocation(c, hash)? {
+                    Some((reason, when)) => Refusal::Gone(reason, when),
+                    None => Refusal::Unknown,
+                }));
             };
-            let role = row.owner_role.ok_or_else(|| {
-                unauthenticated("This API key's owner is no longer a member of its tenant.")
-            })?;
-            Ok(Principal {
+            let Some(role) = row.owner_role else {
+                return Ok(Err(Refusal::NotMember));
+            };
+            Ok(Ok(Principal {
                 key_id: row.key.id,
                 account_id: row.key.account_id,
                 account_kind: row.owner_kind,
@@ -159,7 +233,7 @@ impl Verifier {
                 role,
                 key_created_at: row.key.created_at,
                 key_expires_at: row.key.expires_at,
-            })
+            }))
         })
     }
 
@@ -193,6 +267,7 @@ impl Verifier {
         for h in gone {
             if let Some(e) = cache.by_hash.remove(&h) {
                 cache.by_id.remove(&e.principal.key_id);
+                self.metrics.cache(CacheEvent::Eviction, 1);
             }
         }
     }
@@ -225,6 +300,7 @@ impl Verifier {
             }
             Ok(())
         })?;
+        self.metrics.flushed(n);
         Ok(n)
     }
 }

@@ -26,6 +26,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::model::{AccountKind, Role};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
+use crate::metrics::Metrics;
 
 pub struct Authorizer {
     schema: Schema,
@@ -38,6 +39,7 @@ pub struct Authorizer {
     pub source: String,
     /// blake3 of the files the set was compiled from (names and contents).
     pub hash: String,
+    metrics: Metrics,
 }
 
 /// What a policy may read besides principal and resource. Every request
@@ -154,7 +156,14 @@ impl Authorizer {
             authorizer: cedar_policy::Authorizer::new(),
             source: files.source.clone(),
             hash: files.hash(),
+            metrics: Metrics::default(),
         })
+    }
+
+    /// Counts its decisions into `metrics` from now on.
+    pub fn observed_by(mut self, metrics: Metrics) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// The policies shipped in the binary.
@@ -243,7 +252,9 @@ impl Authorizer {
             .action()
             .and_then(|a| self.by_action.get(a))
             .unwrap_or(&NONE);
+        let started = std::time::Instant::now();
         let response = self.authorizer.is_authorized(request, policies, entities);
+        self.metrics.decided(started.elapsed());
         for e in response.diagnostics().errors() {
             // A policy that errors is skipped by Cedar (so it cannot permit);
             // the operator should hear about it.
@@ -359,6 +370,7 @@ impl Session<'_> {
         if v.allowed {
             Ok(Allowed::by_policies(action, v.policies))
         } else {
+            self.authz.metrics.denied(&v.policies);
             Err(AppError::Forbidden {
                 message: format!("You may not {}.", action.describe()),
                 policies: v.policies,

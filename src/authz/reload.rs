@@ -12,6 +12,7 @@ use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher as _};
 
 use super::{Authorizer, PolicyError, PolicyFiles};
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 
 struct Active {
     authz: Arc<Authorizer>,
@@ -29,6 +30,7 @@ pub struct PolicyStatus {
 pub struct Policies {
     dir: Option<PathBuf>,
     clock: Clock,
+    metrics: Metrics,
     active: RwLock<Active>,
 }
 
@@ -59,8 +61,8 @@ const SETTLE: Duration = Duration::from_millis(250);
 impl Policies {
     /// Loads `dir`, or the embedded defaults when there is none; the set
     /// must pass its test cases.
-    pub fn load(dir: Option<&Path>, clock: Clock) -> Result<Self, PolicyError> {
-        let (authz, _) = Authorizer::vetted(dir)?;
+    pub fn load(dir: Option<&Path>, clock: Clock, metrics: Metrics) -> Result<Self, PolicyError> {
+        let authz = Authorizer::vetted(dir)?.0.observed_by(metrics.clone());
         let active = Active {
             authz: Arc::new(authz),
             loaded_at: clock.now(),
@@ -68,6 +70,7 @@ impl Policies {
         Ok(Self {
             dir: dir.map(Path::to_path_buf),
             clock,
+            metrics,
             active: RwLock::new(active),
         })
     }
@@ -100,7 +103,11 @@ impl Policies {
         if PolicyFiles::read_dir(dir)?.hash() == self.status().hash {
             return Ok(false);
         }
-        let authz = Arc::new(Authorizer::vetted(Some(dir))?.0);
+        let authz = Arc::new(
+            Authorizer::vetted(Some(dir))?
+                .0
+                .observed_by(self.metrics.clone()),
+        );
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = Active {
             authz,
             loaded_at: self.clock.now(),

@@ -33,21 +33,24 @@ fn already_revoked(
     key_id: KeyId,
 ) -> AppResult<AppError> {
     let gone = AppError::NotFound("api key");
-    let Some((account, tenant, reason, at)) = api_keys::revoked(conn, key_id)? else {
+    let Some(revoked) = api_keys::revoked(conn, key_id)? else {
         return Ok(gone);
     };
-    let Some(owner) = accounts::get(conn, account)? else {
+    let Some(owner) = accounts::get(conn, revoked.owner)? else {
         return Ok(gone);
     };
     let mut ents = caller_entities(conn, p)?;
     add_account(conn, &mut ents, &owner)?;
-    let uid = ents.revoked_key(key_id, &owner, tenant)?;
+    let uid = ents.revoked_key(key_id, &owner, revoked.tenant)?;
     Ok(
         match ctx
             .session(&ents)?
             .check_visible(Action::ReadApiKey, &uid, "api key")
         {
-            Ok(_) => AppError::Conflict(format!("Already revoked: {}", reason.message(at))),
+            Ok(_) => AppError::Conflict(format!(
+                "Already revoked: {}",
+                revoked.reason.message(revoked.at)
+            )),
             Err(_) => gone,
         },
     )

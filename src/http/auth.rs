@@ -94,7 +94,8 @@ pub fn authenticate(
     let Some(bearer) = creds.bearer else {
         return Ok(None);
     };
-    let principal = verifier.verify(&bearer?.hash(), now)?;
+    let bearer = bearer.inspect_err(|_| verifier.malformed())?;
+    let principal = verifier.verify(&bearer.hash(), now)?;
     if let Some(tenant) = creds.tenant {
         let tenant = tenant?;
         if tenant != principal.tenant_id {

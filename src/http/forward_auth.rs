@@ -36,7 +36,10 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
                 .insert_header((WWW_AUTHENTICATE, "Bearer realm=\"keyward\""))
                 .finish();
         }
-        Some(Err(e)) => return refused(&e),
+        Some(Err(e)) => {
+            state.verifier.malformed();
+            return refused(&e);
+        }
         Some(Ok(t)) => t,
     };
     let now = state.clock.now();

@@ -152,7 +152,11 @@ pub async fn post(
     };
     let creds = Credentials::from_request(&req);
     let state = state.into_inner();
-    let body = match web::block(move || state.execute(request, creds)).await {
+    let metrics = state.metrics.clone();
+    let started = std::time::Instant::now();
+    let answer = web::block(move || state.execute(request, creds)).await;
+    metrics.graphql(started.elapsed());
+    let body = match answer {
         Ok(body) => body,
         Err(e) => {
             let msg = AppError::internal(e).public_message();

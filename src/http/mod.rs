@@ -19,6 +19,7 @@ use crate::authz::reload::Policies;
 use crate::clock::Clock;
 use crate::error::AppError;
 use crate::gql::{Context, Schema};
+use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::verify::Verifier;
 
@@ -28,6 +29,7 @@ pub struct AppState {
     pub policies: Arc<Policies>,
     pub schema: Schema,
     pub clock: Clock,
+    pub metrics: Metrics,
 }
 
 impl AppState {
@@ -106,6 +108,13 @@ pub fn security_headers() -> DefaultHeaders {
         .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+}
+
+/// Prometheus' text format, for the metrics listener.
+pub async fn metrics(registry: Arc<prometheus_client::registry::Registry>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(crate::metrics::render(&registry))
 }
 
 /// Alive: does no work at all (the baseline of `make bench`).

@@ -139,12 +139,17 @@ pub fn revocation(
     })
 }
 
-/// A key that was revoked: whose it was, where it worked, why and when it
-/// stopped (`None` for keys revoked before that was recorded).
-pub fn revoked(
-    conn: &Connection,
-    id: KeyId,
-) -> AppResult<Option<(AccountId, TenantId, Revocation, DateTime<Utc>)>> {
+/// A key that no longer exists.
+pub struct RevokedKey {
+    pub owner: AccountId,
+    pub tenant: TenantId,
+    pub reason: Revocation,
+    pub at: DateTime<Utc>,
+}
+
+/// The key `id` if it was revoked (`None` also for keys revoked before
+/// their owner and tenant were recorded).
+pub fn revoked(conn: &Connection, id: KeyId) -> AppResult<Option<RevokedKey>> {
     let row: Option<(Option<AccountId>, Option<TenantId>, String, String)> = conn
         .prepare_cached(
             "SELECT account_id, tenant_id, reason, revoked_at FROM revoked_keys WHERE key_id = ?1",
@@ -152,9 +157,12 @@ pub fn revoked(
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
         .optional()?;
     Ok(match row {
-        Some((Some(account), Some(tenant), reason, at)) => {
-            Some((account, tenant, parse_col(&reason)?, time_from_sql(&at)?))
-        }
+        Some((Some(owner), Some(tenant), reason, at)) => Some(RevokedKey {
+            owner,
+            tenant,
+            reason: parse_col(&reason)?,
+            at: time_from_sql(&at)?,
+        }),
         _ => None,
     })
 }

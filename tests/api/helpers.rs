@@ -43,6 +43,10 @@ pub struct TestApp {
     pub admin_key: String,
     pub admin_id: String,
     pub tenant_id: String,
+    /// The database file.
+    pub db: std::path::PathBuf,
+    /// `http://addr/metrics` when the config asked for a metrics listener.
+    pub metrics_url: Option<String>,
     agent: ureq::Agent,
     labels: RefCell<Vec<(String, String)>>,
     _dir: tempfile::TempDir,
@@ -61,7 +65,8 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 /// client computes times from its own clock).
 pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = Config::for_tests(dir.path().join("keyward.db"));
+    let db = dir.path().join("keyward.db");
+    let mut config = Config::for_tests(db.clone());
     adjust(&mut config);
     let app = Application::build(&config, clock.clone()).expect("the app builds");
     let boot = app
@@ -69,6 +74,7 @@ pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
         .clone()
         .expect("an empty database is bootstrapped");
     let addr = app.local_addr();
+    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
     let store = app.store();
     let policies = app.policies();
     let verifier = app.verifier();
@@ -86,6 +92,8 @@ pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
         admin_key: boot.api_key.expose().to_owned(),
         admin_id: boot.user_id.to_string(),
         tenant_id: boot.tenant_id.to_string(),
+        db,
+        metrics_url,
         agent,
         labels: RefCell::new(Vec::new()),
         _dir: dir,

@@ -13,6 +13,7 @@ mod http;
 mod invitations;
 mod isolation;
 mod nginx;
+mod operations;
 mod policies;
 mod policy_ops;
 mod prefect_cli;

@@ -40,10 +40,44 @@ fn free_port() -> u16 {
 
 struct Nginx(Child);
 
-impl Drop for Nginx {
-    fn drop(&mut self) {
+/// The processes whose parent is `pid` (nginx's workers).
+fn children(pid: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|stat| {
+                // pid (comm) state ppid ...: comm may hold spaces, so split after ')'.
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+impl Nginx {
+    /// Graceful stop (SIGQUIT: the master ends its workers, then itself);
+    /// a kill only if it hangs.
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-QUIT", &self.0.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -101,7 +135,7 @@ fn nginx_lets_valid_keys_through_with_identity_and_stops_revoked_ones() {
     let app = spawn_app();
     let dir = tempfile::tempdir().unwrap();
     let listen = free_port();
-    let _nginx = start_nginx(
+    let mut nginx = start_nginx(
         dir.path(),
         listen,
         app.url.trim_start_matches("http://"),
@@ -120,10 +154,14 @@ fn nginx_lets_valid_keys_through_with_identity_and_stops_revoked_ones() {
             req = req.header(h, v);
         }
         let mut r = req.call().unwrap();
-        let challenge = r
+        let challenges: Vec<String> = r
             .headers()
-            .get("www-authenticate")
-            .map(|v| v.to_str().unwrap().to_owned());
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        assert!(challenges.len() <= 1, "one challenge, not {challenges:?}");
+        let challenge = challenges.into_iter().next();
         (
             r.status().as_u16(),
             challenge,
@@ -161,4 +199,15 @@ fn nginx_lets_valid_keys_through_with_identity_and_stops_revoked_ones() {
     let (status, challenge, _) = get(Some(&key), None);
     assert_eq!(status, 401);
     assert!(challenge.unwrap().contains("This API key was revoked at"));
+
+    // Stopping it leaves no worker behind.
+    let workers = children(nginx.0.id());
+    assert!(!workers.is_empty(), "nginx runs its worker");
+    nginx.stop();
+    for w in workers {
+        assert!(
+            !std::path::Path::new(&format!("/proc/{w}")).exists(),
+            "worker {w} outlived its master"
+        );
+    }
 }
