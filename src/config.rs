@@ -22,6 +22,11 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Serve GraphiQL at `GET /graphql`. Off by default: its page loads its
+    /// scripts from a CDN (esm.sh), which keyward's own pages never do.
+    #[arg(long, env = "KEYWARD_GRAPHIQL")]
+    pub graphiql: bool,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "KEYWARD_WORKERS")]
     pub workers: Option<usize>,
@@ -57,6 +62,7 @@ impl Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             policies: None,
             metrics_listen: None,
+            graphiql: false,
             workers: Some(2),
             // Tests flush `last_used_at` themselves.
             last_used_interval: 3600,

@@ -82,6 +82,7 @@ impl Application {
             schema: crate::gql::schema(),
             clock,
             metrics,
+            graphiql: config.graphiql,
         });
         Ok(Self {
             listener,

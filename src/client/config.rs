@@ -1,4 +1,4 @@
-//! Where the client's key and server come from, most specific first (S9):
+//! Where the client's key and server come from, most specific first:
 //! a command-line flag, then the environment, then the config file
 //! (`$KEYWARD_HOME/config.toml`, else `~/.keyward/config.toml`).
 use std::fmt;

@@ -46,7 +46,7 @@ macro_rules! text_enum {
 }
 
 /// Why a key that no longer exists stopped working (kept with its hash so a
-/// client using it is told, S8).
+/// client using it is told why).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Revocation {
     Revoked,

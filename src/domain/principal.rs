@@ -5,7 +5,7 @@ use super::ids::{AccountId, KeyId, TenantId};
 use super::model::{AccountKind, Role};
 
 /// An authenticated caller. A key stands for its owner and acts in the key's
-/// tenant only, with the owner's role there (S1).
+/// tenant only, with the owner's role there.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub key_id: KeyId,

@@ -32,7 +32,7 @@ impl Query {
     }
 
     /// API key metadata, never a secret: the caller's own keys and, for
-    /// tenant admins, every service-account key of the tenant (S7), as the
+    /// tenant admins, every service-account key of the tenant, as the
     /// policies allow.
     fn auth_api_key(
         ctx: &Context,

@@ -41,6 +41,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
     assets![
         ("/", "index.html", "text/html; charset=utf-8"),
+        ("/graphql", "graphql.html", "text/html; charset=utf-8"),
         ("/console/app.css", "app.css", "text/css; charset=utf-8"),
         ("/console/favicon.svg", "favicon.svg", "image/svg+xml"),
         ("/console/app.js", "app.js", JS),
@@ -96,14 +97,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_page_loads_only_its_own_scripts() {
-        let page = std::str::from_utf8(ASSETS[0].body).unwrap();
-        for tag in page.split("<script").skip(1) {
-            let head = &tag[..tag.find('>').unwrap()];
-            assert!(head.contains("src=\"/console/"), "inline script: {head}");
+    fn the_pages_load_only_their_own_scripts() {
+        for asset in ASSETS
+            .iter()
+            .filter(|a| a.content_type.starts_with("text/html"))
+        {
+            let page = std::str::from_utf8(asset.body).unwrap();
+            for tag in page.split("<script").skip(1) {
+                let head = &tag[..tag.find('>').unwrap()];
+                assert!(head.contains("src=\"/console/"), "inline script: {head}");
+            }
+            assert!(!page.contains("style="), "inline style in {}", asset.path);
+            assert!(!page.contains("http://") && !page.contains("https://"));
         }
-        assert!(!page.contains("style="), "inline style in index.html");
-        assert!(!page.contains("http://") && !page.contains("https://"));
         assert!(!CONTENT_SECURITY_POLICY.contains("unsafe"));
     }
 

@@ -172,8 +172,29 @@ pub async fn post(
     resp.json(body)
 }
 
-pub async fn graphiql() -> actix_web::Result<HttpResponse> {
-    juniper_actix::graphiql_handler("/graphql", None).await
+/// What GraphiQL's page (juniper's, loading from esm.sh) may load: that CDN
+/// and this origin, nothing else.
+pub const GRAPHIQL_CSP: &str = "default-src 'none'; script-src 'unsafe-inline' https://esm.sh; \
+     style-src 'unsafe-inline' https://esm.sh; font-src https://esm.sh data:; \
+     img-src 'self' data: https://esm.sh; connect-src 'self' https://esm.sh; \
+     worker-src 'self' blob: https://esm.sh; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+
+/// `GET /graphql`: a page of keyward's own that says how to query; GraphiQL
+/// only with `--graphiql`, since it loads its scripts from a CDN.
+pub async fn graphiql(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
+    if !state.graphiql {
+        return super::console::serve(req).await;
+    }
+    match juniper_actix::graphiql_handler("/graphql", None).await {
+        Ok(mut page) => {
+            page.headers_mut().insert(
+                actix_web::http::header::CONTENT_SECURITY_POLICY,
+                actix_web::http::header::HeaderValue::from_static(GRAPHIQL_CSP),
+            );
+            page
+        }
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
 }
 
 #[cfg(test)]

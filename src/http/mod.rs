@@ -30,6 +30,8 @@ pub struct AppState {
     pub schema: Schema,
     pub clock: Clock,
     pub metrics: Metrics,
+    /// Serve GraphiQL (from a CDN) at `GET /graphql`.
+    pub graphiql: bool,
 }
 
 impl AppState {

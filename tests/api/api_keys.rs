@@ -29,7 +29,7 @@ fn create_api_key_for_oneself_and_for_a_service_account() {
             Some(secret),
             "token and key are the same secret"
         );
-        // The new key works, and stands for its owner, not its creator (S3).
+        // The new key works, and stands for its owner, not its creator.
         let me = a.ok(secret, AUTH_INFO, json!({}));
         assert_eq!(
             me["auth_info"]["user_id"].as_str(),

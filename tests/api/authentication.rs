@@ -1,4 +1,4 @@
-//! Every way a credential can fail, and what the client is told (S1, S8, S11).
+//! Every way a credential can fail, and what the client is told.
 use chrono::Duration;
 use serde_json::json;
 

@@ -1,7 +1,7 @@
 //! The transport: body forms, routes, limits, health.
 use serde_json::json;
 
-use crate::helpers::{AUTH_INFO, spawn_app};
+use crate::helpers::{AUTH_INFO, SERVICE_ACCOUNTS, spawn_app, spawn_app_with};
 use crate::snap;
 
 #[test]
@@ -136,16 +136,45 @@ fn graphiql_introspection_fits_the_limits() {
     assert!(body["data"]["__schema"]["types"].as_array().unwrap().len() > 10);
 }
 
+/// GET never executes, even an authorised, valid mutation.
 #[test]
-fn get_serves_graphiql_and_never_executes() {
-    let a = spawn_app();
-    let r = a.get(
-        "/graphql?query=mutation%7Bdelete_api_key(input%3A%7Bkey_id%3A%22x%22%7D)%7Bsuccess%7D%7D",
+fn get_never_executes() {
+    for app in [spawn_app(), spawn_app_with(|c| c.graphiql = true)] {
+        let auth = format!("Bearer {}", app.admin_key);
+        let r = app.get_with(
+            "/graphql?query=mutation%7Bcreate_service_account(input%3A%7Bname%3A%22via-get%22%7D)%7Bid%7D%7D",
+            &[("authorization", &auth)],
+        );
+        assert_eq!(r.status, 200);
+        assert!(r.headers["content-type"].starts_with("text/html"));
+        assert!(!r.text.contains("\"data\""));
+        let sas = app.ok(&app.admin_key, SERVICE_ACCOUNTS, json!({}));
+        assert_eq!(sas["service_account"], json!([]), "a GET created something");
+    }
+}
+
+/// By default `GET /graphql` is keyward's own page (no CDN, the console's
+/// CSP); GraphiQL, which loads from esm.sh, only with `--graphiql`, under a
+/// CSP that names that CDN and nothing else.
+#[test]
+fn graphiql_only_on_request_and_never_from_anywhere_unnamed() {
+    let page = spawn_app().get("/graphql");
+    assert_eq!(
+        page.headers["content-security-policy"],
+        keyward::http::console::CONTENT_SECURITY_POLICY
     );
-    assert_eq!(r.status, 200);
-    assert!(r.headers["content-type"].starts_with("text/html"));
-    assert!(r.text.contains("GraphiQL") || r.text.contains("graphiql"));
-    assert!(!r.text.contains("\"data\""));
+    assert!(!page.text.contains("https://") && !page.text.contains("http://"));
+    assert!(page.text.contains("--graphiql"), "{}", page.text);
+    let on = spawn_app_with(|c| c.graphiql = true).get("/graphql");
+    assert!(on.text.contains("esm.sh"), "juniper's GraphiQL page");
+    assert_eq!(
+        on.headers["content-security-policy"],
+        keyward::http::graphql::GRAPHIQL_CSP
+    );
+    // Every address the page loads (quoted in an attribute or the import map).
+    for url in on.text.split("\"https://").skip(1) {
+        assert!(url.starts_with("esm.sh/"), "GraphiQL loads from {url:.40}");
+    }
 }
 
 #[test]

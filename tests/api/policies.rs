@@ -13,7 +13,7 @@ use crate::world::{World, world};
 type Row = (&'static str, &'static str, &'static str, &'static str);
 
 const TABLE: &[Row] = &[
-    // create_service_account (S4)
+    // create_service_account
     ("admin", "create_service_account", "own tenant", "ok"),
     ("service", "create_service_account", "own tenant", "ok"),
     ("user", "create_service_account", "own tenant", "FORBIDDEN"),
@@ -29,7 +29,7 @@ const TABLE: &[Row] = &[
         "default tenant",
         "NOT_FOUND",
     ),
-    // create_api_key (S2, S3)
+    // create_api_key
     ("admin", "create_api_key", "self", "ok"),
     ("user", "create_api_key", "self", "ok"),
     ("readonly", "create_api_key", "self", "ok"),
@@ -44,7 +44,7 @@ const TABLE: &[Row] = &[
         "service account",
         "NOT_FOUND",
     ),
-    // delete_api_key (S6, S7)
+    // delete_api_key
     ("user", "delete_api_key", "service account key", "NOT_FOUND"),
     (
         "readonly",
@@ -59,7 +59,7 @@ const TABLE: &[Row] = &[
         "NOT_FOUND",
     ),
     ("service", "delete_api_key", "service account key", "ok"),
-    // delete_service_account (S4, S8)
+    // delete_service_account
     (
         "user",
         "delete_service_account",

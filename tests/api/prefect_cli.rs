@@ -182,7 +182,7 @@ fn the_prefect_cli_can_use_the_bare_host() {
 
 #[test]
 fn the_prefect_cli_lists_and_switches_tenants() {
-    // A user of two tenants whose key is bound to the first (S2).
+    // A user of two tenants whose key is bound to the first.
     let app = spawn_app();
     let (other_tenant, _, _) = app.other_tenant("other");
     let (_, key) = app.member("both@default", keyward::domain::model::Role::User);

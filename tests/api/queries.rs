@@ -25,7 +25,7 @@ fn auth_info_by_caller() {
 
 #[test]
 fn auth_api_key_by_caller() {
-    // S7: own keys; admins (service accounts included) also every
+    // own keys; admins (service accounts included) also every
     // service-account key of their tenant; nothing from another tenant.
     let w = world();
     let all = by_caller(&w, LIST_KEYS);

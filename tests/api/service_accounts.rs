@@ -1,4 +1,4 @@
-//! create_service_account and delete_service_account (S4, S8).
+//! create_service_account and delete_service_account.
 use serde_json::{Value, json};
 
 use crate::helpers::{AUTH_INFO, CREATE_SA, DELETE_SA};
@@ -7,7 +7,7 @@ use crate::world::world;
 
 #[test]
 fn create_service_account_by_caller() {
-    // S4: only tenant admins; service accounts are admins by default.
+    // only tenant admins; service accounts are admins by default.
     let w = world();
     let a = &w.app;
     let mut out = serde_json::Map::new();

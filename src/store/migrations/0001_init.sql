@@ -6,7 +6,7 @@ CREATE TABLE tenants (
     created_at  TEXT NOT NULL
 ) STRICT;
 
--- Users and service accounts share one id space (PRODUCT.md, "Account").
+-- Users and service accounts share one id space.
 CREATE TABLE accounts (
     id          TEXT PRIMARY KEY,
     kind        TEXT NOT NULL CHECK (kind IN ('USER', 'SERVICE')),
@@ -44,7 +44,7 @@ CREATE INDEX api_keys_account ON api_keys(account_id);
 CREATE INDEX api_keys_tenant ON api_keys(tenant_id);
 
 -- Hashes of keys that no longer exist, so a client using one is told why
--- (revoked, or its service account deleted) instead of "unknown" (S8).
+-- (revoked, or its service account deleted) instead of "unknown".
 CREATE TABLE revoked_keys (
     hash        BLOB PRIMARY KEY CHECK (length(hash) = 32),
     key_id      TEXT NOT NULL,

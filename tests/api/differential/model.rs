@@ -1,7 +1,9 @@
 //! What keyward should answer, written from the product's rules as plain
 //! Rust over roles, kinds and tenants: it reads no policy file and shares no
 //! code with the server. The differential test compares the two.
-use std::collections::BTreeMap;
+// Insertion order, not id order: ids are random, and the test must make
+// the same choices for the same seed.
+use indexmap::IndexMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Role {
@@ -105,10 +107,10 @@ pub const CONFLICT: Outcome = Outcome::Err("CONFLICT", None);
 #[derive(Default, Clone, Debug)]
 pub struct Model {
     pub tenants: Vec<Tenant>,
-    pub accounts: BTreeMap<String, Account>,
-    pub memberships: BTreeMap<String, Membership>,
-    pub keys: BTreeMap<String, Key>,
-    pub invitations: BTreeMap<String, Invitation>,
+    pub accounts: IndexMap<String, Account>,
+    pub memberships: IndexMap<String, Membership>,
+    pub keys: IndexMap<String, Key>,
+    pub invitations: IndexMap<String, Invitation>,
 }
 
 impl Model {
@@ -406,7 +408,7 @@ impl Model {
     }
 
     pub fn remove_membership(&mut self, id: &str) {
-        if let Some(m) = self.memberships.remove(id) {
+        if let Some(m) = self.memberships.shift_remove(id) {
             self.revoke_keys(|k| k.account == m.account && k.tenant == m.tenant);
         }
     }
@@ -414,6 +416,6 @@ impl Model {
     pub fn delete_robot(&mut self, id: &str) {
         self.revoke_keys(|k| k.account == id);
         self.memberships.retain(|_, m| m.account != id);
-        self.accounts.remove(id);
+        self.accounts.shift_remove(id);
     }
 }
