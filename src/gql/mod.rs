@@ -1,11 +1,16 @@
 //! The GraphQL API, with Prefect Cloud's snake_case names. Resolvers follow
 //! one shape: parse the input, load, ask Cedar, act, all in one transaction.
+mod api_keys;
+mod auth_info;
 pub mod context;
 mod inputs;
+mod invitations;
+mod memberships;
 mod mutation;
 mod query;
 mod scalars;
-mod teams;
+mod service_accounts;
+mod tenants;
 mod types;
 
 use juniper::{EmptySubscription, RootNode};

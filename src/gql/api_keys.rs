@@ -1,0 +1,278 @@
+//! API keys: `auth_api_key`, `create_api_key`, `delete_api_key`, their
+//! inputs and nodes.
+use chrono::{DateTime, Utc};
+use juniper::{GraphQLInputObject, GraphQLObject};
+use rusqlite::Connection;
+
+use super::context::{Context, SortKey, SortKeys, add_account, caller_entities, limit, sort};
+use super::inputs::OrderBy;
+use super::scalars::{GqlUuid, Timestamp, id};
+use super::types::{Success, UserRef};
+use crate::authz::entities::{account_uid, tenant_uid};
+use crate::authz::{Action, RequestContext};
+use crate::domain::ids::{AccountId, KeyId, TenantId};
+use crate::domain::model::KeyWithOwner;
+use crate::domain::names::DisplayName;
+use crate::domain::principal::Principal;
+use crate::error::{AppError, AppResult};
+use crate::store::api_keys::NewKey;
+use crate::store::{accounts, api_keys, memberships, tenants};
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "create_api_key_input", rename_all = "none")]
+pub struct CreateApiKeyInput {
+    /// A user or a service account.
+    pub user_id: GqlUuid,
+    pub name: String,
+    /// Null or absent: the key never expires.
+    pub expires_at: Option<Timestamp>,
+    /// Accepted for Prefect compatibility; it must name the calling key's
+    /// tenant, where every new key is bound.
+    pub default_tenant_id: Option<GqlUuid>,
+}
+
+/// `create_api_key`'s input, parsed.
+struct NewKeyRequest {
+    owner: AccountId,
+    name: DisplayName,
+    expires_at: Option<DateTime<Utc>>,
+    tenant: Option<TenantId>,
+}
+
+impl TryFrom<CreateApiKeyInput> for NewKeyRequest {
+    type Error = AppError;
+    fn try_from(input: CreateApiKeyInput) -> AppResult<Self> {
+        Ok(Self {
+            owner: AccountId::from(input.user_id.0),
+            name: DisplayName::parse("name", &input.name)?,
+            expires_at: input.expires_at.map(|t| t.0),
+            tenant: input.default_tenant_id.map(|t| TenantId::from(t.0)),
+        })
+    }
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "delete_api_key_input", rename_all = "none")]
+pub struct DeleteApiKeyInput {
+    pub key_id: GqlUuid,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "api_key_order_by", rename_all = "none")]
+pub struct ApiKeyOrder {
+    pub created: Option<OrderBy>,
+    pub name: Option<OrderBy>,
+    pub expires_at: Option<OrderBy>,
+}
+
+impl SortKeys<KeyWithOwner> for ApiKeyOrder {
+    fn sort_keys(&self) -> Vec<SortKey<KeyWithOwner>> {
+        let mut k: Vec<SortKey<KeyWithOwner>> = Vec::new();
+        if let Some(d) = self.created {
+            k.push((d, |a, b| a.key.created_at.cmp(&b.key.created_at)));
+        }
+        if let Some(d) = self.name {
+            k.push((d, |a, b| a.key.name.cmp(&b.key.name)));
+        }
+        if let Some(d) = self.expires_at {
+            k.push((d, |a, b| a.key.expires_at.cmp(&b.key.expires_at)));
+        }
+        k
+    }
+}
+
+/// An API key's metadata. Its secret is never returned after creation.
+#[derive(GraphQLObject)]
+#[graphql(name = "api_key", rename_all = "none")]
+pub struct ApiKeyNode {
+    pub id: GqlUuid,
+    pub name: String,
+    /// The owning account (a user or a service account).
+    pub user_id: GqlUuid,
+    /// The one tenant the key works in (Prefect Cloud's name for it).
+    pub default_tenant_id: GqlUuid,
+    pub created: Timestamp,
+    pub created_by: Option<UserRef>,
+    /// Null: never expires.
+    pub expires_at: Option<Timestamp>,
+    pub last_used_at: Option<Timestamp>,
+}
+
+impl From<&KeyWithOwner> for ApiKeyNode {
+    fn from(k: &KeyWithOwner) -> Self {
+        let k = &k.key;
+        Self {
+            id: id(k.id),
+            name: k.name.clone(),
+            user_id: id(k.account_id),
+            default_tenant_id: id(k.tenant_id),
+            created: Timestamp(k.created_at),
+            created_by: k.created_by.map(|c| UserRef { id: id(c) }),
+            expires_at: k.expires_at.map(Timestamp),
+            last_used_at: k.last_used_at.map(Timestamp),
+        }
+    }
+}
+
+#[derive(GraphQLObject)]
+#[graphql(name = "create_api_key_payload", rename_all = "none")]
+pub struct CreatedApiKey {
+    pub id: GqlUuid,
+    /// The secret, shown this once (the seed's name for it).
+    pub token: String,
+    /// The same secret (the name the Prefect 1.x CLI reads).
+    pub key: String,
+}
+
+pub fn list(
+    ctx: &Context,
+    order_by: Option<Vec<ApiKeyOrder>>,
+    limit: Option<i32>,
+) -> AppResult<Vec<ApiKeyNode>> {
+    let p = ctx.caller()?;
+    let max = self::limit(limit)?;
+    let mut rows = ctx.store.read(|c| {
+        let rows = api_keys::candidates_for(c, p.account_id, p.tenant_id)?;
+        let mut ents = caller_entities(c, p)?;
+        let mut owners: Vec<AccountId> = rows.iter().map(|r| r.key.account_id).collect();
+        owners.sort();
+        owners.dedup();
+        for owner in owners {
+            if let Some(a) = accounts::get(c, owner)? {
+                add_account(c, &mut ents, &a)?;
+            }
+        }
+        let rows = rows
+            .into_iter()
+            .map(|r| {
+                let uid = ents.api_key(&r)?;
+                Ok((r, uid))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        ctx.session(&ents)?.filter(Action::ReadApiKey, rows)
+    })?;
+    sort(&mut rows, order_by);
+    Ok(rows.iter().take(max).map(ApiKeyNode::from).collect())
+}
+
+pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKey> {
+    let p = ctx.caller()?;
+    let req = NewKeyRequest::try_from(input)?;
+    if let Some(at) = req.expires_at
+        && at <= ctx.now
+    {
+        return Err(AppError::Invalid(format!(
+            "expires_at {} is in the past; give a future time or null for a key that never expires",
+            at.to_rfc3339()
+        )));
+    }
+    let (key, token) = ctx.store.write(|w| {
+        // The owner's visibility is settled before anything is said about
+        // the tenant, so a hidden account and a missing one answer alike
+        // whatever else the input holds.
+        let owner = accounts::get(w, req.owner)?.ok_or(AppError::NotFound("account"))?;
+        let mut ents = caller_entities(w, p)?;
+        add_account(w, &mut ents, &owner)?;
+        if let Some(t) = req.tenant {
+            ents.add_tenant(t);
+        }
+        let session = ctx.session(&ents)?;
+        session.check_visible(Action::ReadAccount, &account_uid(owner.id), "account")?;
+        let tenant = match req.tenant {
+            Some(t) => {
+                if tenants::get(w, t)?.is_none() {
+                    return Err(AppError::NotFound("tenant"));
+                }
+                session.check_visible(Action::ReadTenant, &tenant_uid(t), "tenant")?;
+                t
+            }
+            // A service account's keys live in its own tenant; a user's in
+            // the tenant of the key they call with.
+            None => owner.tenant_id.unwrap_or(p.tenant_id),
+        };
+        let proof = session.check(
+            Action::CreateApiKey,
+            &account_uid(owner.id),
+            RequestContext::CreateApiKey {
+                tenant,
+                owner_kind: owner.kind,
+                owner_is_caller: owner.id == p.account_id,
+                owner_role: memberships::role_of(w, owner.id, tenant)?,
+                expires_at: req.expires_at,
+            },
+        )?;
+        let new = NewKey {
+            name: req.name.as_str(),
+            owner: owner.id,
+            owner_kind: owner.kind,
+            tenant,
+            created_by: Some(p.account_id),
+            expires_at: req.expires_at,
+        };
+        api_keys::mint(w, &proof, new, ctx.now)
+    })?;
+    tracing::info!(key_id = %key.id, owner = %key.account_id, tenant = %key.tenant_id, by = %p.account_id, "api key created");
+    let secret = token.expose().to_owned();
+    Ok(CreatedApiKey {
+        id: id(key.id),
+        token: secret.clone(),
+        key: secret,
+    })
+}
+
+pub fn delete(ctx: &Context, input: DeleteApiKeyInput) -> AppResult<Success> {
+    let p = ctx.caller()?;
+    let key_id = KeyId::from(input.key_id.0);
+    ctx.store.write(|w| {
+        let Some(key) = api_keys::get(w, key_id)? else {
+            return Err(already_revoked(ctx, w, p, key_id)?);
+        };
+        let owner = accounts::get(w, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
+        let mut ents = caller_entities(w, p)?;
+        add_account(w, &mut ents, &owner)?;
+        let uid = ents.api_key(&key)?;
+        let proof = ctx.session(&ents)?.check_named(
+            Action::ReadApiKey,
+            "api key",
+            Action::DeleteApiKey,
+            &uid,
+            RequestContext::Empty,
+        )?;
+        api_keys::revoke(w, &proof, key_id, ctx.now)
+    })?;
+    tracing::info!(key_id = %key_id, by = %p.account_id, "api key revoked");
+    Ok(Success { success: true })
+}
+
+/// Why a key that is not there cannot be revoked: `CONFLICT` "Already
+/// revoked" to whoever could have seen it, `NOT_FOUND` to everyone else (and
+/// for an id that never was a key).
+fn already_revoked(
+    ctx: &Context,
+    conn: &Connection,
+    p: &Principal,
+    key_id: KeyId,
+) -> AppResult<AppError> {
+    let gone = AppError::NotFound("api key");
+    let Some(revoked) = api_keys::revoked(conn, key_id)? else {
+        return Ok(gone);
+    };
+    let Some(owner) = accounts::get(conn, revoked.owner)? else {
+        return Ok(gone);
+    };
+    let mut ents = caller_entities(conn, p)?;
+    add_account(conn, &mut ents, &owner)?;
+    let uid = ents.revoked_key(key_id, &owner, revoked.tenant)?;
+    Ok(
+        match ctx
+            .session(&ents)?
+            .check_visible(Action::ReadApiKey, &uid, "api key")
+        {
+            Ok(_) => AppError::Conflict(format!(
+                "Already revoked: {}",
+                revoked.reason.message(revoked.at)
+            )),
+            Err(_) => gone,
+        },
+    )
+}

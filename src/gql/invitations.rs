@@ -1,0 +1,299 @@
+//! Invitations: `membership_invitation`, `create_membership_invitation`,
+//! `delete_membership_invitation`, `accept_membership_invitation`, their
+//! inputs and nodes.
+use chrono::{DateTime, Duration, Utc};
+use juniper::{GraphQLInputObject, GraphQLObject};
+use rusqlite::Connection;
+
+use super::context::{Context, caller_entities, limit};
+use super::inputs::TenantScope;
+use super::scalars::{GqlUuid, Timestamp, id};
+use super::types::{GqlRole, Success, UserRef};
+use crate::authz::{Action, Allowed, EntitySet, RequestContext};
+use crate::domain::api_key::{Token, TokenKind};
+use crate::domain::ids::{InvitationId, TenantId};
+use crate::domain::model::{Account, AccountKind, Invitation, Role};
+use crate::domain::names::{DisplayName, Email};
+use crate::domain::principal::Principal;
+use crate::error::{AppError, AppResult};
+use crate::store::api_keys::NewKey;
+use crate::store::{Write, accounts, api_keys, invitations, memberships, tenants};
+
+/// How long an invitation can be accepted.
+pub const INVITATION_LIFETIME: Duration = Duration::days(7);
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "create_membership_invitation_input", rename_all = "none")]
+pub struct CreateInvitationInput {
+    /// Default: the calling key's tenant.
+    pub tenant_id: Option<GqlUuid>,
+    pub email: String,
+    /// Default: USER.
+    pub role: Option<GqlRole>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "accept_membership_invitation_input", rename_all = "none")]
+pub struct AcceptInvitationInput {
+    /// The invitation's secret (kwi_...).
+    pub token: String,
+    /// The name of the first API key. Default: "first key".
+    pub key_name: Option<String>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "delete_membership_invitation_input", rename_all = "none")]
+pub struct DeleteInvitationInput {
+    pub invitation_id: GqlUuid,
+}
+
+/// An invitation to join a tenant. Its token is never returned after creation.
+#[derive(GraphQLObject)]
+#[graphql(name = "membership_invitation", rename_all = "none")]
+pub struct InvitationNode {
+    pub id: GqlUuid,
+    pub tenant_id: GqlUuid,
+    pub email: String,
+    pub role: GqlRole,
+    pub created: Timestamp,
+    pub created_by: Option<UserRef>,
+    pub expires_at: Timestamp,
+    /// Null until used; an invitation works once.
+    pub accepted_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl From<&Invitation> for InvitationNode {
+    fn from(i: &Invitation) -> Self {
+        Self {
+            id: id(i.id),
+            tenant_id: id(i.tenant_id),
+            email: i.email.clone(),
+            role: i.role.into(),
+            created: Timestamp(i.created_at),
+            created_by: i.created_by.map(|c| UserRef { id: id(c) }),
+            expires_at: Timestamp(i.expires_at),
+            accepted_at: i.accepted_at.map(Timestamp),
+            revoked_at: i.revoked_at.map(Timestamp),
+        }
+    }
+}
+
+#[derive(GraphQLObject)]
+#[graphql(name = "create_membership_invitation_payload", rename_all = "none")]
+pub struct CreatedInvitation {
+    pub id: GqlUuid,
+    /// The invitation's secret, shown this once: give it to the invitee.
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
+#[derive(GraphQLObject)]
+#[graphql(name = "accept_membership_invitation_payload", rename_all = "none")]
+pub struct AcceptedInvitation {
+    pub user_id: GqlUuid,
+    pub tenant_id: GqlUuid,
+    /// The new member's first API key, shown this once.
+    pub key: String,
+}
+
+pub fn list(
+    ctx: &Context,
+    scope: Option<TenantScope>,
+    max: Option<i32>,
+) -> AppResult<Vec<InvitationNode>> {
+    let p = ctx.caller()?;
+    let max = limit(max)?;
+    let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
+    ctx.store.read(|c| {
+        let mut ents = caller_entities(c, p)?;
+        let rows = invitations::of_tenant(c, tenant)?
+            .into_iter()
+            .map(|i| {
+                let uid = ents.invitation(&i)?;
+                Ok((i, uid))
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        let visible = ctx.session(&ents)?.filter(Action::ReadInvitation, rows)?;
+        Ok(visible.iter().take(max).map(InvitationNode::from).collect())
+    })
+}
+
+pub fn create(ctx: &Context, input: CreateInvitationInput) -> AppResult<CreatedInvitation> {
+    let p = ctx.caller()?;
+    let email = Email::parse(&input.email)?;
+    let role = input.role.map_or(Role::User, Role::from);
+    let tenant = input.tenant_id.map_or(p.tenant_id, |t| TenantId::from(t.0));
+    let token = Token::invitation();
+    let inv = ctx.store.write(|w| {
+        tenants::get(w, tenant)?.ok_or(AppError::NotFound("tenant"))?;
+        let mut ents = caller_entities(w, p)?;
+        let uid = ents.add_tenant(tenant);
+        let context = RequestContext::CreateInvitation {
+            email: email.to_string(),
+            role,
+        };
+        let proof = ctx.session(&ents)?.check_named(
+            Action::ReadTenant,
+            "tenant",
+            Action::CreateInvitation,
+            &uid,
+            context,
+        )?;
+        if let Some(user) = accounts::find_user_by_email(w, &email)?
+            && memberships::role_of(w, user.id, tenant)?.is_some()
+        {
+            return Err(AppError::Conflict(format!(
+                "{email} is already a member of this tenant"
+            )));
+        }
+        let inv = Invitation {
+            id: InvitationId::random(),
+            tenant_id: tenant,
+            email: email.to_string(),
+            role,
+            created_by: Some(p.account_id),
+            created_at: ctx.now,
+            expires_at: ctx.now + INVITATION_LIFETIME,
+            accepted_at: None,
+            revoked_at: None,
+        };
+        invitations::insert(w, &proof, &inv, &token.hash())?;
+        Ok(inv)
+    })?;
+    tracing::info!(invitation = %inv.id, tenant = %tenant, by = %p.account_id, "invitation created");
+    Ok(CreatedInvitation {
+        id: id(inv.id),
+        token: token.expose().to_owned(),
+        expires_at: Timestamp(inv.expires_at),
+    })
+}
+
+pub fn delete(ctx: &Context, input: DeleteInvitationInput) -> AppResult<Success> {
+    let p = ctx.caller()?;
+    let iid = InvitationId::from(input.invitation_id.0);
+    ctx.store.write(|w| {
+        let inv = invitations::get(w, iid)?.ok_or(AppError::NotFound("invitation"))?;
+        let mut ents = caller_entities(w, p)?;
+        let uid = ents.invitation(&inv)?;
+        let proof = ctx.session(&ents)?.check_named(
+            Action::ReadInvitation,
+            "invitation",
+            Action::DeleteInvitation,
+            &uid,
+            RequestContext::Empty,
+        )?;
+        invitations::revoke(w, &proof, iid, ctx.now)
+    })?;
+    tracing::info!(invitation = %iid, by = %p.account_id, "invitation revoked");
+    Ok(Success { success: true })
+}
+
+fn invitation_refused(msg: String) -> AppError {
+    AppError::Unauthenticated(msg)
+}
+
+/// The invitee's way in: the token says which tenant and role, and who is
+/// invited. Without a key, it creates the invited e-mail's account, which
+/// must not exist yet: an invitation never hands out an existing account.
+/// With a key, the key must be one of the invited account's own; the member
+/// then gets a first key for the new tenant (its other keys stay bound to
+/// their own tenants).
+pub fn accept(ctx: &Context, input: AcceptInvitationInput) -> AppResult<AcceptedInvitation> {
+    let token = Token::parse(input.token.trim())
+        .ok()
+        .filter(|t| t.kind() == TokenKind::Invitation)
+        .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
+    let key_name =
+        DisplayName::parse("key_name", input.key_name.as_deref().unwrap_or("first key"))?;
+    let caller = ctx.principal();
+    let (user_id, tenant, key) = ctx.store.write(|w| {
+        let inv = usable_invitation(w, &token, ctx.now)?;
+        let mut ents = EntitySet::new();
+        let principal = ents.invitation(&inv)?;
+        let tenant_uid = ents.add_tenant(inv.tenant_id);
+        let proof = ctx.authz.session_as(principal, &ents, ctx.now)?.check(
+            Action::AcceptInvitation,
+            &tenant_uid,
+            RequestContext::Empty,
+        )?;
+        let user = invitee(w, &proof, &inv, caller, ctx.now)?;
+        memberships::insert(w, &proof, inv.tenant_id, user.id, inv.role, ctx.now)?;
+        if !invitations::accept(w, &proof, inv.id, user.id, ctx.now)? {
+            return Err(invitation_refused(
+                "This invitation was already used.".into(),
+            ));
+        }
+        let new = NewKey {
+            name: key_name.as_str(),
+            owner: user.id,
+            owner_kind: AccountKind::User,
+            tenant: inv.tenant_id,
+            created_by: Some(user.id),
+            expires_at: None,
+        };
+        let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
+        Ok((user.id, inv.tenant_id, key))
+    })?;
+    tracing::info!(user = %user_id, tenant = %tenant, "invitation accepted");
+    Ok(AcceptedInvitation {
+        user_id: id(user_id),
+        tenant_id: id(tenant),
+        key: key.expose().to_owned(),
+    })
+}
+
+/// The invitation of `token`, if it can still be accepted.
+fn usable_invitation(
+    conn: &Connection,
+    token: &Token,
+    now: DateTime<Utc>,
+) -> AppResult<Invitation> {
+    let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let inv = invitations::find_by_hash(conn, &token.hash())?
+        .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
+    if let Some(when) = inv.revoked_at {
+        return Err(invitation_refused(format!(
+            "This invitation was revoked at {}.",
+            at(when)
+        )));
+    }
+    if let Some(when) = inv.accepted_at {
+        return Err(invitation_refused(format!(
+            "This invitation was already accepted at {}.",
+            at(when)
+        )));
+    }
+    if inv.expires_at <= now {
+        return Err(invitation_refused(format!(
+            "This invitation expired at {}.",
+            at(inv.expires_at)
+        )));
+    }
+    Ok(inv)
+}
+
+/// Who joins: a new account for the invited e-mail when the request has no
+/// key and the e-mail has no account; the key's own account when it is the
+/// invited one. Anything else is refused, before the token is used.
+fn invitee(
+    w: &Write,
+    proof: &Allowed,
+    inv: &Invitation,
+    caller: Option<&Principal>,
+    now: DateTime<Utc>,
+) -> AppResult<Account> {
+    let email = Email::parse(&inv.email)?;
+    let existing = accounts::find_user_by_email(w, &email)?;
+    match (caller, existing) {
+        (None, None) => accounts::insert_user(w, proof, &email, false, now),
+        (None, Some(_)) => Err(invitation_refused(format!(
+            "This invitation is for {email}, who already has an account: sign in as {email} to accept it (send one of that account's API keys as `Authorization: Bearer <key>`)."
+        ))),
+        (Some(p), Some(account)) if account.id == p.account_id => Ok(account),
+        // One answer whether or not the e-mail has an account.
+        (Some(_), _) => Err(invitation_refused(format!(
+            "This invitation is for {email}, and the API key you sent belongs to another account: accept it with a key of {email}'s account, or without a key if {email} has no account yet."
+        ))),
+    }
+}

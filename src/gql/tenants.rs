@@ -1,0 +1,165 @@
+//! Tenants: `tenant` (Prefect's list-tenants and lookups), `create_tenant`,
+//! their inputs and nodes.
+use juniper::{GraphQLInputObject, GraphQLObject};
+
+use super::context::{Context, SortKey, SortKeys, caller_entities, limit, sort};
+use super::inputs::{OrderBy, StringComparison, UuidComparison};
+use super::scalars::{GqlUuid, Timestamp, id};
+use crate::authz::{Action, RequestContext};
+use crate::domain::ids::TenantId;
+use crate::domain::model::{AccountKind, Role, Tenant};
+use crate::domain::names::{DisplayName, Slug};
+use crate::error::AppResult;
+use crate::store::api_keys::NewKey;
+use crate::store::{api_keys, memberships, tenants};
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "tenant_bool_exp", rename_all = "none")]
+pub struct TenantFilter {
+    pub id: Option<UuidComparison>,
+    pub slug: Option<StringComparison>,
+    pub name: Option<StringComparison>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "tenant_order_by", rename_all = "none")]
+pub struct TenantOrder {
+    pub slug: Option<OrderBy>,
+    pub name: Option<OrderBy>,
+}
+
+#[derive(GraphQLInputObject)]
+#[graphql(name = "create_tenant_input", rename_all = "none")]
+pub struct CreateTenantInput {
+    pub name: String,
+    /// Unique, lowercase, URL-safe.
+    pub slug: String,
+}
+
+impl SortKeys<Tenant> for TenantOrder {
+    fn sort_keys(&self) -> Vec<SortKey<Tenant>> {
+        let mut k: Vec<SortKey<Tenant>> = Vec::new();
+        if let Some(d) = self.slug {
+            k.push((d, |a, b| a.slug.cmp(&b.slug)));
+        }
+        if let Some(d) = self.name {
+            k.push((d, |a, b| a.name.cmp(&b.name)));
+        }
+        k
+    }
+}
+
+#[derive(GraphQLObject)]
+#[graphql(name = "tenant", rename_all = "none")]
+pub struct TenantNode {
+    pub id: GqlUuid,
+    pub name: String,
+    pub slug: String,
+    pub created: Timestamp,
+}
+
+impl From<&Tenant> for TenantNode {
+    fn from(t: &Tenant) -> Self {
+        Self {
+            id: id(t.id),
+            name: t.name.clone(),
+            slug: t.slug.clone(),
+            created: Timestamp(t.created_at),
+        }
+    }
+}
+
+/// A new tenant, and its creator's first key for it.
+#[derive(GraphQLObject)]
+#[graphql(name = "create_tenant_payload", rename_all = "none")]
+pub struct CreatedTenant {
+    pub id: GqlUuid,
+    pub name: String,
+    pub slug: String,
+    pub created: Timestamp,
+    /// The creator's first API key for the new tenant, shown this once (a
+    /// key works in its own tenant only, so the calling key cannot act
+    /// there). Null when the creator is not made a member (a service account).
+    pub key: Option<String>,
+}
+
+/// The tenants the caller may see: those its owner is a member of.
+pub fn list(
+    ctx: &Context,
+    filter: Option<TenantFilter>,
+    order_by: Option<Vec<TenantOrder>>,
+    limit: Option<i32>,
+) -> AppResult<Vec<TenantNode>> {
+    let p = ctx.caller()?;
+    let max = self::limit(limit)?;
+    let id_eq: Option<TenantId> = filter
+        .as_ref()
+        .and_then(|f| f.id.as_ref()?.eq)
+        .map(|u| u.0.into());
+    let slug_eq = filter.as_ref().and_then(|f| f.slug.as_ref()?.eq.clone());
+    let name_eq = filter.as_ref().and_then(|f| f.name.as_ref()?.eq.clone());
+    let mut rows = ctx.store.read(|c| {
+        let mut ents = caller_entities(c, p)?;
+        let rows: Vec<(Tenant, _)> = tenants::of_member(c, p.account_id)?
+            .into_iter()
+            .filter(|t| id_eq.is_none_or(|id| t.id == id))
+            .filter(|t| slug_eq.as_ref().is_none_or(|s| &t.slug == s))
+            .filter(|t| name_eq.as_ref().is_none_or(|n| &t.name == n))
+            .map(|t| {
+                let uid = ents.add_tenant(t.id);
+                (t, uid)
+            })
+            .collect();
+        ctx.authz
+            .session(p, &ents, ctx.now)?
+            .filter(Action::ReadTenant, rows)
+    })?;
+    sort(&mut rows, order_by);
+    Ok(rows.iter().take(max).map(TenantNode::from).collect())
+}
+
+pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenant> {
+    let p = ctx.caller()?;
+    let name = DisplayName::parse("name", &input.name)?;
+    let slug = Slug::parse(&input.slug)?;
+    let (tenant, key) = ctx.store.write(|w| {
+        let mut ents = caller_entities(w, p)?;
+        let server = ents.add_server();
+        let proof =
+            ctx.session(&ents)?
+                .check(Action::CreateTenant, &server, RequestContext::Empty)?;
+        let tenant = tenants::insert(w, &proof, &name, &slug, ctx.now)?;
+        // A person who creates a tenant runs it, and gets the one key that
+        // lets it act there (the calling key stays bound to its own tenant).
+        // A service account belongs to its own tenant only, so it stays out.
+        if p.account_kind != AccountKind::User {
+            return Ok((tenant, None));
+        }
+        memberships::insert(
+            w,
+            &proof,
+            tenant.id,
+            p.account_id,
+            Role::TenantAdmin,
+            ctx.now,
+        )?;
+        let new = NewKey {
+            name: "first key",
+            owner: p.account_id,
+            owner_kind: AccountKind::User,
+            tenant: tenant.id,
+            created_by: Some(p.account_id),
+            expires_at: None,
+        };
+        let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
+        Ok((tenant, Some(key)))
+    })?;
+    tracing::info!(tenant = %tenant.id, slug = %tenant.slug, by = %p.account_id, "tenant created");
+    Ok(CreatedTenant {
+        id: id(tenant.id),
+        name: tenant.name,
+        slug: tenant.slug,
+        created: Timestamp(tenant.created_at),
+        key: key.map(|k| k.expose().to_owned()),
+    })
+}
