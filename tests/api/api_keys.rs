@@ -1,7 +1,8 @@
-//! create_api_key and delete_api_key on the allowed and the denied paths.
+//! API keys: auth_api_key as every caller sees it, create_api_key and
+//! delete_api_key on the allowed and the denied paths.
 use serde_json::{Value, json};
 
-use crate::helpers::{AUTH_INFO, CREATE_KEY, DELETE_KEY};
+use crate::helpers::{AUTH_INFO, CREATE_KEY, DELETE_KEY, LIST_KEYS};
 use crate::snap;
 use crate::world::world;
 
@@ -224,4 +225,55 @@ fn delete_api_key_denied_changes_nothing() {
     }
     let d = a.ok(&w.other_key, "{ auth_api_key { id } }", json!({}));
     assert!(d.to_string().contains(&w.other_sa_key_id));
+}
+
+#[test]
+fn auth_api_key_by_caller() {
+    // own keys; admins (service accounts included) also every
+    // service-account key of their tenant; nothing from another tenant.
+    let w = world();
+    let all = w.by_caller(LIST_KEYS);
+    snap!("auth_api_key_by_caller", all);
+    let names = |caller: &str| -> Vec<String> {
+        all[caller]["data"]["auth_api_key"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(names("admin"), ["robot key", "bootstrap"]);
+    assert_eq!(names("user"), ["first key"]);
+    assert_eq!(names("service"), ["robot key"]);
+    assert_eq!(names("other_tenant"), ["other robot key", "first key"]);
+}
+
+#[test]
+fn auth_api_key_never_returns_a_secret() {
+    let w = world();
+    let body = w
+        .app
+        .gql(&w.app.admin_key, LIST_KEYS, json!({}))
+        .to_string();
+    assert!(!body.contains("kwu_") && !body.contains("kws_"), "{body}");
+    let fields = w
+        .app
+        .gql(&w.app.admin_key, "{ auth_api_key { key } }", json!({}));
+    assert!(
+        fields["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("key"),
+        "{fields}"
+    );
+}
+
+#[test]
+fn auth_api_key_orders_and_limits() {
+    let w = world();
+    let q = "query($n: Int) { auth_api_key(order_by: [{name: asc}], limit: $n) { name } }";
+    let d = w.app.ok(&w.app.admin_key, q, json!({ "n": 1 }));
+    assert_eq!(d["auth_api_key"], json!([{ "name": "bootstrap" }]));
+    let too_many = w.app.gql(&w.app.admin_key, q, json!({ "n": 100_000 }));
+    snap!("auth_api_key_limit_too_large", w.app.redact(&too_many));
 }

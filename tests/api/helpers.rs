@@ -329,6 +329,11 @@ macro_rules! snap {
     };
 }
 
+/// `{"input": v}`: the variables of every mutation here.
+pub fn input(v: Value) -> Value {
+    json!({ "input": v })
+}
+
 pub const CREATE_SA: &str = "mutation($input: create_service_account_input!) { create_service_account(input: $input) { id account_type name email tenant_id } }";
 pub const DELETE_SA: &str = "mutation($input: delete_service_account_input!) { delete_service_account(input: $input) { success } }";
 pub const CREATE_KEY: &str =

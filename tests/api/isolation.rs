@@ -5,15 +5,11 @@ use keyward::domain::model::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ACCEPT, AUTH_INFO, CREATE_KEY, CREATE_SA, CREATE_TENANT, INVITATIONS, INVITE, MEMBERS,
-    SERVICE_ACCOUNTS, SET_ROLE, TestApp, spawn_app,
+    ACCEPT, AUTH_INFO, CREATE_KEY, CREATE_SA, CREATE_TENANT, DELETE_MEMBERSHIP, DELETE_SA,
+    INVITATIONS, INVITE, MEMBERS, RENAME_SA, SERVICE_ACCOUNTS, SET_ROLE, TestApp, input, spawn_app,
 };
 use crate::snap;
 use crate::world::world;
-
-fn input(v: Value) -> Value {
-    json!({ "input": v })
-}
 
 fn error(body: &Value) -> (&str, &str) {
     let e = &body["errors"][0];
@@ -386,4 +382,187 @@ fn two_authorization_headers_are_refused() {
             .status,
         200
     );
+}
+
+#[test]
+fn every_admin_mutation_refused_to_users_and_read_only_users() {
+    let w = world();
+    let a = &w.app;
+    let admin_membership = a.membership_of(&a.admin_id);
+    let inv = a.ok(
+        &a.admin_key,
+        INVITE,
+        input(json!({ "email": "new@default" })),
+    );
+    let inv_id = inv["create_membership_invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    a.label(&inv_id, "invitation");
+    let attempts: Vec<(&str, &str, Value)> = vec![
+        (
+            "create_service_account",
+            crate::helpers::CREATE_SA,
+            input(json!({ "name": "n" })),
+        ),
+        (
+            "delete_service_account",
+            DELETE_SA,
+            input(json!({ "user_id": w.sa_id })),
+        ),
+        (
+            "update_service_account",
+            RENAME_SA,
+            input(json!({ "user_id": w.sa_id, "name": "n" })),
+        ),
+        (
+            "create_api_key_for_service_account",
+            CREATE_KEY,
+            input(json!({ "user_id": w.sa_id, "name": "n" })),
+        ),
+        (
+            "create_tenant",
+            CREATE_TENANT,
+            input(json!({ "name": "N", "slug": "n" })),
+        ),
+        (
+            "create_membership_invitation",
+            INVITE,
+            input(json!({ "email": "x@default", "role": "TENANT_ADMIN" })),
+        ),
+        (
+            "delete_membership_invitation",
+            crate::helpers::DELETE_INVITATION,
+            input(json!({ "invitation_id": inv_id })),
+        ),
+        (
+            "set_own_role",
+            SET_ROLE,
+            input(json!({ "membership_id": "SELF", "role": "TENANT_ADMIN" })),
+        ),
+        (
+            "set_admins_role",
+            SET_ROLE,
+            input(json!({ "membership_id": admin_membership, "role": "USER" })),
+        ),
+        (
+            "delete_admins_membership",
+            DELETE_MEMBERSHIP,
+            input(json!({ "membership_id": admin_membership })),
+        ),
+    ];
+    let mut out = serde_json::Map::new();
+    for (caller, key, me) in [
+        ("user", &w.user_key, &w.user_id),
+        ("readonly", &w.readonly_key, &w.readonly_id),
+    ] {
+        let own = a.membership_of(me);
+        let mut per = serde_json::Map::new();
+        for (name, query, vars) in &attempts {
+            let vars: Value =
+                serde_json::from_str(&vars.to_string().replace("SELF", &own)).unwrap();
+            let body = a.gql(key, query, vars);
+            let code = body["errors"][0]["extensions"]["code"]
+                .as_str()
+                .unwrap_or("ok");
+            assert!(
+                code == "FORBIDDEN" || code == "NOT_FOUND",
+                "{caller} {name}: {body}"
+            );
+            per.insert(name.to_string(), a.redact(&body));
+        }
+        out.insert(caller.to_owned(), Value::Object(per));
+    }
+    snap!("admin_mutations_refused", Value::Object(out));
+    // Nothing changed.
+    let members = a.ok(&a.admin_key, MEMBERS, json!({}));
+    let roles: Vec<_> = members["membership"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        roles.iter().filter(|r| *r == "TENANT_ADMIN").count(),
+        2,
+        "admin + robot: {members}"
+    );
+    let invs = a.ok(&a.admin_key, INVITATIONS, json!({}));
+    assert_eq!(invs["membership_invitation"][0]["revoked_at"], json!(null));
+    assert!(
+        a.ok(&a.admin_key, SERVICE_ACCOUNTS, json!({}))["service_account"][0]["name"]
+            == json!("robot")
+    );
+}
+
+#[test]
+fn ids_from_another_tenant_are_not_found_and_change_nothing() {
+    let w = world();
+    let a = &w.app;
+    let other_admin_membership = {
+        let d = a.ok(&w.other_key, MEMBERS, json!({}));
+        d["membership"][0]["id"].as_str().unwrap().to_owned()
+    };
+    let other_inv = a.ok(&w.other_key, INVITE, input(json!({ "email": "x@other" })));
+    let other_inv_id = other_inv["create_membership_invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let t = &w.other_tenant_id;
+    let attempts: Vec<(&str, &str, Value)> = vec![
+        (
+            "set_membership_role",
+            SET_ROLE,
+            input(json!({ "membership_id": other_admin_membership, "role": "USER" })),
+        ),
+        (
+            "delete_membership",
+            DELETE_MEMBERSHIP,
+            input(json!({ "membership_id": other_admin_membership })),
+        ),
+        (
+            "delete_membership_invitation",
+            crate::helpers::DELETE_INVITATION,
+            input(json!({ "invitation_id": other_inv_id })),
+        ),
+        (
+            "create_membership_invitation",
+            INVITE,
+            input(json!({ "tenant_id": t, "email": "y@other" })),
+        ),
+        (
+            "update_service_account",
+            RENAME_SA,
+            input(json!({ "user_id": w.other_sa_id, "name": "n" })),
+        ),
+        (
+            "create_service_account",
+            crate::helpers::CREATE_SA,
+            input(json!({ "tenant_id": t, "name": "n" })),
+        ),
+    ];
+    let mut out = serde_json::Map::new();
+    for (name, query, vars) in attempts {
+        let body = a.gql(&a.admin_key, query, vars);
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"],
+            json!("NOT_FOUND"),
+            "{name}: {body}"
+        );
+        out.insert(name.to_owned(), a.redact(&body));
+    }
+    // Lists scoped to another tenant come back empty.
+    for (name, query) in [
+        ("membership", MEMBERS),
+        ("membership_invitation", INVITATIONS),
+        ("service_account", SERVICE_ACCOUNTS),
+    ] {
+        let d = a.ok(&a.admin_key, query, json!({ "t": t }));
+        assert_eq!(d[name], json!([]), "{name}");
+    }
+    snap!("cross_tenant_ids", Value::Object(out));
+    let d = a.ok(&w.other_key, MEMBERS, json!({}));
+    assert_eq!(d["membership"][0]["role"], json!("TENANT_ADMIN"));
+    let d = a.ok(&w.other_key, INVITATIONS, json!({}));
+    assert_eq!(d["membership_invitation"][0]["revoked_at"], json!(null));
 }

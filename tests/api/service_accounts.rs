@@ -1,7 +1,7 @@
-//! create_service_account and delete_service_account.
+//! Service accounts: create, list, rename, delete.
 use serde_json::{Value, json};
 
-use crate::helpers::{AUTH_INFO, CREATE_SA, DELETE_SA};
+use crate::helpers::{AUTH_INFO, CREATE_SA, DELETE_SA, RENAME_SA, SERVICE_ACCOUNTS, input};
 use crate::snap;
 use crate::world::world;
 
@@ -94,4 +94,27 @@ fn deleting_a_service_account_revokes_every_key_at_once() {
     snap!("delete_service_account_allowed", out);
     let listed = a.ok(&a.admin_key, "{ auth_api_key { name } }", json!({}));
     assert_eq!(listed["auth_api_key"], json!([{ "name": "bootstrap" }]));
+}
+
+#[test]
+fn service_accounts_listed_renamed_and_deleted() {
+    let w = world();
+    let a = &w.app;
+    let out = json!({
+        "admin_sees_keys": a.redact(&a.gql(&a.admin_key, SERVICE_ACCOUNTS, json!({}))),
+        "user_sees_no_keys": a.redact(&a.gql(&w.user_key, SERVICE_ACCOUNTS, json!({}))),
+        "rename": a.redact(&a.gql(&a.admin_key, RENAME_SA, input(json!({ "user_id": w.sa_id, "name": "deploy bot" })))),
+        "rename_empty": a.redact(&a.gql(&a.admin_key, RENAME_SA, input(json!({ "user_id": w.sa_id, "name": "" })))),
+    });
+    snap!("service_account_management", out);
+    a.ok(
+        &a.admin_key,
+        DELETE_SA,
+        input(json!({ "user_id": w.sa_id })),
+    );
+    assert_eq!(
+        a.ok(&a.admin_key, SERVICE_ACCOUNTS, json!({}))["service_account"],
+        json!([])
+    );
+    assert_eq!(a.code(&w.sa_key, AUTH_INFO, json!({})), "UNAUTHENTICATED");
 }

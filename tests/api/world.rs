@@ -1,5 +1,6 @@
 //! One tenant with a caller of every kind, and a second tenant beside it.
 use keyward::domain::model::Role;
+use serde_json::{Map, Value, json};
 
 use crate::helpers::{TestApp, spawn_app};
 
@@ -19,6 +20,18 @@ pub struct World {
 }
 
 impl World {
+    /// One query asked by every caller, redacted, in one snapshot.
+    pub fn by_caller(&self, query: &str) -> Value {
+        let mut out = Map::new();
+        for (name, key) in self.callers() {
+            out.insert(
+                name.to_owned(),
+                self.app.redact(&self.app.gql(key, query, json!({}))),
+            );
+        }
+        Value::Object(out)
+    }
+
     /// Every caller the tests try, by name.
     pub fn callers(&self) -> [(&'static str, &str); 5] {
         [
