@@ -59,9 +59,10 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
 /// binary may have been upgraded), 304 when unchanged.
 pub async fn serve(req: HttpRequest) -> HttpResponse {
     let Some(asset) = ASSETS.iter().find(|a| a.path == req.path()) else {
-        return HttpResponse::NotFound()
+        let missing = crate::error::AppError::NotFound("page");
+        return HttpResponse::build(missing.http_status())
             .content_type("text/plain; charset=utf-8")
-            .body("not found");
+            .body(missing.public_message());
     };
     let unchanged = req
         .headers()

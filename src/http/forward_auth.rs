@@ -20,12 +20,8 @@ fn allowed(p: &Principal) -> HttpResponse {
 
 /// RFC 6750: no credentials get a bare challenge; bad ones say why.
 fn refused(e: &AppError) -> HttpResponse {
-    let reason = e.public_message().replace(['"', '\\'], "'");
-    HttpResponse::Unauthorized()
-        .insert_header((
-            WWW_AUTHENTICATE,
-            format!("Bearer error=\"invalid_token\", error_description=\"{reason}\""),
-        ))
+    HttpResponse::build(e.http_status())
+        .insert_header((WWW_AUTHENTICATE, e.bearer_challenge()))
         .finish()
 }
 

@@ -1,17 +1,16 @@
 //! POST: read the body (bounded), parse it as the Prefect client and the
 //! GraphQL-over-HTTP convention send it, then authenticate and execute in one
 //! blocking hop. GET serves GraphiQL only; it never executes anything.
-use actix_web::http::StatusCode;
 use actix_web::http::header::{CONTENT_TYPE, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use juniper::{DefaultScalarValue, InputValue, Variables};
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::AppState;
 use super::auth::Credentials;
-use crate::error::AppError;
+use crate::error::{AppError, RequestError};
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -59,8 +58,8 @@ fn parse_variables(v: Option<Value>) -> Result<Variables<DefaultScalarValue>, St
 }
 
 impl GqlRequest {
-    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, (StatusCode, String)> {
-        let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+    pub fn parse(content_type: Option<&str>, body: &[u8]) -> Result<Self, RequestError> {
+        let bad = RequestError::BadBody;
         let mime = content_type
             .and_then(|c| c.split(';').next())
             .map(|m| m.trim().to_ascii_lowercase());
@@ -87,48 +86,26 @@ impl GqlRequest {
                     variables: parse_variables(b.variables).map_err(bad)?,
                 })
             }
-            Some(other) => Err((
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "unsupported content type {other:?}: send application/json or application/graphql"
-                ),
-            )),
+            Some(other) => Err(RequestError::MediaType(other.to_owned())),
         }
     }
 }
 
-/// A GraphQL-shaped error body: `{"errors": [{"message", "extensions": {"code"}}]}`.
-pub fn error_body(message: &str, code: &str) -> Value {
-    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
-}
-
-fn has_unauthenticated(body: &Value) -> bool {
-    body.get("errors")
-        .and_then(Value::as_array)
-        .is_some_and(|errs| {
-            errs.iter()
-                .any(|e| e.pointer("/extensions/code") == Some(&json!("UNAUTHENTICATED")))
-        })
-}
-
-async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, HttpResponse> {
+async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, RequestError> {
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| {
-            HttpResponse::BadRequest().json(error_body(
-                &format!("cannot read the body: {e}"),
-                "BAD_REQUEST",
-            ))
-        })?;
+        let chunk =
+            chunk.map_err(|e| RequestError::BadBody(format!("cannot read the body: {e}")))?;
         if body.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(HttpResponse::PayloadTooLarge().json(error_body(
-                &format!("the request body is larger than {MAX_BODY_BYTES} bytes"),
-                "PAYLOAD_TOO_LARGE",
-            )));
+            return Err(RequestError::TooLarge(MAX_BODY_BYTES));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
+}
+
+fn refused(e: RequestError) -> HttpResponse {
+    HttpResponse::build(e.http_status()).json(e.graphql_body())
 }
 
 pub async fn post(
@@ -138,7 +115,7 @@ pub async fn post(
 ) -> HttpResponse {
     let body = match read_body(payload).await {
         Ok(b) => b,
-        Err(resp) => return resp,
+        Err(e) => return refused(e),
     };
     let content_type = req
         .headers()
@@ -146,9 +123,7 @@ pub async fn post(
         .and_then(|v| v.to_str().ok());
     let request = match GqlRequest::parse(content_type, &body) {
         Ok(r) => r,
-        Err((status, msg)) => {
-            return HttpResponse::build(status).json(error_body(&msg, "BAD_REQUEST"));
-        }
+        Err(e) => return refused(e),
     };
     let creds = Credentials::from_request(&req);
     let state = state.into_inner();
@@ -156,20 +131,19 @@ pub async fn post(
     let started = std::time::Instant::now();
     let answer = web::block(move || state.execute(request, creds)).await;
     metrics.graphql(started.elapsed());
-    let body = match answer {
-        Ok(body) => body,
+    let answer = match answer {
+        Ok(answer) => answer,
         Err(e) => {
-            let msg = AppError::internal(e).public_message();
-            return HttpResponse::InternalServerError()
-                .json(error_body(&msg, "INTERNAL_SERVER_ERROR"));
+            let e = AppError::internal(e);
+            return HttpResponse::build(e.http_status()).json(e.graphql_body());
         }
     };
     // Auth failures stay 200: the Prefect client crashes on 4xx and retries 5xx.
     let mut resp = HttpResponse::Ok();
-    if has_unauthenticated(&body) {
+    if answer.unauthenticated {
         resp.insert_header((WWW_AUTHENTICATE, "Bearer"));
     }
-    resp.json(body)
+    resp.json(answer.body)
 }
 
 /// What GraphiQL's page (juniper's, loading from esm.sh) may load: that CDN
@@ -199,6 +173,9 @@ pub async fn graphiql(state: web::Data<AppState>, req: HttpRequest) -> HttpRespo
 
 #[cfg(test)]
 mod tests {
+    use actix_web::http::StatusCode;
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -227,13 +204,15 @@ mod tests {
         let r = GqlRequest::parse(None, br#"{"query": "{ a }", "variables": "null"}"#).unwrap();
         assert_eq!(r.query, "{ a }");
         assert_eq!(
-            GqlRequest::parse(Some("text/plain"), b"x").unwrap_err().0,
+            GqlRequest::parse(Some("text/plain"), b"x")
+                .unwrap_err()
+                .http_status(),
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
         assert_eq!(
             GqlRequest::parse(Some("application/json"), b"[]")
                 .unwrap_err()
-                .0,
+                .http_status(),
             StatusCode::BAD_REQUEST
         );
     }

@@ -9,15 +9,14 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
-use juniper::GraphQLError;
 use juniper::http::GraphQLResponse;
 use serde_json::Value;
 
 use self::auth::Credentials;
-use self::graphql::{GqlRequest, error_body};
+use self::graphql::GqlRequest;
 use crate::authz::reload::Policies;
 use crate::clock::Clock;
-use crate::error::AppError;
+use crate::error::{self, AppError};
 use crate::gql::{Context, Schema};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -34,14 +33,26 @@ pub struct AppState {
     pub graphiql: bool,
 }
 
+/// A GraphQL answer, and whether it refused the caller's credentials (the
+/// response then carries a `WWW-Authenticate` challenge).
+pub struct Executed {
+    pub body: Value,
+    pub unauthenticated: bool,
+}
+
 impl AppState {
     /// Authenticates and executes one GraphQL request: all of its database
     /// work, on the caller's blocking thread.
-    pub fn execute(&self, request: GqlRequest, creds: Credentials) -> Value {
+    pub fn execute(&self, request: GqlRequest, creds: Credentials) -> Executed {
         let now = self.clock.now();
         let principal = match auth::authenticate(&self.verifier, creds, now) {
             Ok(p) => p,
-            Err(e) => return error_body(&e.public_message(), e.code()),
+            Err(e) => {
+                return Executed {
+                    body: e.graphql_body(),
+                    unauthenticated: matches!(e, AppError::Unauthenticated(_)),
+                };
+            }
         };
         let ctx = Context::new(
             principal,
@@ -58,18 +69,15 @@ impl AppState {
             &ctx,
         );
         // Documents that never ran get Apollo's codes, so every error has one.
-        let code = match &result {
-            Err(GraphQLError::ParseError(_)) => Some("GRAPHQL_PARSE_FAILED"),
-            Err(_) => Some("GRAPHQL_VALIDATION_FAILED"),
-            Ok(_) => None,
+        let (code, unauthenticated) = match &result {
+            Err(e) => (Some(error::document_error_code(e)), false),
+            Ok((_, errors)) => (
+                None,
+                errors.iter().any(|e| error::is_unauthenticated(e.error())),
+            ),
         };
-        let mut body =
-            serde_json::to_value(GraphQLResponse::from_result(result)).unwrap_or_else(|e| {
-                error_body(
-                    &AppError::internal(e).public_message(),
-                    "INTERNAL_SERVER_ERROR",
-                )
-            });
+        let mut body = serde_json::to_value(GraphQLResponse::from_result(result))
+            .unwrap_or_else(|e| AppError::internal(e).graphql_body());
         if let (Some(code), Some(errors)) =
             (code, body.get_mut("errors").and_then(Value::as_array_mut))
         {
@@ -77,7 +85,10 @@ impl AppState {
                 e.insert("extensions".to_owned(), serde_json::json!({ "code": code }));
             }
         }
-        body
+        Executed {
+            body,
+            unauthenticated,
+        }
     }
 }
 
