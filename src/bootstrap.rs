@@ -46,8 +46,9 @@ pub fn operator_key(
     name: &str,
     now: DateTime<Utc>,
 ) -> AppResult<Token> {
+    let name = DisplayName::parse("key name", name)?;
     let new = NewKey {
-        name,
+        name: &name,
         owner,
         owner_kind: AccountKind::User,
         tenant,

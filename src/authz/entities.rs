@@ -210,7 +210,7 @@ impl EntitySet {
             invitation_uid(inv.id),
             vec![
                 ("tenant", RestrictedExpression::new_entity_uid(t.clone())),
-                ("email", string(&inv.email)),
+                ("email", string(inv.email.as_str())),
                 ("role", string(inv.role.as_str())),
             ],
             HashSet::from([t]),

@@ -62,7 +62,19 @@ pub struct Token {
 
 /// The blake3 hash of a key: what the database stores and looks up.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyHash(pub [u8; 32]);
+pub struct KeyHash([u8; 32]);
+
+impl KeyHash {
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl rusqlite::ToSql for KeyHash {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(rusqlite::types::ToSqlOutput::from(&self.0[..]))
+    }
+}
 
 /// Why a string is not a key. The messages never echo the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]

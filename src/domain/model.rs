@@ -5,6 +5,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 
 use super::ids::{AccountId, InvitationId, KeyId, MembershipId, TenantId};
+use super::names::{DisplayName, Email, Slug};
 
 /// A person or a robot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -85,8 +86,8 @@ text_enum!(Role, "role", {
 #[derive(Clone, Debug)]
 pub struct Tenant {
     pub id: TenantId,
-    pub name: String,
-    pub slug: String,
+    pub name: DisplayName,
+    pub slug: Slug,
     pub created_at: DateTime<Utc>,
 }
 
@@ -94,8 +95,9 @@ pub struct Tenant {
 pub struct Account {
     pub id: AccountId,
     pub kind: AccountKind,
-    pub name: String,
-    pub email: Option<String>,
+    /// A person's e-mail address, a service account's chosen name.
+    pub name: DisplayName,
+    pub email: Option<Email>,
     /// A service account's one tenant; `None` for users.
     pub tenant_id: Option<TenantId>,
     /// May act on the whole server (create tenants).
@@ -123,7 +125,7 @@ pub struct Member {
 pub struct Invitation {
     pub id: InvitationId,
     pub tenant_id: TenantId,
-    pub email: String,
+    pub email: Email,
     pub role: Role,
     pub created_by: Option<AccountId>,
     pub created_at: DateTime<Utc>,
@@ -136,7 +138,7 @@ pub struct Invitation {
 #[derive(Clone, Debug)]
 pub struct ApiKey {
     pub id: KeyId,
-    pub name: String,
+    pub name: DisplayName,
     pub account_id: AccountId,
     pub tenant_id: TenantId,
     pub created_by: Option<AccountId>,

@@ -6,7 +6,7 @@ use crate::error::AppError;
 macro_rules! text_newtype {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Debug, PartialEq, Eq)]
+        #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
 
         impl $name {
@@ -18,6 +18,22 @@ macro_rules! text_newtype {
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
+            }
+        }
+
+        impl rusqlite::ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+                Ok(rusqlite::types::ToSqlOutput::from(self.0.as_str()))
+            }
+        }
+
+        /// The store holds only values that were parsed on the way in, so
+        /// what it gives back is trusted as it is.
+        impl rusqlite::types::FromSql for $name {
+            fn column_result(
+                v: rusqlite::types::ValueRef<'_>,
+            ) -> rusqlite::types::FromSqlResult<Self> {
+                Ok(Self(v.as_str()?.to_owned()))
             }
         }
     };
@@ -57,6 +73,14 @@ impl DisplayName {
             )));
         }
         Ok(Self(s.to_owned()))
+    }
+}
+
+impl DisplayName {
+    /// A person's display name: their e-mail address (which may be longer
+    /// than a chosen name may be).
+    pub fn of_email(email: &Email) -> Self {
+        Self(email.to_string())
     }
 }
 

@@ -103,7 +103,7 @@ impl From<&KeyWithOwner> for ApiKeyNode {
         let k = &k.key;
         Self {
             id: id(k.id),
-            name: k.name.clone(),
+            name: k.name.to_string(),
             user_id: id(k.account_id),
             default_tenant_id: id(k.tenant_id),
             created: Timestamp(k.created_at),
@@ -202,7 +202,7 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
             },
         )?;
         let new = NewKey {
-            name: req.name.as_str(),
+            name: &req.name,
             owner: owner.id,
             owner_kind: owner.kind,
             tenant,

@@ -68,7 +68,7 @@ impl From<&Invitation> for InvitationNode {
         Self {
             id: id(i.id),
             tenant_id: id(i.tenant_id),
-            email: i.email.clone(),
+            email: i.email.to_string(),
             role: i.role.into(),
             created: Timestamp(i.created_at),
             created_by: i.created_by.map(|c| UserRef { id: id(c) }),
@@ -119,11 +119,53 @@ pub fn list(
     })
 }
 
+/// `create_membership_invitation`'s input, parsed; the tenant defaults to
+/// the caller's.
+struct NewInvitation {
+    email: Email,
+    role: Role,
+    tenant: Option<TenantId>,
+}
+
+impl TryFrom<CreateInvitationInput> for NewInvitation {
+    type Error = AppError;
+    fn try_from(input: CreateInvitationInput) -> AppResult<Self> {
+        Ok(Self {
+            email: Email::parse(&input.email)?,
+            role: input.role.map_or(Role::User, Role::from),
+            tenant: input.tenant_id.map(|t| TenantId::from(t.0)),
+        })
+    }
+}
+
+/// `accept_membership_invitation`'s input, parsed: an invitation token (a
+/// string that is not one is refused as a wrong token) and the key's name.
+struct Acceptance {
+    token: Token,
+    key_name: DisplayName,
+}
+
+impl TryFrom<AcceptInvitationInput> for Acceptance {
+    type Error = AppError;
+    fn try_from(input: AcceptInvitationInput) -> AppResult<Self> {
+        let token = Token::parse(input.token.trim())
+            .ok()
+            .filter(|t| t.kind() == TokenKind::Invitation)
+            .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
+        let key_name =
+            DisplayName::parse("key_name", input.key_name.as_deref().unwrap_or("first key"))?;
+        Ok(Self { token, key_name })
+    }
+}
+
 pub fn create(ctx: &Context, input: CreateInvitationInput) -> AppResult<CreatedInvitation> {
     let p = ctx.caller()?;
-    let email = Email::parse(&input.email)?;
-    let role = input.role.map_or(Role::User, Role::from);
-    let tenant = input.tenant_id.map_or(p.tenant_id, |t| TenantId::from(t.0));
+    let NewInvitation {
+        email,
+        role,
+        tenant,
+    } = input.try_into()?;
+    let tenant = tenant.unwrap_or(p.tenant_id);
     let token = Token::invitation();
     let inv = ctx.store.write(|w| {
         tenants::get(w, tenant)?.ok_or(AppError::NotFound("tenant"))?;
@@ -150,7 +192,7 @@ pub fn create(ctx: &Context, input: CreateInvitationInput) -> AppResult<CreatedI
         let inv = Invitation {
             id: InvitationId::random(),
             tenant_id: tenant,
-            email: email.to_string(),
+            email: email.clone(),
             role,
             created_by: Some(p.account_id),
             created_at: ctx.now,
@@ -200,12 +242,7 @@ fn invitation_refused(msg: String) -> AppError {
 /// then gets a first key for the new tenant (its other keys stay bound to
 /// their own tenants).
 pub fn accept(ctx: &Context, input: AcceptInvitationInput) -> AppResult<AcceptedInvitation> {
-    let token = Token::parse(input.token.trim())
-        .ok()
-        .filter(|t| t.kind() == TokenKind::Invitation)
-        .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
-    let key_name =
-        DisplayName::parse("key_name", input.key_name.as_deref().unwrap_or("first key"))?;
+    let Acceptance { token, key_name } = input.try_into()?;
     let caller = ctx.principal();
     let (user_id, tenant, key) = ctx.store.write(|w| {
         let inv = usable_invitation(w, &token, ctx.now)?;
@@ -225,7 +262,7 @@ pub fn accept(ctx: &Context, input: AcceptInvitationInput) -> AppResult<Accepted
             ));
         }
         let new = NewKey {
-            name: key_name.as_str(),
+            name: &key_name,
             owner: user.id,
             owner_kind: AccountKind::User,
             tenant: inv.tenant_id,
@@ -283,10 +320,10 @@ fn invitee(
     caller: Option<&Principal>,
     now: DateTime<Utc>,
 ) -> AppResult<Account> {
-    let email = Email::parse(&inv.email)?;
-    let existing = accounts::find_user_by_email(w, &email)?;
+    let email = &inv.email;
+    let existing = accounts::find_user_by_email(w, email)?;
     match (caller, existing) {
-        (None, None) => accounts::insert_user(w, proof, &email, false, now),
+        (None, None) => accounts::insert_user(w, proof, email, false, now),
         (None, Some(_)) => Err(invitation_refused(format!(
             "This invitation is for {email}, who already has an account: sign in as {email} to accept it (send one of that account's API keys as `Authorization: Bearer <key>`)."
         ))),

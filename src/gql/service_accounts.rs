@@ -131,7 +131,7 @@ pub fn list(
         {
             out.push(ServiceAccountNode {
                 id: id(sa.id),
-                name: sa.name.clone(),
+                name: sa.name.to_string(),
                 tenant_id: id(tenant),
                 role: memberships::role_of(c, sa.id, tenant)?.map(Into::into),
                 created: Timestamp(sa.created_at),
@@ -169,15 +169,33 @@ pub fn create(ctx: &Context, input: CreateServiceAccountInput) -> AppResult<User
     Ok(UserNode::from(&account))
 }
 
+/// `update_service_account`'s input, parsed.
+struct Rename {
+    account: AccountId,
+    name: DisplayName,
+}
+
+impl TryFrom<UpdateServiceAccountInput> for Rename {
+    type Error = AppError;
+    fn try_from(input: UpdateServiceAccountInput) -> AppResult<Self> {
+        Ok(Self {
+            account: AccountId::from(input.user_id.0),
+            name: DisplayName::parse("name", &input.name)?,
+        })
+    }
+}
+
 pub fn update(ctx: &Context, input: UpdateServiceAccountInput) -> AppResult<UserNode> {
     let p = ctx.caller()?;
-    let name = DisplayName::parse("name", &input.name)?;
-    let account_id = AccountId::from(input.user_id.0);
+    let Rename {
+        account: account_id,
+        name,
+    } = input.try_into()?;
     ctx.store.write(|w| {
         let (mut account, proof) =
             service_account_for(ctx, w, p, account_id, Action::UpdateServiceAccount)?;
         accounts::rename(w, &proof, account.id, &name)?;
-        account.name = name.to_string();
+        account.name = name;
         Ok(UserNode::from(&account))
     })
 }

@@ -9,7 +9,7 @@ use crate::authz::{Action, RequestContext};
 use crate::domain::ids::TenantId;
 use crate::domain::model::{AccountKind, Role, Tenant};
 use crate::domain::names::{DisplayName, Slug};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
 use crate::store::{api_keys, memberships, tenants};
 
@@ -62,8 +62,8 @@ impl From<&Tenant> for TenantNode {
     fn from(t: &Tenant) -> Self {
         Self {
             id: id(t.id),
-            name: t.name.clone(),
-            slug: t.slug.clone(),
+            name: t.name.to_string(),
+            slug: t.slug.to_string(),
             created: Timestamp(t.created_at),
         }
     }
@@ -103,8 +103,8 @@ pub fn list(
         let rows: Vec<(Tenant, _)> = tenants::of_member(c, p.account_id)?
             .into_iter()
             .filter(|t| id_eq.is_none_or(|id| t.id == id))
-            .filter(|t| slug_eq.as_ref().is_none_or(|s| &t.slug == s))
-            .filter(|t| name_eq.as_ref().is_none_or(|n| &t.name == n))
+            .filter(|t| slug_eq.as_ref().is_none_or(|s| t.slug.as_str() == s))
+            .filter(|t| name_eq.as_ref().is_none_or(|n| t.name.as_str() == n))
             .map(|t| {
                 let uid = ents.add_tenant(t.id);
                 (t, uid)
@@ -118,10 +118,25 @@ pub fn list(
     Ok(rows.iter().take(max).map(TenantNode::from).collect())
 }
 
+/// `create_tenant`'s input, parsed.
+struct NewTenant {
+    name: DisplayName,
+    slug: Slug,
+}
+
+impl TryFrom<CreateTenantInput> for NewTenant {
+    type Error = AppError;
+    fn try_from(input: CreateTenantInput) -> AppResult<Self> {
+        Ok(Self {
+            name: DisplayName::parse("name", &input.name)?,
+            slug: Slug::parse(&input.slug)?,
+        })
+    }
+}
+
 pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenant> {
     let p = ctx.caller()?;
-    let name = DisplayName::parse("name", &input.name)?;
-    let slug = Slug::parse(&input.slug)?;
+    let NewTenant { name, slug } = input.try_into()?;
     let (tenant, key) = ctx.store.write(|w| {
         let mut ents = caller_entities(w, p)?;
         let server = ents.add_server();
@@ -143,8 +158,9 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
             Role::TenantAdmin,
             ctx.now,
         )?;
+        let first = DisplayName::parse("key name", "first key")?;
         let new = NewKey {
-            name: "first key",
+            name: &first,
             owner: p.account_id,
             owner_kind: AccountKind::User,
             tenant: tenant.id,
@@ -157,8 +173,8 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
     tracing::info!(tenant = %tenant.id, slug = %tenant.slug, by = %p.account_id, "tenant created");
     Ok(CreatedTenant {
         id: id(tenant.id),
-        name: tenant.name,
-        slug: tenant.slug,
+        name: tenant.name.to_string(),
+        slug: tenant.slug.to_string(),
         created: Timestamp(tenant.created_at),
         key: key.map(|k| k.expose().to_owned()),
     })

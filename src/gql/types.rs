@@ -81,8 +81,8 @@ impl From<&Account> for UserNode {
         Self {
             id: id(a.id),
             account_type: a.kind.into(),
-            name: a.name.clone(),
-            email: a.email.clone(),
+            name: a.name.to_string(),
+            email: a.email.as_ref().map(ToString::to_string),
             tenant_id: a.tenant_id.map(id),
             created: Timestamp(a.created_at),
         }

@@ -39,7 +39,7 @@ fn insert(w: &Write, a: &Account) -> AppResult<()> {
         if is_unique_violation(&e) {
             AppError::Conflict(format!(
                 "a user with e-mail {:?} already exists",
-                a.email.as_deref().unwrap_or_default()
+                a.email.as_ref().map(Email::as_str).unwrap_or_default()
             ))
         } else {
             e.into()
@@ -59,8 +59,8 @@ pub fn insert_user(
     let a = Account {
         id: AccountId::random(),
         kind: AccountKind::User,
-        name: email.to_string(),
-        email: Some(email.to_string()),
+        name: DisplayName::of_email(email),
+        email: Some(email.clone()),
         tenant_id: None,
         server_admin,
         created_at: now,
@@ -93,7 +93,7 @@ pub fn insert_service_account(
     let a = Account {
         id: AccountId::random(),
         kind: AccountKind::Service,
-        name: name.to_string(),
+        name: name.clone(),
         email: None,
         tenant_id: Some(tenant),
         server_admin: false,

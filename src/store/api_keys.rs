@@ -6,6 +6,7 @@ use crate::authz::{Action, Allowed};
 use crate::domain::api_key::{KeyHash, Token};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::domain::model::{AccountKind, ApiKey, KeyWithOwner, Revocation};
+use crate::domain::names::DisplayName;
 use crate::error::AppResult;
 
 /// A key joined with its owner's kind and the owner's role in the key's tenant.
@@ -39,7 +40,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
 
 /// What a new key is: everything but its id, secret and times of use.
 pub struct NewKey<'a> {
-    pub name: &'a str,
+    pub name: &'a DisplayName,
     pub owner: AccountId,
     pub owner_kind: AccountKind,
     pub tenant: TenantId,
@@ -58,7 +59,7 @@ pub fn mint(
     let token = Token::generate(new.owner_kind);
     let key = ApiKey {
         id: KeyId::random(),
-        name: new.name.to_owned(),
+        name: new.name.clone(),
         account_id: new.owner,
         tenant_id: new.tenant,
         created_by: new.created_by,
@@ -82,7 +83,7 @@ fn insert(w: &Write, proof: &Allowed, key: &ApiKey, hash: &KeyHash) -> AppResult
     )?
     .execute(params![
             key.id,
-            &hash.0[..],
+            hash,
             key.name,
             key.account_id,
             key.tenant_id,
@@ -96,7 +97,7 @@ fn insert(w: &Write, proof: &Allowed, key: &ApiKey, hash: &KeyHash) -> AppResult
 pub fn find_by_hash(conn: &Connection, hash: &KeyHash) -> AppResult<Option<KeyWithOwner>> {
     Ok(conn
         .prepare_cached(&format!("{SELECT} WHERE k.hash = ?1"))?
-        .query_row([&hash.0[..]], from_row)
+        .query_row([hash], from_row)
         .optional()?)
 }
 
@@ -131,7 +132,7 @@ pub fn revocation(
 ) -> AppResult<Option<(Revocation, DateTime<Utc>)>> {
     let row: Option<(String, String)> = conn
         .prepare_cached("SELECT reason, revoked_at FROM revoked_keys WHERE hash = ?1")?
-        .query_row([&hash.0[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     Ok(match row {
         Some((reason, at)) => Some((parse_col(&reason)?, time_from_sql(&at)?)),

@@ -33,7 +33,7 @@ pub fn insert(w: &Write, proof: &Allowed, inv: &Invitation, hash: &KeyHash) -> A
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![
             inv.id,
-            &hash.0[..],
+            hash,
             inv.tenant_id,
             inv.email,
             inv.role.as_str(),
@@ -47,11 +47,7 @@ pub fn insert(w: &Write, proof: &Allowed, inv: &Invitation, hash: &KeyHash) -> A
 
 pub fn find_by_hash(conn: &Connection, hash: &KeyHash) -> AppResult<Option<Invitation>> {
     Ok(conn
-        .query_row(
-            &format!("{SELECT} WHERE hash = ?1"),
-            [&hash.0[..]],
-            from_row,
-        )
+        .query_row(&format!("{SELECT} WHERE hash = ?1"), [hash], from_row)
         .optional()?)
 }
 

@@ -27,8 +27,8 @@ pub fn insert(
     proof.covers(&[Action::CreateTenant])?;
     let t = Tenant {
         id: TenantId::random(),
-        name: name.to_string(),
-        slug: slug.to_string(),
+        name: name.clone(),
+        slug: slug.clone(),
         created_at: now,
     };
     w.execute(
