@@ -40,7 +40,7 @@ bench-micro: ## Criterion: key parse, cache hit, cache miss, Cedar decision (abo
 
 bench-load: ## wrk against a release server with 10,000 and 1,000,000 keys (a few minutes)
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --bin keyward --example bench_fixture
 	$(PYTHON) benches/load.py
 
 lint: ## cargo fmt --check and clippy with warnings as errors

@@ -19,6 +19,7 @@ import time
 import urllib.request
 
 BIN = os.environ.get("KEYWARD", "target/release/keyward")
+FIXTURE = os.environ.get("KEYWARD_BENCH_FIXTURE", "target/release/examples/bench_fixture")
 SIZES = [int(n) for n in os.environ.get("BENCH_KEYS", "10000,1000000").split(",")]
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
@@ -83,7 +84,7 @@ def run(n, tmp):
     db, keys_file = os.path.join(tmp, f"{n}.db"), os.path.join(tmp, f"{n}.keys")
     started = time.time()
     loaded = json.loads(subprocess.run(
-        [BIN, "bench", "load-keys", "--db", db, "--keys", str(n), "--sample", str(SAMPLE), "--sample-file", keys_file],
+        [FIXTURE, "--db", db, "--keys", str(n), "--sample", str(SAMPLE), "--sample-file", keys_file],
         capture_output=True, text=True, check=True).stdout)
     load_s = time.time() - started
     port = free_port()

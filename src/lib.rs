@@ -8,7 +8,7 @@
 pub mod authz;
 pub mod bench;
 pub mod bootstrap;
-pub mod client;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;

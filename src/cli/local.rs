@@ -1,0 +1,239 @@
+//! The operator's commands, on this machine's database and files (no server
+//! asked): `serve`, `init`, `tenant create`, `backup`, `schema`, `policy`.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use super::fail;
+use crate::authz::{Authorizer, cases, defaults};
+use crate::bootstrap::{self, Bootstrapped, InitSpec};
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::domain::names::{DisplayName, Email, Slug};
+use crate::error::{AppError, AppResult};
+use crate::startup::Application;
+use crate::store::Store;
+
+/// Serves until told to stop. Prints the bootstrap key when it made one.
+pub fn serve(config: &Config) -> ExitCode {
+    let app = match Application::build(config, Clock::system()) {
+        Ok(app) => app,
+        Err(e) => return fail(e),
+    };
+    if let Some(b) = &app.bootstrapped {
+        println!(
+            "Initialised an empty database: tenant \"default\" ({}), admin admin@localhost ({}).",
+            b.tenant_id, b.user_id
+        );
+        println!("Bootstrap API key: {}", b.api_key.expose());
+        println!("Keep this key safe: it is shown once and never again.");
+    }
+    println!("Web console: http://{}/", app.local_addr());
+    // The last line: whoever reads up to it and closes the pipe (a
+    // supervisor, `| head`) must not turn a later print into EPIPE.
+    println!("keyward is serving http://{}/graphql", app.local_addr());
+    match actix_web::rt::System::new().block_on(app.run()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(e),
+    }
+}
+
+/// The first tenant and its admin, and where to put them.
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+    db: PathBuf,
+    #[arg(long, default_value = "default")]
+    tenant_slug: String,
+    #[arg(long, default_value = "Default")]
+    tenant_name: String,
+    #[arg(long, default_value = "admin@localhost")]
+    admin_email: String,
+    /// Print {"tenant_id", "user_id", "api_key"} as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Initialises an empty database; refuses one that is not.
+pub fn init(a: &InitArgs) -> ExitCode {
+    let made = spec(&a.tenant_slug, &a.tenant_name, &a.admin_email).and_then(|spec| {
+        let store = Store::open(&a.db)?;
+        let done = bootstrap::init(&store, &spec, Clock::system().now()).map_err(|e| match e {
+            AppError::Conflict(_) => AppError::Conflict(format!(
+                "{} is already initialised; nothing was changed",
+                a.db.display()
+            )),
+            e => e,
+        })?;
+        Ok((spec, done))
+    });
+    match made {
+        Ok((spec, done)) => {
+            report(&spec, &done, a.json, "Bootstrap API key");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.public_message()),
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TenantCommand {
+    /// Create a tenant with a first TENANT_ADMIN (a new user, or an existing
+    /// one by e-mail), and print that admin's first key for the tenant, once.
+    #[command(
+        after_help = "Example:\n  keyward tenant create --db ./keyward.db --slug ops --name Ops --admin-email lead@ops.test"
+    )]
+    Create {
+        #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+        db: PathBuf,
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        admin_email: String,
+        /// Print {"tenant_id", "user_id", "api_key"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub fn tenant(cmd: &TenantCommand) -> ExitCode {
+    let TenantCommand::Create {
+        db,
+        slug,
+        name,
+        admin_email,
+        json,
+    } = cmd;
+    let made = spec(slug, name, admin_email).and_then(|spec| {
+        let store = Store::open(db)?;
+        let done = bootstrap::add_tenant(&store, &spec, Clock::system().now())?;
+        Ok((spec, done))
+    });
+    match made {
+        Ok((spec, done)) => {
+            report(&spec, &done, *json, "API key");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.public_message()),
+    }
+}
+
+fn spec(slug: &str, name: &str, email: &str) -> AppResult<InitSpec> {
+    Ok(InitSpec {
+        tenant_slug: Slug::parse(slug)?,
+        tenant_name: DisplayName::parse("tenant name", name)?,
+        admin_email: Email::parse(email)?,
+    })
+}
+
+/// Prints what `init` or `tenant create` made; the key is shown this once.
+fn report(spec: &InitSpec, done: &Bootstrapped, json: bool, key_label: &str) {
+    if json {
+        let out = serde_json::json!({
+            "tenant_id": done.tenant_id.to_string(),
+            "user_id": done.user_id.to_string(),
+            "api_key": done.api_key.expose(),
+        });
+        println!("{out}");
+    } else {
+        println!("Tenant: {} ({})", spec.tenant_slug, done.tenant_id);
+        println!("Admin: {} ({})", spec.admin_email, done.user_id);
+        println!("{key_label}: {}", done.api_key.expose());
+        println!("Keep this key safe: it is shown once and never again.");
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+    db: PathBuf,
+    /// The new file (never overwritten).
+    #[arg(long)]
+    to: PathBuf,
+}
+
+pub fn backup(a: &BackupArgs) -> ExitCode {
+    match Store::open(&a.db).and_then(|s| s.backup_to(&a.to)) {
+        Ok(()) => {
+            println!("Backed up {} to {}", a.db.display(), a.to.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(e.public_message()),
+    }
+}
+
+pub fn schema() -> ExitCode {
+    print!("{}", crate::gql::sdl());
+    ExitCode::SUCCESS
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PolicyCommand {
+    /// Validate the schema and policies of DIR (strict mode) and run the test
+    /// cases (the shipped ones and DIR/tests/*.toml), as the server does
+    /// before it uses a set; print each problem, and exit 1 if there is any.
+    #[command(after_help = "Example:\n  keyward policy check --dir ./my-policies")]
+    Check {
+        #[arg(long, env = "KEYWARD_POLICIES", default_value = "policies")]
+        dir: PathBuf,
+    },
+    /// Run the test cases (the shipped ones and DIR/tests/*.toml) against
+    /// the policies of DIR and print each; exit 1 if any fails.
+    #[command(after_help = "Example:\n  keyward policy test --dir ./my-policies")]
+    Test {
+        #[arg(long, env = "KEYWARD_POLICIES", default_value = "policies")]
+        dir: PathBuf,
+    },
+    /// Write the default schema, policies and their test cases into DIR, to
+    /// edit and pass to `serve --policies DIR`.
+    #[command(
+        after_help = "Example:\n  keyward policy init ./policies && keyward serve --policies ./policies"
+    )]
+    Init { dir: PathBuf },
+}
+
+pub fn policy(cmd: &PolicyCommand) -> ExitCode {
+    match cmd {
+        PolicyCommand::Check { dir } => match Authorizer::vetted(Some(dir)) {
+            Ok((a, report)) => {
+                println!(
+                    "ok: {} validates and passes its {} test cases (hash {})",
+                    dir.display(),
+                    report.passed,
+                    a.hash
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("{}", e.problems.join("\n"));
+                eprintln!("{} problem(s) in {}", e.problems.len(), dir.display());
+                ExitCode::FAILURE
+            }
+        },
+        PolicyCommand::Test { dir } => {
+            let authz = match Authorizer::from_dir(dir) {
+                Ok(a) => a,
+                Err(e) => return fail(e),
+            };
+            let report = cases::Suite::for_dir(Some(dir)).run(&authz);
+            print!("{}", report.text);
+            if report.ok() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        PolicyCommand::Init { dir } => match defaults::write_to(dir) {
+            Ok(files) => {
+                for f in files {
+                    println!("wrote {}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(format!("{}: {e}", dir.display())),
+        },
+    }
+}
