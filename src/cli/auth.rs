@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::api::ClientError;
 use super::client::{Client, account_names, masked, name_of, text, when};
+use super::documents;
 
 #[derive(Subcommand, Debug)]
 pub enum AuthCommand {
@@ -66,8 +67,10 @@ impl Client {
             AuthCommand::Status => {
                 let (api, key) = self.api_with_key()?;
                 let me = self.whoami(&api)?;
-                let q = "query($id: uuid) { tenant(where: {id: {_eq: $id}}) { slug name } }";
-                let tenant = api.call(q, json!({ "id": me["tenant_id"] }))?["tenant"][0].clone();
+                let tenant =
+                    api.call(documents::TENANT_BY_ID, json!({ "id": me["tenant_id"] }))?["tenant"]
+                        [0]
+                    .clone();
                 let account = name_of(&account_names(&api)?, &me["user_id"]);
                 let out = json!({
                     "api": { "url": self.api.value, "source": self.api.source.to_string() },

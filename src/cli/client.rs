@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use super::api::{Api, ClientError};
 use super::config::{ConfigFile, Resolved, config_path, resolve_api, resolve_key};
+use super::documents;
 use super::fail;
 
 /// Options every client command takes.
@@ -179,10 +180,7 @@ impl Client {
     }
 
     pub(super) fn whoami(&self, api: &Api) -> Result<Value, ClientError> {
-        let d = api.call(
-            "{ auth_info { user_id tenant_id api_key_id role account_type expires_at } }",
-            json!({}),
-        )?;
+        let d = api.call(documents::AUTH_INFO, json!({}))?;
         Ok(d["auth_info"].clone())
     }
 }
@@ -191,8 +189,7 @@ impl Client {
 /// accounts by name. The keys a caller lists belong to these (its own keys
 /// in other tenants are its own account's).
 pub(super) fn account_names(api: &Api) -> Result<HashMap<String, String>, ClientError> {
-    let q = "{ membership { user { id name email } } }";
-    let ms = api.call(q, json!({}))?["membership"].clone();
+    let ms = api.call(documents::MEMBERS, json!({}))?["membership"].clone();
     Ok(ms
         .as_array()
         .into_iter()

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::api::{Api, ClientError};
 use super::client::{Client, account_names, confirm, name_of, table, text, when};
+use super::documents;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCommand {
@@ -49,7 +50,7 @@ fn service_account_id(api: &Api, who: &str) -> Result<String, ClientError> {
     if uuid::Uuid::parse_str(who).is_ok() {
         return Ok(who.to_owned());
     }
-    let sas = api.call("{ service_account { id name } }", json!({}))?["service_account"].clone();
+    let sas = api.call(documents::SERVICE_ACCOUNTS, json!({}))?["service_account"].clone();
     let found: Vec<String> = sas
         .as_array()
         .into_iter()
@@ -116,9 +117,8 @@ impl Client {
                     Some(who) => Value::String(service_account_id(&api, who)?),
                     None => self.whoami(&api)?["user_id"].clone(),
                 };
-                let q = "mutation($input: create_api_key_input!) { create_api_key(input: $input) { id key } }";
                 let d = api.call(
-                    q,
+                    documents::CREATE_KEY,
                     json!({ "input": { "user_id": owner, "name": name, "expires_at": expires } }),
                 )?;
                 let made = &d["create_api_key"];
@@ -137,8 +137,7 @@ impl Client {
                 });
             }
             KeysCommand::List => {
-                let q = "{ auth_api_key(order_by: {created: desc}) { id name user_id default_tenant_id created expires_at last_used_at } }";
-                let keys = api.call(q, json!({}))?["auth_api_key"].clone();
+                let keys = api.call(documents::LIST_KEYS, json!({}))?["auth_api_key"].clone();
                 let names = account_names(&api)?;
                 let rows: Vec<Vec<String>> = keys
                     .as_array()
@@ -163,8 +162,7 @@ impl Client {
                     &format!("Revoke key {id}? Clients using it will fail on their next request."),
                     *yes,
                 )?;
-                let q = "mutation($input: delete_api_key_input!) { delete_api_key(input: $input) { success } }";
-                api.call(q, json!({ "input": { "key_id": id } }))?;
+                api.call(documents::DELETE_KEY, json!({ "input": { "key_id": id } }))?;
                 self.print(json!({ "revoked": id }), || format!("Revoked key {id}\n"));
             }
         }

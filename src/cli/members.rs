@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::api::{Api, ClientError};
 use super::client::{Client, table, text, when};
+use super::documents;
 
 #[derive(Subcommand, Debug)]
 pub enum MembersCommand {
@@ -50,8 +51,7 @@ impl Client {
         let api = self.api()?;
         match cmd {
             MembersCommand::List => {
-                let q = "{ membership { id role user { id email name account_type } } }";
-                let ms = api.call(q, json!({}))?["membership"].clone();
+                let ms = api.call(documents::MEMBERS, json!({}))?["membership"].clone();
                 let rows: Vec<Vec<String>> = ms
                     .as_array()
                     .into_iter()
@@ -79,8 +79,10 @@ impl Client {
                 });
             }
             MembersCommand::Invite { email, role } => {
-                let q = "mutation($input: create_membership_invitation_input!) { create_membership_invitation(input: $input) { id token expires_at } }";
-                let d = api.call(q, json!({ "input": { "email": email, "role": role } }))?;
+                let d = api.call(
+                    documents::INVITE,
+                    json!({ "input": { "email": email, "role": role } }),
+                )?;
                 let inv = d["create_membership_invitation"].clone();
                 self.print(inv.clone(), || {
                     format!(
@@ -109,9 +111,8 @@ impl Client {
             .filter(|_| !without_key)
             .map(|k| k.value.as_str());
         let api = Api::new(&self.api.value, key);
-        let q = "mutation($input: accept_membership_invitation_input!) { accept_membership_invitation(input: $input) { user_id tenant_id key } }";
         let d = api.call(
-            q,
+            documents::ACCEPT,
             json!({ "input": { "token": token.trim(), "key_name": key_name } }),
         )?;
         let joined = d["accept_membership_invitation"].clone();

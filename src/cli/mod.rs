@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod documents;
 pub mod keys;
 pub mod local;
 pub mod members;

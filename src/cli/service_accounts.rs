@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::api::ClientError;
 use super::client::{Client, confirm, table, text};
+use super::documents;
 
 #[derive(Subcommand, Debug)]
 pub enum ServiceAccountsCommand {
@@ -30,18 +31,20 @@ pub enum ServiceAccountsCommand {
 impl Client {
     pub fn service_accounts(&self, cmd: &ServiceAccountsCommand) -> Result<(), ClientError> {
         let api = self.api()?;
-        let list = "{ service_account { id name role created api_keys { id name expires_at last_used_at } } }";
         match cmd {
             ServiceAccountsCommand::Create { name, role } => {
-                let q = "mutation($input: create_service_account_input!) { create_service_account(input: $input) { id name tenant_id } }";
-                let d = api.call(q, json!({ "input": { "name": name, "role": role } }))?;
+                let d = api.call(
+                    documents::CREATE_SERVICE_ACCOUNT,
+                    json!({ "input": { "name": name, "role": role } }),
+                )?;
                 let sa = d["create_service_account"].clone();
                 self.print(sa.clone(), || {
                     format!("Created service account {name} ({})\nMake it a key: keyward keys create -n NAME --for {}\n", text(&sa["id"]), text(&sa["id"]))
                 });
             }
             ServiceAccountsCommand::List => {
-                let sas = api.call(list, json!({}))?["service_account"].clone();
+                let sas =
+                    api.call(documents::SERVICE_ACCOUNTS, json!({}))?["service_account"].clone();
                 let rows: Vec<Vec<String>> = sas
                     .as_array()
                     .into_iter()
@@ -61,7 +64,8 @@ impl Client {
                 });
             }
             ServiceAccountsCommand::Delete { id, yes } => {
-                let sas = api.call(list, json!({}))?["service_account"].clone();
+                let sas =
+                    api.call(documents::SERVICE_ACCOUNTS, json!({}))?["service_account"].clone();
                 let keys = sas
                     .as_array()
                     .and_then(|a| a.iter().find(|s| s["id"] == json!(id)))
@@ -71,8 +75,10 @@ impl Client {
                     &format!("Delete service account {id}? {what} will stop working at once."),
                     *yes,
                 )?;
-                let q = "mutation($input: delete_service_account_input!) { delete_service_account(input: $input) { success } }";
-                api.call(q, json!({ "input": { "user_id": id } }))?;
+                api.call(
+                    documents::DELETE_SERVICE_ACCOUNT,
+                    json!({ "input": { "user_id": id } }),
+                )?;
                 self.print(json!({ "deleted": id }), || {
                     format!("Deleted service account {id}\n")
                 });

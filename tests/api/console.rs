@@ -2,6 +2,8 @@
 //! driven through every flow in a real browser (tests/ui, Playwright and
 //! Debian's chromium; `.ci/run` installs them, `make ui-deps` the npm part).
 use std::path::Path;
+
+use serde_json::json;
 use std::process::Command;
 
 use keyward::clock::Clock;
@@ -94,4 +96,55 @@ fn every_console_flow_in_headless_chromium() {
         .count();
     assert!(defined >= 7, "{defined} tests in console.test.mjs");
     assert!(report.contains(&format!("ℹ pass {defined}\n")), "{report}");
+}
+
+/// The console keeps its own GraphQL documents (src/console/api.js); each
+/// must fit the schema as served. They are sent without a key: a document
+/// that fits is refused for the key (or for a variable it was not given),
+/// one that does not is refused for the document.
+#[test]
+fn the_consoles_documents_fit_the_schema() {
+    let a = spawn_app();
+    let api =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console/api.js"))
+            .unwrap();
+    let key_fields = api
+        .split("const KEY_FIELDS = '")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .unwrap();
+    let q = api.split("export const Q = {").nth(1).unwrap();
+    let q = &q[..q.find("\n};").unwrap()];
+    // `name: `document`,` entries: the text between backticks alternates
+    // with the names before them.
+    let parts: Vec<&str> = q.split('`').collect();
+    let documents: Vec<(String, String)> = parts
+        .chunks(2)
+        .filter_map(|pair| {
+            let name = pair[0].trim().trim_start_matches(',').trim();
+            let doc = pair.get(1)?;
+            Some((
+                name.trim_end_matches(':').to_owned(),
+                doc.replace("${KEY_FIELDS}", key_fields),
+            ))
+        })
+        .collect();
+    assert!(documents.len() >= 14, "{documents:?}");
+    let check = |name: &str, doc: &str| -> Result<(), String> {
+        let body = a.gql_with(None, &[], doc, json!({})).json();
+        for e in body["errors"].as_array().into_iter().flatten() {
+            let code = e["extensions"]["code"].as_str().unwrap_or("");
+            let message = e["message"].as_str().unwrap_or("");
+            let about_variables = message.starts_with("Variable \"$");
+            if code.starts_with("GRAPHQL_") && !about_variables {
+                return Err(format!("{name}: {message}"));
+            }
+        }
+        Ok(())
+    };
+    for (name, doc) in &documents {
+        check(name, doc).unwrap_or_else(|e| panic!("{e}\n{doc}"));
+    }
+    // And the check can fail: a field the schema does not have.
+    assert!(check("broken", "{ auth_info { user_id no_such_field } }").is_err());
 }

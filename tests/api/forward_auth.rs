@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::json;
 
-use crate::helpers::{DELETE_KEY, DELETE_MEMBERSHIP, DELETE_SA, SET_ROLE, TestApp, spawn_app};
+use crate::helpers::{
+    DELETE_KEY, DELETE_MEMBERSHIP, DELETE_SERVICE_ACCOUNT, SET_ROLE, TestApp, spawn_app,
+};
 
 fn verify(a: &TestApp, key: Option<&str>) -> crate::helpers::Response {
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -106,7 +108,7 @@ fn deleting_a_service_account_stops_its_cached_keys_at_once() {
     );
     a.ok(
         &a.admin_key,
-        DELETE_SA,
+        DELETE_SERVICE_ACCOUNT,
         json!({ "input": { "user_id": sa } }),
     );
     for k in [&k1, &k2] {

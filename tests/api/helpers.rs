@@ -216,7 +216,11 @@ impl TestApp {
 
     /// Creates a service account with `key` and returns its id.
     pub fn service_account(&self, key: &str, name: &str) -> String {
-        let d = self.ok(key, CREATE_SA, json!({ "input": { "name": name } }));
+        let d = self.ok(
+            key,
+            CREATE_SERVICE_ACCOUNT,
+            json!({ "input": { "name": name } }),
+        );
         let id = d["create_service_account"]["id"]
             .as_str()
             .unwrap()
@@ -334,29 +338,7 @@ pub fn input(v: Value) -> Value {
     json!({ "input": v })
 }
 
-pub const CREATE_SA: &str = "mutation($input: create_service_account_input!) { create_service_account(input: $input) { id account_type name email tenant_id } }";
-pub const DELETE_SA: &str = "mutation($input: delete_service_account_input!) { delete_service_account(input: $input) { success } }";
-pub const CREATE_KEY: &str =
-    "mutation($input: create_api_key_input!) { create_api_key(input: $input) { id token key } }";
-pub const DELETE_KEY: &str =
-    "mutation($input: delete_api_key_input!) { delete_api_key(input: $input) { success } }";
-pub const AUTH_INFO: &str =
-    "{ auth_info { user_id tenant_id api_key_id role account_type expires_at } }";
-pub const LIST_KEYS: &str = "{ auth_api_key(order_by: {created: desc}) { id name expires_at user_id default_tenant_id created created_by { id } last_used_at } }";
-pub const TENANTS: &str = "{ tenant(order_by: {slug: asc}) { id name slug } }";
-
-pub const CREATE_TENANT: &str =
-    "mutation($input: create_tenant_input!) { create_tenant(input: $input) { id name slug } }";
-pub const MEMBERS: &str = "query($t: uuid) { membership(where: {tenant_id: {_eq: $t}}) { id role tenant_id user { id email account_type } } }";
-pub const SET_ROLE: &str = "mutation($input: set_membership_role_input!) { set_membership_role(input: $input) { id role user { id } } }";
-pub const DELETE_MEMBERSHIP: &str =
-    "mutation($input: delete_membership_input!) { delete_membership(input: $input) { success } }";
-pub const INVITE: &str = "mutation($input: create_membership_invitation_input!) { create_membership_invitation(input: $input) { id token expires_at } }";
-pub const ACCEPT: &str = "mutation($input: accept_membership_invitation_input!) { accept_membership_invitation(input: $input) { user_id tenant_id key } }";
-pub const INVITATIONS: &str = "query($t: uuid) { membership_invitation(where: {tenant_id: {_eq: $t}}) { id email role tenant_id created created_by { id } expires_at accepted_at revoked_at } }";
-pub const DELETE_INVITATION: &str = "mutation($input: delete_membership_invitation_input!) { delete_membership_invitation(input: $input) { success } }";
-pub const SERVICE_ACCOUNTS: &str = "query($t: uuid) { service_account(where: {tenant_id: {_eq: $t}}) { id name tenant_id role api_keys { id name } } }";
-pub const RENAME_SA: &str = "mutation($input: update_service_account_input!) { update_service_account(input: $input) { id name } }";
+pub use keyward::cli::documents::*;
 
 impl TestApp {
     /// The membership id of `user_id` in the default tenant.

@@ -5,8 +5,9 @@ use keyward::domain::model::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ACCEPT, AUTH_INFO, CREATE_KEY, CREATE_SA, CREATE_TENANT, DELETE_MEMBERSHIP, DELETE_SA,
-    INVITATIONS, INVITE, MEMBERS, RENAME_SA, SERVICE_ACCOUNTS, SET_ROLE, TestApp, input, spawn_app,
+    ACCEPT, AUTH_INFO, CREATE_KEY, CREATE_SERVICE_ACCOUNT, CREATE_TENANT, DELETE_MEMBERSHIP,
+    DELETE_SERVICE_ACCOUNT, INVITATIONS, INVITE, MEMBERS, RENAME_SERVICE_ACCOUNT, SERVICE_ACCOUNTS,
+    SET_ROLE, TestApp, input, spawn_app,
 };
 use crate::snap;
 use crate::world::world;
@@ -171,7 +172,7 @@ fn admin_rights_in_one_tenant_never_act_on_another() {
         (
             "b_key_creates_a_service_account_in_a",
             &bob_b,
-            CREATE_SA,
+            CREATE_SERVICE_ACCOUNT,
             input(json!({ "name": "x", "tenant_id": t })),
         ),
         (
@@ -202,7 +203,7 @@ fn admin_rights_in_one_tenant_never_act_on_another() {
         (
             "a_key_creates_a_service_account",
             &bob_a,
-            CREATE_SA,
+            CREATE_SERVICE_ACCOUNT,
             input(json!({ "name": "x" })),
         ),
         (
@@ -402,17 +403,17 @@ fn every_admin_mutation_refused_to_users_and_read_only_users() {
     let attempts: Vec<(&str, &str, Value)> = vec![
         (
             "create_service_account",
-            crate::helpers::CREATE_SA,
+            crate::helpers::CREATE_SERVICE_ACCOUNT,
             input(json!({ "name": "n" })),
         ),
         (
             "delete_service_account",
-            DELETE_SA,
+            DELETE_SERVICE_ACCOUNT,
             input(json!({ "user_id": w.sa_id })),
         ),
         (
             "update_service_account",
-            RENAME_SA,
+            RENAME_SERVICE_ACCOUNT,
             input(json!({ "user_id": w.sa_id, "name": "n" })),
         ),
         (
@@ -532,12 +533,12 @@ fn ids_from_another_tenant_are_not_found_and_change_nothing() {
         ),
         (
             "update_service_account",
-            RENAME_SA,
+            RENAME_SERVICE_ACCOUNT,
             input(json!({ "user_id": w.other_sa_id, "name": "n" })),
         ),
         (
             "create_service_account",
-            crate::helpers::CREATE_SA,
+            crate::helpers::CREATE_SERVICE_ACCOUNT,
             input(json!({ "tenant_id": t, "name": "n" })),
         ),
     ];

@@ -26,7 +26,7 @@ fn members_and_roles() {
     assert_eq!(me["auth_info"]["role"], json!("TENANT_ADMIN"));
     a.ok(
         &w.user_key,
-        crate::helpers::CREATE_SA,
+        crate::helpers::CREATE_SERVICE_ACCOUNT,
         input(json!({ "name": "by promoted user" })),
     );
 }

@@ -126,7 +126,7 @@ fn sample(scrape: &str, series: &str) -> f64 {
 /// `GET /metrics` on its own listener: the counters move with what happens.
 #[test]
 fn metrics_count_what_happens() {
-    use crate::helpers::{AUTH_INFO, CREATE_SA, spawn_app_with};
+    use crate::helpers::{AUTH_INFO, CREATE_SERVICE_ACCOUNT, spawn_app_with};
     use keyward::domain::model::Role;
     let app = spawn_app_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap()));
     let url = app.metrics_url.clone().unwrap();
@@ -179,7 +179,11 @@ fn metrics_count_what_happens() {
     assert_eq!(verify(&short), 401); // expired
     let (_, ro) = app.member("ro@default", Role::ReadOnlyUser);
     assert_eq!(
-        app.code(&ro, CREATE_SA, json!({ "input": { "name": "x" } })),
+        app.code(
+            &ro,
+            CREATE_SERVICE_ACCOUNT,
+            json!({ "input": { "name": "x" } })
+        ),
         "FORBIDDEN"
     );
     app.ok(&app.admin_key, AUTH_INFO, json!({}));

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    CREATE_KEY, CREATE_SA, CREATE_TENANT, DELETE_KEY, DELETE_MEMBERSHIP, DELETE_SA, INVITE,
-    SET_ROLE, spawn_app_with,
+    CREATE_KEY, CREATE_SERVICE_ACCOUNT, CREATE_TENANT, DELETE_KEY, DELETE_MEMBERSHIP,
+    DELETE_SERVICE_ACCOUNT, INVITE, SET_ROLE, spawn_app_with,
 };
 use crate::world::{World, world};
 
@@ -165,9 +165,11 @@ fn run(w: &World, caller: &str, op: &str, target: &str) -> Value {
         .unwrap()
         .to_owned();
     let (query, input) = match (op, target) {
-        ("create_service_account", "own tenant") => (CREATE_SA, json!({ "name": "t" })),
+        ("create_service_account", "own tenant") => {
+            (CREATE_SERVICE_ACCOUNT, json!({ "name": "t" }))
+        }
         ("create_service_account", "default tenant") => (
-            CREATE_SA,
+            CREATE_SERVICE_ACCOUNT,
             json!({ "name": "t", "tenant_id": w.app.tenant_id }),
         ),
         ("create_api_key", "self") => (CREATE_KEY, json!({ "user_id": me, "name": "t" })),
@@ -186,7 +188,9 @@ fn run(w: &World, caller: &str, op: &str, target: &str) -> Value {
             (DELETE_KEY, json!({ "key_id": id }))
         }
         ("delete_api_key", "service account key") => (DELETE_KEY, json!({ "key_id": w.sa_key_id })),
-        ("delete_service_account", "service account") => (DELETE_SA, json!({ "user_id": w.sa_id })),
+        ("delete_service_account", "service account") => {
+            (DELETE_SERVICE_ACCOUNT, json!({ "user_id": w.sa_id }))
+        }
         ("create_tenant", "server") => (CREATE_TENANT, json!({ "name": "T", "slug": "t" })),
         ("create_membership_invitation", "own tenant") => (INVITE, json!({ "email": "t@t" })),
         ("create_membership_invitation", "default tenant") => (
@@ -302,7 +306,7 @@ fn without_the_admin_policy_admins_are_ordinary_users() {
     assert_eq!(
         app.code(
             &app.admin_key,
-            CREATE_SA,
+            CREATE_SERVICE_ACCOUNT,
             json!({ "input": { "name": "n" } })
         ),
         "FORBIDDEN"

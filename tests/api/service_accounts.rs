@@ -1,7 +1,10 @@
 //! Service accounts: create, list, rename, delete.
 use serde_json::{Value, json};
 
-use crate::helpers::{AUTH_INFO, CREATE_SA, DELETE_SA, RENAME_SA, SERVICE_ACCOUNTS, input};
+use crate::helpers::{
+    AUTH_INFO, CREATE_SERVICE_ACCOUNT, DELETE_SERVICE_ACCOUNT, RENAME_SERVICE_ACCOUNT,
+    SERVICE_ACCOUNTS, input,
+};
 use crate::snap;
 use crate::world::world;
 
@@ -14,7 +17,7 @@ fn create_service_account_by_caller() {
     for (caller, key) in w.callers() {
         let body = a.gql(
             key,
-            CREATE_SA,
+            CREATE_SERVICE_ACCOUNT,
             json!({ "input": { "name": format!("made by {caller}") } }),
         );
         out.insert(caller.to_owned(), a.redact(&body));
@@ -22,17 +25,17 @@ fn create_service_account_by_caller() {
     let cross = json!({ "input": { "name": "intruder", "tenant_id": a.tenant_id } });
     out.insert(
         "other_tenant_into_default".into(),
-        a.redact(&a.gql(&w.other_key, CREATE_SA, cross)),
+        a.redact(&a.gql(&w.other_key, CREATE_SERVICE_ACCOUNT, cross)),
     );
     let bad_name = json!({ "input": { "name": "" } });
     out.insert(
         "empty_name".into(),
-        a.redact(&a.gql(&a.admin_key, CREATE_SA, bad_name)),
+        a.redact(&a.gql(&a.admin_key, CREATE_SERVICE_ACCOUNT, bad_name)),
     );
     let read_only_robot = json!({ "input": { "name": "reader", "role": "READ_ONLY_USER" } });
     out.insert(
         "with_a_role".into(),
-        a.redact(&a.gql(&a.admin_key, CREATE_SA, read_only_robot)),
+        a.redact(&a.gql(&a.admin_key, CREATE_SERVICE_ACCOUNT, read_only_robot)),
     );
     snap!("create_service_account_by_caller", Value::Object(out));
 }
@@ -43,7 +46,7 @@ fn a_service_account_key_carries_the_service_accounts_role() {
     let a = &w.app;
     let d = a.ok(
         &a.admin_key,
-        CREATE_SA,
+        CREATE_SERVICE_ACCOUNT,
         json!({ "input": { "name": "reader", "role": "READ_ONLY_USER" } }),
     );
     let id = d["create_service_account"]["id"]
@@ -57,7 +60,11 @@ fn a_service_account_key_carries_the_service_accounts_role() {
     assert_eq!(me["auth_info"]["account_type"], json!("SERVICE"));
     // A read-only service account is no admin: it may not make service accounts.
     assert_eq!(
-        a.code(&key, CREATE_SA, json!({ "input": { "name": "n" } })),
+        a.code(
+            &key,
+            CREATE_SERVICE_ACCOUNT,
+            json!({ "input": { "name": "n" } })
+        ),
         "FORBIDDEN"
     );
 }
@@ -67,7 +74,11 @@ fn delete_service_account_denied_changes_nothing() {
     let w = world();
     let a = &w.app;
     let del = |key: &str, id: &str| {
-        a.redact(&a.gql(key, DELETE_SA, json!({ "input": { "user_id": id } })))
+        a.redact(&a.gql(
+            key,
+            DELETE_SERVICE_ACCOUNT,
+            json!({ "input": { "user_id": id } }),
+        ))
     };
     let out = json!({
         "user": del(&w.user_key, &w.sa_id),
@@ -87,7 +98,7 @@ fn deleting_a_service_account_revokes_every_key_at_once() {
     let a = &w.app;
     let (_, second) = a.create_key(&a.admin_key, &w.sa_id, "second robot key");
     let out = json!({
-        "delete": a.redact(&a.gql(&a.admin_key, DELETE_SA, json!({ "input": { "user_id": w.sa_id } }))),
+        "delete": a.redact(&a.gql(&a.admin_key, DELETE_SERVICE_ACCOUNT, json!({ "input": { "user_id": w.sa_id } }))),
         "first_key_next_request": a.redact(&a.gql(&w.sa_key, AUTH_INFO, json!({}))),
         "second_key_next_request": a.redact(&a.gql(&second, AUTH_INFO, json!({}))),
     });
@@ -103,13 +114,13 @@ fn service_accounts_listed_renamed_and_deleted() {
     let out = json!({
         "admin_sees_keys": a.redact(&a.gql(&a.admin_key, SERVICE_ACCOUNTS, json!({}))),
         "user_sees_no_keys": a.redact(&a.gql(&w.user_key, SERVICE_ACCOUNTS, json!({}))),
-        "rename": a.redact(&a.gql(&a.admin_key, RENAME_SA, input(json!({ "user_id": w.sa_id, "name": "deploy bot" })))),
-        "rename_empty": a.redact(&a.gql(&a.admin_key, RENAME_SA, input(json!({ "user_id": w.sa_id, "name": "" })))),
+        "rename": a.redact(&a.gql(&a.admin_key, RENAME_SERVICE_ACCOUNT, input(json!({ "user_id": w.sa_id, "name": "deploy bot" })))),
+        "rename_empty": a.redact(&a.gql(&a.admin_key, RENAME_SERVICE_ACCOUNT, input(json!({ "user_id": w.sa_id, "name": "" })))),
     });
     snap!("service_account_management", out);
     a.ok(
         &a.admin_key,
-        DELETE_SA,
+        DELETE_SERVICE_ACCOUNT,
         input(json!({ "user_id": w.sa_id })),
     );
     assert_eq!(
