@@ -114,6 +114,15 @@ impl Application {
 
     /// Serves until the process is told to stop (SIGINT/SIGTERM: graceful).
     pub async fn run(self) -> std::io::Result<()> {
+        self.run_with(|_| {}).await
+    }
+
+    /// Like `run`, handing `listening` the server's handle once it serves,
+    /// so whoever started it in-process (the tests) can stop it.
+    pub async fn run_with(
+        self,
+        listening: impl FnOnce(actix_web::dev::ServerHandle),
+    ) -> std::io::Result<()> {
         let addr = self.local_addr();
         let state = self.state.clone();
         let mut server = HttpServer::new(move || {
@@ -165,7 +174,9 @@ impl Application {
             actix_rt::spawn(s);
         }
         tracing::info!(%addr, "keyward listening");
-        let result = server.listen(self.listener)?.run().await;
+        let server = server.listen(self.listener)?.run();
+        listening(server.handle());
+        let result = server.await;
         drop(self.watcher);
         // Graceful shutdown: the uses not yet written are not lost.
         let verifier = self.state.verifier.clone();

@@ -242,3 +242,16 @@ fragment TypeRef on __Type {
   ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } }
 }
 "#;
+
+/// A test's server stops when the test is done with it.
+#[test]
+fn a_dropped_test_app_stops_serving() {
+    let a = spawn_app();
+    let addr = a.url.trim_start_matches("http://").to_owned();
+    assert_eq!(a.get("/livez").status, 200);
+    drop(a);
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "{addr} still accepts connections"
+    );
+}
