@@ -1,0 +1,135 @@
+//! `spawn_app`: the real application on a free loopback port with its own
+//! temporary database and a fixed clock, and an HTTP client for it; what the
+//! tests make with it (fixtures), how they talk to it (http), how they pin
+//! its answers (redact, `snap!`), and the binary as a process (process).
+mod fixtures;
+mod http;
+mod process;
+mod redact;
+
+use std::cell::RefCell;
+
+use chrono::{DateTime, Utc};
+use keyward::clock::Clock;
+use keyward::config::Config;
+use keyward::startup::Application;
+use keyward::store::Store;
+use serde_json::{Value, json};
+
+pub use self::http::Response;
+pub use self::process::{printed, serve_binary, serve_binary_with};
+pub use keyward::cli::documents::*;
+
+pub const START: &str = "2030-01-01T00:00:00Z";
+
+pub fn start_time() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(START)
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub clock: Clock,
+    pub store: Store,
+    pub policies: std::sync::Arc<keyward::authz::reload::Policies>,
+    pub verifier: std::sync::Arc<keyward::verify::Verifier>,
+    /// The bootstrap admin's key, user id and tenant id.
+    pub admin_key: String,
+    pub admin_id: String,
+    pub tenant_id: String,
+    /// The database file.
+    pub db: std::path::PathBuf,
+    /// `http://addr/metrics` when the config asked for a metrics listener.
+    pub metrics_url: Option<String>,
+    agent: ureq::Agent,
+    labels: RefCell<Vec<(String, String)>>,
+    /// The server's handle and thread, to stop it when the test is done.
+    server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
+    _dir: tempfile::TempDir,
+}
+
+/// A test's server stops with the test: its port, pool, cache and policy
+/// watcher are released instead of living until the test binary exits.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some((handle, thread)) = self.server.take() {
+            actix_web::rt::System::new().block_on(handle.stop(false));
+            let _ = thread.join();
+        }
+    }
+}
+
+pub fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {})
+}
+
+/// Like `spawn_app`, after `adjust` has had its say on the config.
+pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_app_on(adjust, Clock::fixed(start_time()))
+}
+
+/// Like `spawn_app_with`, on `clock` (the system clock, for tests whose
+/// client computes times from its own clock).
+pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("keyward.db");
+    let mut config = Config::for_tests(db.clone());
+    adjust(&mut config);
+    let app = Application::build(&config, clock.clone()).expect("the app builds");
+    let boot = app
+        .bootstrapped
+        .clone()
+        .expect("an empty database is bootstrapped");
+    let addr = app.local_addr();
+    let metrics_url = app.metrics_addr().map(|a| format!("http://{a}/metrics"));
+    let store = app.store();
+    let policies = app.policies();
+    let verifier = app.verifier();
+    let (started, handle) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let serving = app.run_with(move |h| {
+            let _ = started.send(h);
+        });
+        let _ = actix_web::rt::System::new().block_on(serving);
+    });
+    let handle = handle.recv().expect("the server starts");
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let t = TestApp {
+        url: format!("http://{addr}"),
+        clock,
+        store,
+        policies,
+        verifier,
+        admin_key: boot.api_key.expose().to_owned(),
+        admin_id: boot.user_id.to_string(),
+        tenant_id: boot.tenant_id.to_string(),
+        db,
+        metrics_url,
+        agent,
+        labels: RefCell::new(Vec::new()),
+        server: Some((handle, thread)),
+        _dir: dir,
+    };
+    t.label(&t.admin_id, "admin");
+    t.label(&t.tenant_id, "tenant default");
+    t
+}
+
+/// Snapshots go to tests/snapshots/, named after the test.
+#[macro_export]
+macro_rules! snap {
+    ($name:expr, $value:expr) => {
+        insta::with_settings!({ snapshot_path => "../snapshots", prepend_module_to_snapshot => false, omit_expression => true }, {
+            insta::assert_json_snapshot!($name, $value);
+        })
+    };
+}
+
+/// `{"input": v}`: the variables of every mutation here.
+pub fn input(v: Value) -> Value {
+    json!({ "input": v })
+}
