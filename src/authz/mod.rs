@@ -3,29 +3,29 @@
 //! obeys the answer; it holds no role checks of its own.
 pub mod action;
 pub mod cases;
+mod context;
 pub mod defaults;
 pub mod entities;
 mod load;
 mod proof;
 pub mod reload;
+mod session;
 
 use std::collections::HashMap;
 use std::path::Path;
 
-use cedar_policy::{
-    ActionConstraint, Context, Decision, EntityUid, PolicySet, Request, RestrictedExpression,
-    Schema,
-};
+use cedar_policy::{ActionConstraint, Context, Decision, EntityUid, PolicySet, Request, Schema};
 use chrono::{DateTime, Utc};
 
 pub use self::action::Action;
+use self::context::Caller;
+pub use self::context::RequestContext;
 pub use self::entities::EntitySet;
 pub use self::load::{PolicyError, PolicyFiles};
 pub use self::proof::Allowed;
-use crate::domain::ids::TenantId;
-use crate::domain::model::{AccountKind, Role};
+pub use self::session::{Session, Verdict};
 use crate::domain::principal::Principal;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::metrics::Metrics;
 
 pub struct Authorizer {
@@ -40,109 +40,6 @@ pub struct Authorizer {
     /// blake3 of the files the set was compiled from (names and contents).
     pub hash: String,
     metrics: Metrics,
-}
-
-/// What a policy may read besides principal and resource. Every request
-/// whose principal is a key also gets `caller` (see `Caller` in the schema).
-pub enum RequestContext {
-    Empty,
-    CreateServiceAccount {
-        role: Role,
-    },
-    UpdateMembership {
-        role: Role,
-    },
-    CreateInvitation {
-        email: String,
-        role: Role,
-    },
-    CreateApiKey {
-        tenant: TenantId,
-        owner_kind: AccountKind,
-        owner_is_caller: bool,
-        owner_role: Option<Role>,
-        expires_at: Option<DateTime<Utc>>,
-    },
-}
-
-/// The calling key's facts at the request's "now".
-#[derive(Clone, Copy)]
-struct Caller {
-    created_at: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
-}
-
-fn string(v: &str) -> RestrictedExpression {
-    RestrictedExpression::new_string(v.to_owned())
-}
-
-fn caller_record(c: Caller, now: DateTime<Utc>) -> AppResult<RestrictedExpression> {
-    let mut fields = vec![(
-        "key_age_seconds".to_owned(),
-        RestrictedExpression::new_long((now - c.created_at).num_seconds()),
-    )];
-    if let Some(at) = c.expires_at {
-        fields.push((
-            "key_expires_at".to_owned(),
-            string(&crate::store::time_to_sql(&at)),
-        ));
-        fields.push((
-            "key_expires_in_seconds".to_owned(),
-            RestrictedExpression::new_long((at - now).num_seconds()),
-        ));
-    }
-    RestrictedExpression::new_record(fields)
-        .map_err(|e| AppError::internal(format!("cedar context: {e}")))
-}
-
-impl RequestContext {
-    fn into_cedar(self, caller: Option<Caller>, now: DateTime<Utc>) -> AppResult<Context> {
-        let mut pairs: Vec<(String, RestrictedExpression)> = match self {
-            Self::Empty => vec![],
-            Self::CreateServiceAccount { role } | Self::UpdateMembership { role } => {
-                vec![("role".into(), string(role.as_str()))]
-            }
-            Self::CreateInvitation { email, role } => {
-                vec![
-                    ("email".into(), string(&email)),
-                    ("role".into(), string(role.as_str())),
-                ]
-            }
-            Self::CreateApiKey {
-                tenant,
-                owner_kind,
-                owner_is_caller,
-                owner_role,
-                expires_at,
-            } => {
-                let mut v = vec![
-                    (
-                        "tenant".into(),
-                        RestrictedExpression::new_entity_uid(entities::tenant_uid(tenant)),
-                    ),
-                    ("owner_kind".into(), string(owner_kind.as_str())),
-                    (
-                        "owner_is_caller".into(),
-                        RestrictedExpression::new_bool(owner_is_caller),
-                    ),
-                    ("owner_role".into(), string(entities::role_name(owner_role))),
-                ];
-                if let Some(at) = expires_at {
-                    v.push(("expires_at".into(), string(&crate::store::time_to_sql(&at))));
-                    v.push((
-                        "lifetime_seconds".into(),
-                        RestrictedExpression::new_long((at - now).num_seconds()),
-                    ));
-                }
-                v
-            }
-        };
-        if let Some(c) = caller {
-            pairs.push(("caller".into(), caller_record(c, now)?));
-        }
-        // `Request::new` checks the context against the schema.
-        Context::from_pairs(pairs).map_err(|e| AppError::internal(format!("cedar context: {e}")))
-    }
 }
 
 impl Authorizer {
@@ -303,110 +200,6 @@ fn slice_by_action(
         out.insert(action.clone(), set);
     }
     Ok(out)
-}
-
-pub struct Session<'a> {
-    authz: &'a Authorizer,
-    principal: EntityUid,
-    caller: Option<Caller>,
-    now: DateTime<Utc>,
-    entities: cedar_policy::Entities,
-}
-
-/// The answer and the ids of the policies that decided it.
-pub struct Verdict {
-    pub allowed: bool,
-    pub policies: Vec<String>,
-}
-
-impl Session<'_> {
-    pub fn decide(
-        &self,
-        action: Action,
-        resource: &EntityUid,
-        context: RequestContext,
-    ) -> AppResult<Verdict> {
-        let a = &self.authz;
-        let context = context.into_cedar(self.caller, self.now)?;
-        let request = Request::new(
-            self.principal.clone(),
-            entities::action_uid(action.name()),
-            resource.clone(),
-            context,
-            Some(&a.schema),
-        )
-        .map_err(|e| AppError::internal(format!("cedar request: {e}")))?;
-        Ok(a.verdict(&request, &self.entities))
-    }
-
-    pub fn allows(&self, action: Action, resource: &EntityUid) -> AppResult<bool> {
-        Ok(self
-            .decide(action, resource, RequestContext::Empty)?
-            .allowed)
-    }
-
-    /// The rows whose resource (`uid` of each) the principal may `action`:
-    /// one decision per row, over entities built once.
-    pub fn filter<T>(&self, action: Action, rows: Vec<(T, EntityUid)>) -> AppResult<Vec<T>> {
-        let mut kept = Vec::with_capacity(rows.len());
-        for (row, uid) in rows {
-            if self.allows(action, &uid)? {
-                kept.push(row);
-            }
-        }
-        Ok(kept)
-    }
-
-    /// The proof that `action` is allowed, or `Forbidden` naming the
-    /// deciding policies.
-    #[must_use = "the proof is what the store asks for; an unused check protects nothing"]
-    pub fn check(
-        &self,
-        action: Action,
-        resource: &EntityUid,
-        context: RequestContext,
-    ) -> AppResult<Allowed> {
-        let v = self.decide(action, resource, context)?;
-        if v.allowed {
-            Ok(Allowed::by_policies(action, v.policies))
-        } else {
-            self.authz.metrics.denied(&v.policies);
-            Err(AppError::Forbidden {
-                message: format!("You may not {}.", action.describe()),
-                policies: v.policies,
-            })
-        }
-    }
-
-    /// For an id the caller names: `NotFound(what)` unless it may `see` it,
-    /// then the decision on `action`. See `check_visible`.
-    pub fn check_named(
-        &self,
-        see: Action,
-        what: &'static str,
-        action: Action,
-        resource: &EntityUid,
-        context: RequestContext,
-    ) -> AppResult<Allowed> {
-        self.check_visible(see, resource, what)?;
-        self.check(action, resource, context)
-    }
-
-    /// For ids a caller names: an id it may not see answers exactly as an id
-    /// that does not exist, so no one can probe other tenants.
-    pub fn check_visible(
-        &self,
-        action: Action,
-        resource: &EntityUid,
-        what: &'static str,
-    ) -> AppResult<Allowed> {
-        let v = self.decide(action, resource, RequestContext::Empty)?;
-        if v.allowed {
-            Ok(Allowed::by_policies(action, v.policies))
-        } else {
-            Err(AppError::NotFound(what))
-        }
-    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,116 @@
+//! The context of a request: what a policy may read besides principal and
+//! resource, built from typed values.
+use cedar_policy::{Context, RestrictedExpression};
+use chrono::{DateTime, Utc};
+
+use super::entities;
+use crate::domain::ids::TenantId;
+use crate::domain::model::{AccountKind, Role};
+use crate::error::{AppError, AppResult};
+
+/// What a policy may read besides principal and resource. Every request
+/// whose principal is a key also gets `caller` (see `Caller` in the schema).
+pub enum RequestContext {
+    Empty,
+    CreateServiceAccount {
+        role: Role,
+    },
+    UpdateMembership {
+        role: Role,
+    },
+    CreateInvitation {
+        email: String,
+        role: Role,
+    },
+    CreateApiKey {
+        tenant: TenantId,
+        owner_kind: AccountKind,
+        owner_is_caller: bool,
+        owner_role: Option<Role>,
+        expires_at: Option<DateTime<Utc>>,
+    },
+}
+
+/// The calling key's facts at the request's "now".
+#[derive(Clone, Copy)]
+pub(super) struct Caller {
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) expires_at: Option<DateTime<Utc>>,
+}
+
+fn string(v: &str) -> RestrictedExpression {
+    RestrictedExpression::new_string(v.to_owned())
+}
+
+fn caller_record(c: Caller, now: DateTime<Utc>) -> AppResult<RestrictedExpression> {
+    let mut fields = vec![(
+        "key_age_seconds".to_owned(),
+        RestrictedExpression::new_long((now - c.created_at).num_seconds()),
+    )];
+    if let Some(at) = c.expires_at {
+        fields.push((
+            "key_expires_at".to_owned(),
+            string(&crate::store::time_to_sql(&at)),
+        ));
+        fields.push((
+            "key_expires_in_seconds".to_owned(),
+            RestrictedExpression::new_long((at - now).num_seconds()),
+        ));
+    }
+    RestrictedExpression::new_record(fields)
+        .map_err(|e| AppError::internal(format!("cedar context: {e}")))
+}
+
+impl RequestContext {
+    pub(super) fn into_cedar(
+        self,
+        caller: Option<Caller>,
+        now: DateTime<Utc>,
+    ) -> AppResult<Context> {
+        let mut pairs: Vec<(String, RestrictedExpression)> = match self {
+            Self::Empty => vec![],
+            Self::CreateServiceAccount { role } | Self::UpdateMembership { role } => {
+                vec![("role".into(), string(role.as_str()))]
+            }
+            Self::CreateInvitation { email, role } => {
+                vec![
+                    ("email".into(), string(&email)),
+                    ("role".into(), string(role.as_str())),
+                ]
+            }
+            Self::CreateApiKey {
+                tenant,
+                owner_kind,
+                owner_is_caller,
+                owner_role,
+                expires_at,
+            } => {
+                let mut v = vec![
+                    (
+                        "tenant".into(),
+                        RestrictedExpression::new_entity_uid(entities::tenant_uid(tenant)),
+                    ),
+                    ("owner_kind".into(), string(owner_kind.as_str())),
+                    (
+                        "owner_is_caller".into(),
+                        RestrictedExpression::new_bool(owner_is_caller),
+                    ),
+                    ("owner_role".into(), string(entities::role_name(owner_role))),
+                ];
+                if let Some(at) = expires_at {
+                    v.push(("expires_at".into(), string(&crate::store::time_to_sql(&at))));
+                    v.push((
+                        "lifetime_seconds".into(),
+                        RestrictedExpression::new_long((at - now).num_seconds()),
+                    ));
+                }
+                v
+            }
+        };
+        if let Some(c) = caller {
+            pairs.push(("caller".into(), caller_record(c, now)?));
+        }
+        // `Request::new` checks the context against the schema.
+        Context::from_pairs(pairs).map_err(|e| AppError::internal(format!("cedar context: {e}")))
+    }
+}
