@@ -12,7 +12,7 @@ use crate::authz::reload::{Policies, Watcher};
 use crate::bootstrap::{self, Bootstrapped};
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::error::AppError;
+use crate::error::{AppError, AppResult};
 use crate::http::{self, AppState};
 use crate::metrics::Metrics;
 use crate::store::Store;
@@ -144,13 +144,17 @@ impl Application {
                 tracing::warn!(error = %e, "cannot listen for SIGHUP; policies reload only when files change")
             }
         }
-        actix_rt::spawn(flush_last_used_every(
+        let verifier = self.state.verifier.clone();
+        actix_rt::spawn(every(
             self.last_used_interval,
-            self.state.verifier.clone(),
+            "writing last_used_at",
+            move || verifier.flush_last_used(),
         ));
-        actix_rt::spawn(checkpoint_every(
+        let store = self.state.store.clone();
+        actix_rt::spawn(every(
             self.checkpoint_interval,
-            self.state.store.clone(),
+            "the WAL checkpoint",
+            move || store.checkpoint(),
         ));
         let metrics_server = match self.metrics {
             Some((listener, registry)) => {
@@ -180,10 +184,9 @@ impl Application {
         drop(self.watcher);
         // Graceful shutdown: the uses not yet written are not lost.
         let verifier = self.state.verifier.clone();
-        match web::block(move || verifier.flush_last_used()).await {
-            Ok(Ok(n)) => tracing::info!(keys = n, "last_used_at written at shutdown"),
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot write last_used_at at shutdown"),
-            Err(e) => tracing::error!(error = %e, "cannot write last_used_at at shutdown"),
+        let flush = move || verifier.flush_last_used();
+        if let Some(n) = blocking("writing last_used_at at shutdown", flush).await {
+            tracing::info!(keys = n, "last_used_at written at shutdown");
         }
         result
     }
@@ -199,34 +202,35 @@ impl Application {
     }
 }
 
-/// Writes the keys' `last_used_at` once per interval.
-async fn flush_last_used_every(every: Duration, verifier: Arc<Verifier>) {
-    let mut ticks = actix_rt::time::interval(every);
-    ticks.tick().await;
-    loop {
-        ticks.tick().await;
-        let v = verifier.clone();
-        match web::block(move || v.flush_last_used()).await {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "cannot write last_used_at"),
-            Err(e) => tracing::error!(error = %e, "cannot write last_used_at"),
+/// Runs `job` on a blocking thread and logs a failure as `what failed`.
+async fn blocking<T: Send + 'static>(
+    what: &str,
+    job: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> Option<T> {
+    match web::block(job).await {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "{what} failed");
+            None
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "{what} failed");
+            None
         }
     }
 }
 
-/// Truncates the WAL once per interval.
-async fn checkpoint_every(every: Duration, store: Store) {
-    let mut ticks = actix_rt::time::interval(every);
+/// Runs `job` once per interval, from one interval after start.
+async fn every<T: Send + 'static>(
+    interval: Duration,
+    what: &'static str,
+    job: impl Fn() -> AppResult<T> + Clone + Send + 'static,
+) {
+    let mut ticks = actix_rt::time::interval(interval);
     ticks.tick().await;
     loop {
         ticks.tick().await;
-        let s = store.clone();
-        match web::block(move || s.checkpoint()).await {
-            Ok(Ok(true)) => tracing::debug!("WAL checkpointed"),
-            Ok(Ok(false)) => tracing::debug!("WAL checkpoint incomplete: readers were busy"),
-            Ok(Err(e)) => tracing::error!(error = %e, "WAL checkpoint failed"),
-            Err(e) => tracing::error!(error = %e, "WAL checkpoint failed"),
-        }
+        let _ = blocking(what, job.clone()).await;
     }
 }
 

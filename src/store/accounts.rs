@@ -11,14 +11,19 @@ use crate::error::{AppError, AppResult};
 const COLUMNS: &str = "id, kind, name, email, tenant_id, created_at, server_admin";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+    from_row_at(r, 0)
+}
+
+/// An account whose `COLUMNS` start at column `at` (after a join's own).
+pub(super) fn from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Account> {
     Ok(Account {
-        id: r.get(0)?,
-        kind: parse_col(&r.get::<_, String>(1)?)?,
-        name: r.get(2)?,
-        email: r.get(3)?,
-        tenant_id: r.get(4)?,
-        created_at: time_from_sql(&r.get::<_, String>(5)?)?,
-        server_admin: r.get(6)?,
+        id: r.get(at)?,
+        kind: parse_col(&r.get::<_, String>(at + 1)?)?,
+        name: r.get(at + 2)?,
+        email: r.get(at + 3)?,
+        tenant_id: r.get(at + 4)?,
+        created_at: time_from_sql(&r.get::<_, String>(at + 5)?)?,
+        server_admin: r.get(at + 6)?,
     })
 }
 

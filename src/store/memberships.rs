@@ -1,10 +1,10 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Invalidation, Write, all, parse_col, time_from_sql, time_to_sql};
+use super::{Invalidation, Write, all, parse_col, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, MembershipId, TenantId};
-use crate::domain::model::{Account, Member, Membership, Role};
+use crate::domain::model::{Member, Membership, Role};
 use crate::error::{AppError, AppResult};
 
 pub fn insert(
@@ -72,15 +72,7 @@ fn member_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
             account_id: r.get(2)?,
             role: parse_col(&r.get::<_, String>(3)?)?,
         },
-        account: Account {
-            id: r.get(4)?,
-            kind: parse_col(&r.get::<_, String>(5)?)?,
-            name: r.get(6)?,
-            email: r.get(7)?,
-            tenant_id: r.get(8)?,
-            created_at: time_from_sql(&r.get::<_, String>(9)?)?,
-            server_admin: r.get(10)?,
-        },
+        account: super::accounts::from_row_at(r, 4)?,
     })
 }
 
