@@ -238,6 +238,39 @@ when { context.caller.key_age_seconds > 86400 };
     );
 }
 
+/// `keyward serve --policies DIR` as a process (default log level, no
+/// colour), and its log lines as they come.
+fn serve_logging(
+    dir: &tempfile::TempDir,
+) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let db = dir.path().join("k.db");
+    let mut child = Command::new(BIN)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--db",
+            db.to_str().unwrap(),
+            "--policies",
+            dir.path().to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    (child, rx)
+}
+
 fn healthz_hash(a: &TestApp) -> String {
     a.get("/healthz").json()["policies"]["hash"]
         .as_str()
@@ -307,31 +340,8 @@ fn an_invalid_edit_keeps_the_running_set() {
 
 #[test]
 fn sighup_reloads_and_the_server_lives_on() {
-    use std::io::{BufRead, BufReader};
     let dir = defaults_with(&[]);
-    let db = dir.path().join("k.db");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db.to_str().unwrap(),
-            "--policies",
-            dir.path().to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .env("NO_COLOR", "1")
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut child, rx) = serve_logging(&dir);
     let hup = |pid: u32| {
         assert!(
             Command::new("kill")
@@ -456,31 +466,8 @@ fn a_policy_edit_that_fails_the_cases_is_refused() {
 /// like edits (they used to, and the log grew by four lines a second).
 #[test]
 fn an_edit_reloads_once_and_the_log_stays_quiet() {
-    use std::io::{BufRead, BufReader};
     let dir = defaults_with(&[]);
-    let db = dir.path().join("k.db");
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--db",
-            db.to_str().unwrap(),
-            "--policies",
-            dir.path().to_str().unwrap(),
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .env_remove("RUST_LOG")
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().unwrap();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let (mut child, rx) = serve_logging(&dir);
     assert!(rx.iter().any(|l| l.contains("keyward listening")));
     // The start-up lines that follow (actix's workers) end before the edit.
     while rx
