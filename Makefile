@@ -30,8 +30,8 @@ test: deps lint prefect-venv ui-deps ## Install what is missing (deps), then for
 test-ui: deps ui-deps ## Only the web console's browser tests (headless chromium; screenshots in target/ui-screenshots/)
 	$(CARGO) test --locked --test api console::
 
-differential: ## The randomized differential test, longer (OPS=20000, SEED=<now>; make test runs 3,000 with a fixed seed)
-	KEYWARD_OPS=$(OPS) KEYWARD_SEED=$(SEED) $(CARGO) test --locked --test api differential -- --nocapture
+differential: ## The randomized differential tests, longer (OPS=20000, SEED=<now>, lists for every key; make test runs 3,000 operations and 40 list callers with a fixed seed)
+	KEYWARD_OPS=$(OPS) KEYWARD_SEED=$(SEED) KEYWARD_CALLERS=100000 $(CARGO) test --locked --test api differential -- --nocapture
 
 bench: bench-micro bench-load ## Criterion micro-benchmarks, then the wrk load run (needs wrk; see BENCHMARKS.md)
 

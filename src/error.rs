@@ -26,6 +26,10 @@ pub enum AppError {
     Invalid(String),
     #[error("{0}")]
     Conflict(String),
+    /// The request would cost more than keyward lets one request cost; the
+    /// message has the figures.
+    #[error("{0}")]
+    TooExpensive(String),
     /// A fault of the server's. The cause goes to the log (once, when the
     /// error is made), under `id`; clients see only the id.
     #[error("internal error {id}")]
@@ -69,6 +73,7 @@ impl AppError {
             Self::NotFound(_) => "NOT_FOUND",
             Self::Invalid(_) => "BAD_USER_INPUT",
             Self::Conflict(_) => "CONFLICT",
+            Self::TooExpensive(_) => "QUERY_TOO_EXPENSIVE",
             Self::Internal { .. } => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -82,6 +87,7 @@ impl AppError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid(_) => StatusCode::BAD_REQUEST,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooExpensive(_) => StatusCode::BAD_REQUEST,
             Self::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -2,7 +2,7 @@
 //! `policies/schema.cedarschema`; a unit test checks that they do.
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Action {
     ReadAccount,
     ReadTenant,

@@ -6,6 +6,7 @@ pub mod cases;
 mod context;
 pub mod defaults;
 pub mod entities;
+pub mod listing;
 mod load;
 mod proof;
 pub mod reload;
@@ -40,6 +41,8 @@ pub struct Authorizer {
     /// blake3 of the files the set was compiled from (names and contents).
     pub hash: String,
     metrics: Metrics,
+    /// Lists' filters, translated from the policies once per caller shape.
+    list_filters: listing::ListFilters,
 }
 
 impl Authorizer {
@@ -54,6 +57,7 @@ impl Authorizer {
             source: files.source.clone(),
             hash: files.hash(),
             metrics: Metrics::default(),
+            list_filters: listing::ListFilters::default(),
         })
     }
 
@@ -141,6 +145,14 @@ impl Authorizer {
         let request = Request::new(principal, action, resource, context, Some(&self.schema))
             .map_err(|e| format!("request: {e}"))?;
         Ok(self.verdict(&request, &entities))
+    }
+
+    /// The policies that can apply to `action` (none for an unknown one).
+    fn policies_for(&self, action: Action) -> &PolicySet {
+        static NONE: std::sync::LazyLock<PolicySet> = std::sync::LazyLock::new(PolicySet::new);
+        self.by_action
+            .get(&entities::action_uid(action.name()))
+            .unwrap_or(&NONE)
     }
 
     fn verdict(&self, request: &Request, entities: &cedar_policy::Entities) -> Verdict {

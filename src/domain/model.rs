@@ -8,14 +8,14 @@ use super::ids::{AccountId, InvitationId, KeyId, MembershipId, TenantId};
 use super::names::{DisplayName, Email, Slug};
 
 /// A person or a robot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum AccountKind {
     User,
     Service,
 }
 
 /// A role in a tenant, with Prefect Cloud's names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Role {
     TenantAdmin,
     User,

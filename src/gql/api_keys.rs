@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 use rusqlite::Connection;
 
-use super::context::{Context, SortKey, SortKeys, add_account, caller_entities, limit, sort};
-use super::inputs::OrderBy;
+use super::context::{Context, add_account, caller_entities};
+use super::inputs::{OrderBy, UuidComparison};
+use super::listing::{self, MAX_LIST};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{Success, UserRef};
 use crate::authz::entities::{account_uid, tenant_uid};
@@ -15,7 +16,8 @@ use crate::domain::model::KeyWithOwner;
 use crate::domain::names::DisplayName;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::api_keys::NewKey;
+use crate::store::api_keys::{Cursor, KeyOrder, KeyScope, NewKey};
+use crate::store::listing::Resource;
 use crate::store::{accounts, api_keys, memberships, tenants};
 
 #[derive(GraphQLInputObject)]
@@ -65,20 +67,30 @@ pub struct ApiKeyOrder {
     pub expires_at: Option<OrderBy>,
 }
 
-impl SortKeys<KeyWithOwner> for ApiKeyOrder {
-    fn sort_keys(&self) -> Vec<SortKey<KeyWithOwner>> {
-        let mut k: Vec<SortKey<KeyWithOwner>> = Vec::new();
+impl ApiKeyOrder {
+    /// Its sort keys, in the order they apply.
+    fn keys(&self) -> Vec<KeyOrder> {
+        let desc = |d: OrderBy| d == OrderBy::Desc;
+        let mut k = Vec::new();
         if let Some(d) = self.created {
-            k.push((d, |a, b| a.key.created_at.cmp(&b.key.created_at)));
+            k.push(KeyOrder::Created { desc: desc(d) });
         }
         if let Some(d) = self.name {
-            k.push((d, |a, b| a.key.name.cmp(&b.key.name)));
+            k.push(KeyOrder::Name { desc: desc(d) });
         }
         if let Some(d) = self.expires_at {
-            k.push((d, |a, b| a.key.expires_at.cmp(&b.key.expires_at)));
+            k.push(KeyOrder::ExpiresAt { desc: desc(d) });
         }
         k
     }
+}
+
+/// Filters `auth_api_key` takes.
+#[derive(GraphQLInputObject)]
+#[graphql(name = "api_key_bool_exp", rename_all = "none")]
+pub struct ApiKeyFilter {
+    /// Only this account's keys.
+    pub user_id: Option<UuidComparison>,
 }
 
 /// An API key's metadata. Its secret is never returned after creation.
@@ -96,12 +108,15 @@ pub struct ApiKeyNode {
     /// Null: never expires.
     pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// Where this key stands in its list: pass it as `after` to continue.
+    pub cursor: String,
 }
 
-impl From<&KeyWithOwner> for ApiKeyNode {
-    fn from(k: &KeyWithOwner) -> Self {
+impl From<&Listed> for ApiKeyNode {
+    fn from((k, cursor): &Listed) -> Self {
         let k = &k.key;
         Self {
+            cursor: cursor.encode(),
             id: id(k.id),
             name: k.name.to_string(),
             user_id: id(k.account_id),
@@ -124,35 +139,98 @@ pub struct CreatedApiKey {
     pub key: String,
 }
 
+/// A key and where it stands in its list.
+pub type Listed = (KeyWithOwner, Cursor);
+
 pub fn list(
     ctx: &Context,
+    filter: Option<ApiKeyFilter>,
     order_by: Option<Vec<ApiKeyOrder>>,
     limit: Option<i32>,
+    offset: Option<i32>,
+    after: Option<String>,
 ) -> AppResult<Vec<ApiKeyNode>> {
     let p = ctx.caller()?;
-    let max = self::limit(limit)?;
-    let mut rows = ctx.store.read(|c| {
-        let rows = api_keys::candidates_for(c, p.account_id, p.tenant_id)?;
-        let mut ents = caller_entities(c, p)?;
-        let mut owners: Vec<AccountId> = rows.iter().map(|r| r.key.account_id).collect();
-        owners.sort();
-        owners.dedup();
-        for owner in owners {
-            if let Some(a) = accounts::get(c, owner)? {
-                add_account(c, &mut ents, &a)?;
-            }
-        }
-        let rows = rows
-            .into_iter()
-            .map(|r| {
-                let uid = ents.api_key(&r)?;
-                Ok((r, uid))
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        ctx.session(&ents)?.filter(Action::ReadApiKey, rows)
+    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
+    let order: Vec<KeyOrder> = order_by
+        .unwrap_or_default()
+        .iter()
+        .flat_map(ApiKeyOrder::keys)
+        .collect();
+    let scope = KeyScope {
+        owner: filter
+            .and_then(|f| f.user_id?.eq)
+            .map(|u| AccountId::from(u.0)),
+        after: after.as_deref().map(Cursor::decode).transpose()?,
+    };
+    let rows = ctx.store.read(|c| {
+        listing::page(
+            ctx,
+            c,
+            Action::ReadApiKey,
+            Resource::ApiKey,
+            limit,
+            offset,
+            |conds, l, o| api_keys::page_of(c, p, conds, &scope, &order, l, o),
+            |c, rows| decide(ctx, c, rows),
+        )
     })?;
-    sort(&mut rows, order_by);
-    Ok(rows.iter().take(max).map(ApiKeyNode::from).collect())
+    Ok(rows.iter().map(ApiKeyNode::from).collect())
+}
+
+/// The first `n` keys the caller may see of each of `accounts`, oldest
+/// first: one query when the policies translate to SQL, a page per account
+/// (decided row by row) when they do not.
+pub fn first_of(
+    ctx: &Context,
+    c: &Connection,
+    accounts: &[AccountId],
+    n: usize,
+) -> AppResult<Vec<Listed>> {
+    let p = ctx.caller()?;
+    if let Some(conds) = listing::exact_conditions(ctx, Action::ReadApiKey, Resource::ApiKey)? {
+        return api_keys::of_accounts(c, p, accounts, &conds, n);
+    }
+    let mut out = Vec::new();
+    for &owner in accounts {
+        let scope = KeyScope {
+            owner: Some(owner),
+            after: None,
+        };
+        out.extend(listing::page(
+            ctx,
+            c,
+            Action::ReadApiKey,
+            Resource::ApiKey,
+            n,
+            0,
+            |conds, l, o| api_keys::page_of(c, p, conds, &scope, &[], l, o),
+            |c, rows| decide(ctx, c, rows),
+        )?);
+    }
+    Ok(out)
+}
+
+/// The keys among `rows` that Cedar lets the caller see, one decision each.
+pub fn decide(ctx: &Context, c: &Connection, rows: Vec<Listed>) -> AppResult<Vec<Listed>> {
+    let p = ctx.caller()?;
+    let mut ents = caller_entities(c, p)?;
+    let mut owners: Vec<AccountId> = rows.iter().map(|(r, _)| r.key.account_id).collect();
+    owners.sort();
+    owners.dedup();
+    for owner in owners {
+        if let Some(a) = accounts::get(c, owner)? {
+            add_account(c, &mut ents, &a)?;
+        }
+    }
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let uid = ents.api_key(&r.0)?;
+            Ok((r, uid))
+        })
+        .collect::<AppResult<Vec<_>>>()?;
+    ctx.session(&ents)?.filter(Action::ReadApiKey, rows)
 }
 
 pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKey> {

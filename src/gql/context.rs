@@ -1,12 +1,11 @@
 //! What every resolver gets: who is calling, the store, the policies and the
 //! request's one "now".
-use std::cmp::Ordering;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use super::inputs::OrderBy;
+use super::listing::Strategy;
 use crate::authz::{Authorizer, EntitySet, Session};
 use crate::domain::model::Account;
 use crate::domain::principal::Principal;
@@ -20,12 +19,12 @@ pub struct Context {
     pub authz: Arc<Authorizer>,
     pub verifier: Arc<Verifier>,
     pub now: DateTime<Utc>,
+    /// How lists are filtered: in SQL, except in the tests that compare it
+    /// with the row-by-row reference.
+    pub lists: Strategy,
 }
 
 impl juniper::Context for Context {}
-
-/// The most rows one list field returns.
-pub const MAX_LIST: i32 = 1_000;
 
 impl Context {
     /// `principal` is `None` for a request without a key: it may introspect
@@ -43,7 +42,13 @@ impl Context {
             authz,
             verifier,
             now,
+            lists: Strategy::Sql,
         }
+    }
+
+    /// The same context, filtering lists with `lists`.
+    pub fn with_lists(self, lists: Strategy) -> Self {
+        Self { lists, ..self }
     }
 
     /// The calling key, if the request carried one.
@@ -85,41 +90,4 @@ pub fn add_account(conn: &Connection, set: &mut EntitySet, account: &Account) ->
         set.stored_account(account, &memberships::tenants_of(conn, account.id)?)?;
     }
     Ok(())
-}
-
-/// Checks a `limit` argument against `MAX_LIST`.
-pub fn limit(raw: Option<i32>) -> AppResult<usize> {
-    match raw.unwrap_or(MAX_LIST) {
-        n @ 0..=MAX_LIST => Ok(n as usize),
-        n => Err(AppError::Invalid(format!(
-            "limit must be between 0 and {MAX_LIST}, not {n}"
-        ))),
-    }
-}
-
-/// A sort key and its direction, as given in an `order_by` argument.
-pub type SortKey<T> = (OrderBy, fn(&T, &T) -> Ordering);
-
-/// An `order_by` input: the sort keys it names, in order.
-pub trait SortKeys<T> {
-    fn sort_keys(&self) -> Vec<SortKey<T>>;
-}
-
-/// Sorts by every key of every `order_by` entry, in order. A stable sort, so
-/// ties keep the store's order.
-pub fn sort<T, O: SortKeys<T>>(items: &mut [T], order_by: Option<Vec<O>>) {
-    let keys: Vec<SortKey<T>> = order_by
-        .unwrap_or_default()
-        .iter()
-        .flat_map(SortKeys::sort_keys)
-        .collect();
-    items.sort_by(|a, b| {
-        keys.iter()
-            .map(|(dir, cmp)| match dir {
-                OrderBy::Asc => cmp(a, b),
-                OrderBy::Desc => cmp(a, b).reverse(),
-            })
-            .find(|o| o.is_ne())
-            .unwrap_or(Ordering::Equal)
-    });
 }

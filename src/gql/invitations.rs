@@ -5,8 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 use rusqlite::Connection;
 
-use super::context::{Context, caller_entities, limit};
+use super::context::{Context, caller_entities};
 use super::inputs::TenantScope;
+use super::listing::{self, MAX_LIST};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserRef};
 use crate::authz::{Action, Allowed, EntitySet, RequestContext};
@@ -17,6 +18,7 @@ use crate::domain::names::{DisplayName, Email};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
+use crate::store::listing::Resource;
 use crate::store::{Write, accounts, api_keys, invitations, memberships, tenants};
 
 /// How long an invitation can be accepted.
@@ -97,26 +99,39 @@ pub struct AcceptedInvitation {
     pub key: String,
 }
 
+/// A tenant's invitations the caller may see, newest first.
 pub fn list(
     ctx: &Context,
     scope: Option<TenantScope>,
-    max: Option<i32>,
+    limit: Option<i32>,
+    offset: Option<i32>,
 ) -> AppResult<Vec<InvitationNode>> {
     let p = ctx.caller()?;
-    let max = limit(max)?;
+    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
     let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
-    ctx.store.read(|c| {
-        let mut ents = caller_entities(c, p)?;
-        let rows = invitations::of_tenant(c, tenant)?
-            .into_iter()
-            .map(|i| {
-                let uid = ents.invitation(&i)?;
-                Ok((i, uid))
-            })
-            .collect::<AppResult<Vec<_>>>()?;
-        let visible = ctx.session(&ents)?.filter(Action::ReadInvitation, rows)?;
-        Ok(visible.iter().take(max).map(InvitationNode::from).collect())
-    })
+    let rows = ctx.store.read(|c| {
+        listing::page(
+            ctx,
+            c,
+            Action::ReadInvitation,
+            Resource::Invitation,
+            limit,
+            offset,
+            |conds, l, o| invitations::page_of(c, p, tenant, conds, l, o),
+            |c, rows| {
+                let mut ents = caller_entities(c, p)?;
+                let rows = rows
+                    .into_iter()
+                    .map(|i| {
+                        let uid = ents.invitation(&i)?;
+                        Ok((i, uid))
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                ctx.session(&ents)?.filter(Action::ReadInvitation, rows)
+            },
+        )
+    })?;
+    Ok(rows.iter().map(InvitationNode::from).collect())
 }
 
 /// `create_membership_invitation`'s input, parsed; the tenant defaults to

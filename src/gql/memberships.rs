@@ -3,8 +3,9 @@
 use juniper::{GraphQLInputObject, GraphQLObject};
 use rusqlite::Connection;
 
-use super::context::{Context, add_account, caller_entities, limit};
+use super::context::{Context, add_account, caller_entities};
 use super::inputs::TenantScope;
+use super::listing::{self, MAX_LIST};
 use super::scalars::{GqlUuid, id};
 use super::types::{GqlRole, Success, UserNode};
 use crate::authz::entities::membership_uid;
@@ -13,6 +14,7 @@ use crate::domain::ids::MembershipId;
 use crate::domain::model::{AccountKind, Member, Role};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
+use crate::store::listing::Resource;
 use crate::store::{api_keys, memberships};
 
 #[derive(GraphQLInputObject)]
@@ -94,25 +96,40 @@ fn keep_an_admin(tx: &Connection, member: &Member) -> AppResult<()> {
     Ok(())
 }
 
+/// A tenant's members the caller may see, people first.
 pub fn list(
     ctx: &Context,
     scope: Option<TenantScope>,
-    max: Option<i32>,
+    limit: Option<i32>,
+    offset: Option<i32>,
 ) -> AppResult<Vec<MembershipNode>> {
     let p = ctx.caller()?;
-    let max = limit(max)?;
+    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
     let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
-    ctx.store.read(|c| {
-        let mut ents = caller_entities(c, p)?;
-        let mut rows = Vec::new();
-        for m in memberships::of_tenant(c, tenant)? {
-            add_account(c, &mut ents, &m.account)?;
-            let uid = ents.membership(&m)?;
-            rows.push((m, uid));
-        }
-        let visible = ctx.session(&ents)?.filter(Action::ReadMembership, rows)?;
-        Ok(visible.iter().take(max).map(MembershipNode::from).collect())
-    })
+    let rows = ctx.store.read(|c| {
+        listing::page(
+            ctx,
+            c,
+            Action::ReadMembership,
+            Resource::Membership,
+            limit,
+            offset,
+            |conds, l, o| memberships::page_of(c, p, tenant, conds, l, o),
+            |c, rows| {
+                let mut ents = caller_entities(c, p)?;
+                let rows = rows
+                    .into_iter()
+                    .map(|m| {
+                        add_account(c, &mut ents, &m.account)?;
+                        let uid = ents.membership(&m)?;
+                        Ok((m, uid))
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                ctx.session(&ents)?.filter(Action::ReadMembership, rows)
+            },
+        )
+    })?;
+    Ok(rows.iter().map(MembershipNode::from).collect())
 }
 
 pub fn set_role(ctx: &Context, input: SetMembershipRoleInput) -> AppResult<MembershipNode> {

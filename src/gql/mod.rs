@@ -5,6 +5,7 @@ mod auth_info;
 pub mod context;
 mod inputs;
 mod invitations;
+pub mod listing;
 mod memberships;
 mod mutation;
 mod query;

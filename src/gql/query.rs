@@ -1,8 +1,8 @@
 //! Every query, as the API reference: one line each, handing off to the
 //! feature's file. The doc comments are the schema's descriptions.
-use juniper::graphql_object;
+use juniper::{DefaultScalarValue, Executor, graphql_object};
 
-use super::api_keys::{self, ApiKeyNode, ApiKeyOrder};
+use super::api_keys::{self, ApiKeyFilter, ApiKeyNode, ApiKeyOrder};
 use super::auth_info::{self, AuthInfo};
 use super::context::Context;
 use super::inputs::TenantScope;
@@ -14,7 +14,7 @@ use crate::error::AppResult;
 
 pub struct Query;
 
-#[graphql_object(context = Context, rename_all = "none")]
+#[graphql_object(context = Context, scalar = DefaultScalarValue, rename_all = "none")]
 impl Query {
     /// Who the calling key stands for, and the tenant it works in.
     fn auth_info(ctx: &Context) -> AppResult<AuthInfo> {
@@ -23,13 +23,17 @@ impl Query {
 
     /// API key metadata, never a secret: the caller's own keys and, for
     /// tenant admins, every service-account key of the tenant, as the
-    /// policies allow.
+    /// policies allow. Oldest first unless `order_by` says otherwise;
+    /// `after` (a key's `cursor`) continues a walk in creation order.
     fn auth_api_key(
         ctx: &Context,
+        #[graphql(name = "where")] filter: Option<ApiKeyFilter>,
         order_by: Option<Vec<ApiKeyOrder>>,
         limit: Option<i32>,
+        offset: Option<i32>,
+        after: Option<String>,
     ) -> AppResult<Vec<ApiKeyNode>> {
-        api_keys::list(ctx, order_by, limit)
+        api_keys::list(ctx, filter, order_by, limit, offset, after)
     }
 
     /// The tenants the caller may see: those its owner is a member of.
@@ -38,17 +42,19 @@ impl Query {
         #[graphql(name = "where")] filter: Option<TenantFilter>,
         order_by: Option<Vec<TenantOrder>>,
         limit: Option<i32>,
+        offset: Option<i32>,
     ) -> AppResult<Vec<TenantNode>> {
-        tenants::list(ctx, filter, order_by, limit)
+        tenants::list(ctx, filter, order_by, limit, offset)
     }
 
-    /// A tenant's members (default: the calling key's tenant).
+    /// A tenant's members (default: the calling key's tenant), people first.
     fn membership(
         ctx: &Context,
         #[graphql(name = "where")] scope: Option<TenantScope>,
         limit: Option<i32>,
+        offset: Option<i32>,
     ) -> AppResult<Vec<MembershipNode>> {
-        memberships::list(ctx, scope, limit)
+        memberships::list(ctx, scope, limit, offset)
     }
 
     /// A tenant's invitations, newest first (admins).
@@ -56,17 +62,21 @@ impl Query {
         ctx: &Context,
         #[graphql(name = "where")] scope: Option<TenantScope>,
         limit: Option<i32>,
+        offset: Option<i32>,
     ) -> AppResult<Vec<InvitationNode>> {
-        invitations::list(ctx, scope, limit)
+        invitations::list(ctx, scope, limit, offset)
     }
 
-    /// A tenant's service accounts, each with the keys the caller may see
-    /// (admins: all of them).
+    /// A tenant's service accounts, oldest first, each with the keys the
+    /// caller may see (admins: all of them).
     fn service_account(
         ctx: &Context,
+        executor: &Executor<'_, '_, Context>,
         #[graphql(name = "where")] scope: Option<TenantScope>,
         limit: Option<i32>,
+        offset: Option<i32>,
     ) -> AppResult<Vec<ServiceAccountNode>> {
-        service_accounts::list(ctx, scope, limit)
+        let keys_each = service_accounts::keys_wanted(&executor.look_ahead())?;
+        service_accounts::list(ctx, scope, limit, offset, keys_each)
     }
 }

@@ -1,11 +1,17 @@
 //! Service accounts: `service_account`, `create_service_account`,
 //! `update_service_account`, `delete_service_account`, their inputs and node.
-use juniper::{GraphQLInputObject, GraphQLObject};
+use juniper::{
+    DefaultScalarValue, GraphQLInputObject, LookAheadSelection, LookAheadValue, ScalarValue,
+    graphql_object,
+};
 use rusqlite::Connection;
 
-use super::api_keys::ApiKeyNode;
-use super::context::{Context, add_account, caller_entities, limit};
+use std::collections::HashMap;
+
+use super::api_keys::{self as keys, ApiKeyNode};
+use super::context::{Context, add_account, caller_entities};
 use super::inputs::TenantScope;
+use super::listing::{self, MAX_LIST};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserNode};
 use crate::authz::entities::account_uid;
@@ -15,6 +21,7 @@ use crate::domain::model::{Account, AccountKind, Role};
 use crate::domain::names::DisplayName;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
+use crate::store::listing::Resource;
 use crate::store::{accounts, api_keys, memberships, tenants};
 
 #[derive(GraphQLInputObject)]
@@ -60,16 +67,84 @@ pub struct UpdateServiceAccountInput {
     pub name: String,
 }
 
+/// How many of a service account's keys `api_keys` returns by default,
+/// and at most (the whole list: `auth_api_key(where: {user_id: ...})`).
+pub const KEYS_PER_ACCOUNT: i32 = 25;
+pub const MAX_KEYS_PER_ACCOUNT: i32 = 100;
+
 /// A service account with the keys the caller may see.
-#[derive(GraphQLObject)]
-#[graphql(name = "service_account", rename_all = "none")]
 pub struct ServiceAccountNode {
-    pub id: GqlUuid,
-    pub name: String,
-    pub tenant_id: GqlUuid,
-    pub role: Option<GqlRole>,
-    pub created: Timestamp,
-    pub api_keys: Vec<ApiKeyNode>,
+    account: Account,
+    tenant: TenantId,
+    role: Option<Role>,
+    /// The first keys the caller may see, oldest first, as many as any
+    /// `api_keys` selection asked for (read with the list, in one query).
+    keys: Vec<ApiKeyNode>,
+}
+
+#[graphql_object(
+    name = "service_account",
+    description = "A service account with the keys the caller may see.",
+    context = Context,
+    rename_all = "none"
+)]
+impl ServiceAccountNode {
+    fn id(&self) -> GqlUuid {
+        id(self.account.id)
+    }
+
+    fn name(&self) -> &str {
+        self.account.name.as_str()
+    }
+
+    fn tenant_id(&self) -> GqlUuid {
+        id(self.tenant)
+    }
+
+    fn role(&self) -> Option<GqlRole> {
+        self.role.map(Into::into)
+    }
+
+    fn created(&self) -> Timestamp {
+        Timestamp(self.account.created_at)
+    }
+
+    /// The account's keys the caller may see, oldest first: the first
+    /// `limit` (default 25, at most 100).
+    fn api_keys(&self, limit: Option<i32>) -> AppResult<&[ApiKeyNode]> {
+        let n = key_limit(limit)?;
+        Ok(&self.keys[..n.min(self.keys.len())])
+    }
+}
+
+/// An `api_keys` limit, checked.
+fn key_limit(raw: Option<i32>) -> AppResult<usize> {
+    match raw.unwrap_or(KEYS_PER_ACCOUNT) {
+        n @ 0..=MAX_KEYS_PER_ACCOUNT => Ok(n as usize),
+        n => Err(AppError::Invalid(format!(
+            "api_keys limit must be between 0 and {MAX_KEYS_PER_ACCOUNT}, not {n}"
+        ))),
+    }
+}
+
+/// The most keys any `api_keys` selection under `selection` asks for;
+/// `None` when none does.
+pub fn keys_wanted(
+    selection: &LookAheadSelection<'_, DefaultScalarValue>,
+) -> AppResult<Option<usize>> {
+    let mut most = None;
+    for child in selection.children().iter() {
+        if child.field_original_name() != "api_keys" {
+            continue;
+        }
+        let raw = match child.argument("limit").map(|a| a.value()) {
+            Some(LookAheadValue::Scalar(s)) => s.try_to_int(),
+            _ => None,
+        };
+        let n = key_limit(raw)?;
+        most = Some(most.map_or(n, |m: usize| m.max(n)));
+    }
+    Ok(most)
 }
 
 /// Loads the service account `id`, checks that the caller may see it, and
@@ -96,53 +171,59 @@ fn service_account_for(
     Ok((account, proof))
 }
 
-/// A tenant's service accounts the caller may see, each with the keys the
-/// caller may see (admins: all of them).
+/// A tenant's service accounts the caller may see, oldest first, each with
+/// the first `keys_each` of the keys the caller may see (none: not asked
+/// for).
 pub fn list(
     ctx: &Context,
     scope: Option<TenantScope>,
-    max: Option<i32>,
+    limit: Option<i32>,
+    offset: Option<i32>,
+    keys_each: Option<usize>,
 ) -> AppResult<Vec<ServiceAccountNode>> {
     let p = ctx.caller()?;
-    let max = limit(max)?;
+    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
     let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
     ctx.store.read(|c| {
-        let mut ents = caller_entities(c, p)?;
-        let sas = accounts::service_accounts_of(c, tenant)?;
-        let mut keys = Vec::new();
-        for sa in &sas {
-            add_account(c, &mut ents, sa)?;
-            for k in api_keys::of_account(c, sa.id)? {
-                let uid = ents.api_key(&k)?;
-                keys.push((k, uid));
+        let accounts = listing::page(
+            ctx,
+            c,
+            Action::ReadAccount,
+            Resource::Account,
+            limit,
+            offset,
+            |conds, l, o| accounts::service_accounts_page(c, p, tenant, conds, l, o),
+            |c, rows| {
+                let mut ents = caller_entities(c, p)?;
+                let rows = rows
+                    .into_iter()
+                    .map(|(a, role): (Account, Option<Role>)| {
+                        add_account(c, &mut ents, &a)?;
+                        let uid = account_uid(a.id);
+                        Ok(((a, role), uid))
+                    })
+                    .collect::<AppResult<Vec<_>>>()?;
+                ctx.session(&ents)?.filter(Action::ReadAccount, rows)
+            },
+        )?;
+        let ids: Vec<AccountId> = accounts.iter().map(|(a, _)| a.id).collect();
+        let mut keys: HashMap<AccountId, Vec<ApiKeyNode>> = HashMap::new();
+        if let Some(n) = keys_each {
+            for k in keys::first_of(ctx, c, &ids, n)? {
+                keys.entry(k.0.key.account_id)
+                    .or_default()
+                    .push(ApiKeyNode::from(&k));
             }
         }
-        let session = ctx.session(&ents)?;
-        let keys = session.filter(Action::ReadApiKey, keys)?;
-        let rows = sas
+        Ok(accounts
             .into_iter()
-            .map(|a| (a.clone(), account_uid(a.id)))
-            .collect();
-        let mut out = Vec::new();
-        for sa in session
-            .filter(Action::ReadAccount, rows)?
-            .into_iter()
-            .take(max)
-        {
-            out.push(ServiceAccountNode {
-                id: id(sa.id),
-                name: sa.name.to_string(),
-                tenant_id: id(tenant),
-                role: memberships::role_of(c, sa.id, tenant)?.map(Into::into),
-                created: Timestamp(sa.created_at),
-                api_keys: keys
-                    .iter()
-                    .filter(|k| k.key.account_id == sa.id)
-                    .map(ApiKeyNode::from)
-                    .collect(),
-            });
-        }
-        Ok(out)
+            .map(|(account, role)| ServiceAccountNode {
+                keys: keys.remove(&account.id).unwrap_or_default(),
+                account,
+                role,
+                tenant,
+            })
+            .collect())
     })
 }
 

@@ -2,15 +2,16 @@
 //! their inputs and nodes.
 use juniper::{GraphQLInputObject, GraphQLObject};
 
-use super::context::{Context, SortKey, SortKeys, caller_entities, limit, sort};
+use super::context::{Context, caller_entities};
 use super::inputs::{OrderBy, StringComparison, UuidComparison};
+use super::listing::{self, MAX_LIST};
 use super::scalars::{GqlUuid, Timestamp, id};
 use crate::authz::{Action, RequestContext};
-use crate::domain::ids::TenantId;
 use crate::domain::model::{AccountKind, Role, Tenant};
 use crate::domain::names::{DisplayName, Slug};
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
+use crate::store::listing::Resource;
 use crate::store::{api_keys, memberships, tenants};
 
 #[derive(GraphQLInputObject)]
@@ -36,14 +37,16 @@ pub struct CreateTenantInput {
     pub slug: String,
 }
 
-impl SortKeys<Tenant> for TenantOrder {
-    fn sort_keys(&self) -> Vec<SortKey<Tenant>> {
-        let mut k: Vec<SortKey<Tenant>> = Vec::new();
+impl TenantOrder {
+    /// Its sort keys, in the order they apply.
+    fn keys(&self) -> Vec<tenants::TenantOrder> {
+        let desc = |d: OrderBy| d == OrderBy::Desc;
+        let mut k = Vec::new();
         if let Some(d) = self.slug {
-            k.push((d, |a, b| a.slug.cmp(&b.slug)));
+            k.push(tenants::TenantOrder::Slug { desc: desc(d) });
         }
         if let Some(d) = self.name {
-            k.push((d, |a, b| a.name.cmp(&b.name)));
+            k.push(tenants::TenantOrder::Name { desc: desc(d) });
         }
         k
     }
@@ -89,33 +92,45 @@ pub fn list(
     filter: Option<TenantFilter>,
     order_by: Option<Vec<TenantOrder>>,
     limit: Option<i32>,
+    offset: Option<i32>,
 ) -> AppResult<Vec<TenantNode>> {
     let p = ctx.caller()?;
-    let max = self::limit(limit)?;
-    let id_eq: Option<TenantId> = filter
-        .as_ref()
-        .and_then(|f| f.id.as_ref()?.eq)
-        .map(|u| u.0.into());
-    let slug_eq = filter.as_ref().and_then(|f| f.slug.as_ref()?.eq.clone());
-    let name_eq = filter.as_ref().and_then(|f| f.name.as_ref()?.eq.clone());
-    let mut rows = ctx.store.read(|c| {
-        let mut ents = caller_entities(c, p)?;
-        let rows: Vec<(Tenant, _)> = tenants::of_member(c, p.account_id)?
-            .into_iter()
-            .filter(|t| id_eq.is_none_or(|id| t.id == id))
-            .filter(|t| slug_eq.as_ref().is_none_or(|s| t.slug.as_str() == s))
-            .filter(|t| name_eq.as_ref().is_none_or(|n| t.name.as_str() == n))
-            .map(|t| {
-                let uid = ents.add_tenant(t.id);
-                (t, uid)
-            })
-            .collect();
-        ctx.authz
-            .session(p, &ents, ctx.now)?
-            .filter(Action::ReadTenant, rows)
+    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
+    let filter = filter.as_ref();
+    let scope = tenants::TenantScope {
+        member: p.account_id,
+        id: filter.and_then(|f| f.id.as_ref()?.eq).map(|u| u.0.into()),
+        slug: filter.and_then(|f| f.slug.as_ref()?.eq.as_deref()),
+        name: filter.and_then(|f| f.name.as_ref()?.eq.as_deref()),
+    };
+    let order: Vec<tenants::TenantOrder> = order_by
+        .unwrap_or_default()
+        .iter()
+        .flat_map(TenantOrder::keys)
+        .collect();
+    let rows = ctx.store.read(|c| {
+        listing::page(
+            ctx,
+            c,
+            Action::ReadTenant,
+            Resource::Tenant,
+            limit,
+            offset,
+            |conds, l, o| tenants::page_of(c, p, &scope, conds, &order, l, o),
+            |c, rows| {
+                let mut ents = caller_entities(c, p)?;
+                let rows: Vec<(Tenant, _)> = rows
+                    .into_iter()
+                    .map(|t| {
+                        let uid = ents.add_tenant(t.id);
+                        (t, uid)
+                    })
+                    .collect();
+                ctx.session(&ents)?.filter(Action::ReadTenant, rows)
+            },
+        )
     })?;
-    sort(&mut rows, order_by);
-    Ok(rows.iter().take(max).map(TenantNode::from).collect())
+    Ok(rows.iter().map(TenantNode::from).collect())
 }
 
 /// `create_tenant`'s input, parsed.

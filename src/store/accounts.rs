@@ -1,14 +1,19 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::listing::{Bind, SortKey, Sql, page};
 use super::{Invalidation, Write, all, is_unique_violation, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
-use crate::domain::model::{Account, AccountKind};
+use crate::domain::model::{Account, AccountKind, Role};
 use crate::domain::names::{DisplayName, Email};
+use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
 const COLUMNS: &str = "id, kind, name, email, tenant_id, created_at, server_admin";
+/// `COLUMNS` of the table aliased `acc`.
+const ACC_COLUMNS: &str =
+    "acc.id, acc.kind, acc.name, acc.email, acc.tenant_id, acc.created_at, acc.server_admin";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
     from_row_at(r, 0)
@@ -135,15 +140,39 @@ pub fn find_user_by_email(conn: &Connection, email: &Email) -> AppResult<Option<
         .optional()?)
 }
 
-/// A tenant's service accounts, oldest first.
-pub fn service_accounts_of(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Account>> {
+/// One page of `tenant`'s service accounts where any of `conditions`
+/// holds, oldest first, with their roles there.
+pub fn service_accounts_page(
+    conn: &Connection,
+    p: &Principal,
+    tenant: TenantId,
+    conditions: &[Sql],
+    limit: usize,
+    offset: usize,
+) -> AppResult<Vec<(Account, Option<Role>)>> {
+    let order = [
+        SortKey::asc("acc.created_at", "s_created"),
+        SortKey::asc("acc.rowid", "s_row"),
+    ];
+    let scope = Sql::new(
+        "acc.kind = 'SERVICE' AND acc.tenant_id = ?",
+        vec![Bind::Text(tenant.to_string())],
+    );
+    let select = format!(
+        "SELECT {ACC_COLUMNS}, r.role FROM accounts acc
+         LEFT JOIN memberships r ON r.account_id = acc.id AND r.tenant_id = acc.tenant_id"
+    );
+    let Some(q) = page(&select, &scope, conditions, &order, limit, offset) else {
+        return Ok(vec![]);
+    };
     all(
         conn,
-        &format!(
-            "SELECT {COLUMNS} FROM accounts WHERE kind = 'SERVICE' AND tenant_id = ?1 ORDER BY created_at, rowid"
-        ),
-        [tenant],
-        from_row,
+        &q.text,
+        rusqlite::params_from_iter(q.values(p)),
+        |r| {
+            let role: Option<String> = r.get(7)?;
+            Ok((from_row(r)?, role.as_deref().map(parse_col).transpose()?))
+        },
     )
 }
 

@@ -1,17 +1,20 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::listing::{Bind, SortKey, Sql, page};
 use super::{Invalidation, Write, all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::{KeyHash, Token};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::domain::model::{AccountKind, ApiKey, KeyWithOwner, Revocation};
 use crate::domain::names::DisplayName;
-use crate::error::AppResult;
+use crate::domain::principal::Principal;
+use crate::error::{AppError, AppResult};
 
-/// A key joined with its owner's kind and the owner's role in the key's tenant.
+/// A key joined with its owner's kind and the owner's role in the key's
+/// tenant (and its place, for cursors).
 const SELECT: &str = "SELECT k.id, k.name, k.account_id, k.tenant_id, k.created_by, k.created_at,
-        k.expires_at, k.last_used_at, a.kind, m.role, a.server_admin
+        k.expires_at, k.last_used_at, a.kind, m.role, a.server_admin, k.rowid
     FROM api_keys k
     JOIN accounts a ON a.id = k.account_id
     LEFT JOIN memberships m ON m.account_id = k.account_id AND m.tenant_id = k.tenant_id";
@@ -67,19 +70,25 @@ pub fn mint(
         expires_at: new.expires_at,
         last_used_at: None,
     };
-    insert(w, proof, &key, &token.hash())?;
+    insert(w, proof, &key, new.owner_kind, &token.hash())?;
     Ok((key, token))
 }
 
-fn insert(w: &Write, proof: &Allowed, key: &ApiKey, hash: &KeyHash) -> AppResult<()> {
+fn insert(
+    w: &Write,
+    proof: &Allowed,
+    key: &ApiKey,
+    owner_kind: AccountKind,
+    hash: &KeyHash,
+) -> AppResult<()> {
     proof.covers(&[
         Action::CreateApiKey,
         Action::AcceptInvitation,
         Action::CreateTenant,
     ])?;
     w.prepare_cached(
-        "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at, owner_kind)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
             key.id,
@@ -90,6 +99,7 @@ fn insert(w: &Write, proof: &Allowed, key: &ApiKey, hash: &KeyHash) -> AppResult
             key.created_by,
             time_to_sql(&key.created_at),
             key.expires_at.as_ref().map(time_to_sql),
+            owner_kind.as_str(),
         ])?;
     Ok(())
 }
@@ -108,20 +118,152 @@ pub fn get(conn: &Connection, id: KeyId) -> AppResult<Option<KeyWithOwner>> {
         .optional()?)
 }
 
-/// The keys a caller might see: its own (in any tenant) and every key of its
-/// tenant. Cedar then decides row by row; this only narrows the scan.
-pub fn candidates_for(
+/// Where a key stands in creation order: what `after` continues from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    created_at: String,
+    rowid: i64,
+}
+
+impl Cursor {
+    fn of(r: &Row<'_>) -> rusqlite::Result<Self> {
+        Ok(Self {
+            created_at: r.get(5)?,
+            rowid: r.get(11)?,
+        })
+    }
+
+    /// Opaque to clients: the creation time and insertion order.
+    pub fn encode(&self) -> String {
+        format!("{}|{}", self.created_at, self.rowid)
+    }
+
+    pub fn decode(s: &str) -> AppResult<Self> {
+        let bad = || AppError::Invalid(format!("{s:?} is not a cursor this list gave"));
+        let (created_at, rowid) = s.split_once('|').ok_or_else(bad)?;
+        time_from_sql(created_at).map_err(|_| bad())?;
+        Ok(Self {
+            created_at: created_at.to_owned(),
+            rowid: rowid.parse().map_err(|_| bad())?,
+        })
+    }
+}
+
+/// The sort keys of a key list: creation time, name, expiry, either way;
+/// ties in insertion order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeyOrder {
+    Created { desc: bool },
+    Name { desc: bool },
+    ExpiresAt { desc: bool },
+}
+
+fn sort_keys(order: &[KeyOrder]) -> Vec<SortKey> {
+    let mut keys: Vec<SortKey> = order
+        .iter()
+        .map(|o| match *o {
+            KeyOrder::Created { desc } => SortKey::new("k.created_at", "s_created", desc),
+            KeyOrder::Name { desc } => SortKey::new("k.name", "s_name", desc),
+            KeyOrder::ExpiresAt { desc } => SortKey::new("k.expires_at", "s_expires", desc),
+        })
+        .collect();
+    if keys.is_empty() {
+        keys.push(SortKey::asc("k.created_at", "s_created"));
+    }
+    keys.push(SortKey::asc("k.rowid", "s_row"));
+    keys
+}
+
+/// Which keys a page is cut from, besides the policies' conditions.
+pub struct KeyScope {
+    /// Only this account's keys.
+    pub owner: Option<AccountId>,
+    /// Only those after this one, in the list's order (creation order).
+    pub after: Option<Cursor>,
+}
+
+/// One page of the keys where any of `conditions` holds, with each key's
+/// cursor.
+pub fn page_of(
     conn: &Connection,
-    owner: AccountId,
-    tenant: TenantId,
-) -> AppResult<Vec<KeyWithOwner>> {
+    p: &Principal,
+    conditions: &[Sql],
+    scope: &KeyScope,
+    order: &[KeyOrder],
+    limit: usize,
+    offset: usize,
+) -> AppResult<Vec<(KeyWithOwner, Cursor)>> {
+    let mut text = vec!["1".to_owned()];
+    let mut binds = Vec::new();
+    if let Some(owner) = scope.owner {
+        text.push("k.account_id = ?".into());
+        binds.push(Bind::Text(owner.to_string()));
+    }
+    if let Some(c) = &scope.after {
+        let desc = match order {
+            [] | [KeyOrder::Created { desc: false }] => false,
+            [KeyOrder::Created { desc: true }] => true,
+            _ => {
+                return Err(AppError::Invalid(
+                    "`after` continues a list in creation order: use it with no order_by or order_by {created: asc|desc}".into(),
+                ));
+            }
+        };
+        let before_or_after = if desc { "<" } else { ">" };
+        text.push(format!(
+            "(k.created_at {before_or_after} ? OR (k.created_at = ? AND k.rowid > ?))"
+        ));
+        binds.extend([
+            Bind::Text(c.created_at.clone()),
+            Bind::Text(c.created_at.clone()),
+            Bind::Int(c.rowid),
+        ]);
+    }
+    let scope = Sql::new(text.join(" AND "), binds);
+    let Some(q) = page(SELECT, &scope, conditions, &sort_keys(order), limit, offset) else {
+        return Ok(vec![]);
+    };
+    let mut stmt = conn.prepare_cached(&q.text)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(q.values(p)), |r| {
+        Ok((from_row(r)?, Cursor::of(r)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// At most `per_account` keys (the oldest) of each of `accounts` where any
+/// of `conditions` holds, in creation order.
+pub fn of_accounts(
+    conn: &Connection,
+    p: &Principal,
+    accounts: &[AccountId],
+    conditions: &[Sql],
+    per_account: usize,
+) -> AppResult<Vec<(KeyWithOwner, Cursor)>> {
+    if accounts.is_empty() || conditions.is_empty() {
+        return Ok(vec![]);
+    }
+    let (cols, from) = SELECT.split_once(" FROM ").unwrap_or((SELECT, ""));
+    let marks = vec!["?"; accounts.len()].join(", ");
+    let any = conditions
+        .iter()
+        .map(|c| format!("({})", c.text))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let text = format!(
+        "SELECT * FROM (SELECT {cols}, row_number() OVER (PARTITION BY k.account_id ORDER BY k.created_at, k.rowid) AS n
+         FROM {from} WHERE k.account_id IN ({marks}) AND ({any}))
+         WHERE n <= ? ORDER BY 6, 12",
+        cols = cols.trim_start_matches("SELECT "),
+    );
+    let mut binds: Vec<Bind> = accounts.iter().map(|a| Bind::Text(a.to_string())).collect();
+    binds.extend(conditions.iter().flat_map(|c| c.binds.iter().cloned()));
+    binds.push(Bind::Int(i64::try_from(per_account).unwrap_or(i64::MAX)));
+    let q = Sql::new(text, binds);
     all(
         conn,
-        &format!(
-            "{SELECT} WHERE k.account_id = ?1 OR k.tenant_id = ?2 ORDER BY k.created_at, k.rowid"
-        ),
-        params![owner, tenant],
-        from_row,
+        &q.text,
+        rusqlite::params_from_iter(q.values(p)),
+        |r| Ok((from_row(r)?, Cursor::of(r)?)),
     )
 }
 

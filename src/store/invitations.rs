@@ -1,16 +1,18 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::listing::{Bind, SortKey, Sql, page};
 use super::{Write, all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::{AccountId, InvitationId, TenantId};
 use crate::domain::model::Invitation;
+use crate::domain::principal::Principal;
 use crate::error::AppResult;
 
-const SELECT: &str =
-    "SELECT id, tenant_id, email, role, created_by, created_at, expires_at, accepted_at, revoked_at
-    FROM invitations";
+const SELECT: &str = "SELECT i.id, i.tenant_id, i.email, i.role, i.created_by, i.created_at,
+        i.expires_at, i.accepted_at, i.revoked_at
+    FROM invitations i";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
     Ok(Invitation {
@@ -47,22 +49,40 @@ pub fn insert(w: &Write, proof: &Allowed, inv: &Invitation, hash: &KeyHash) -> A
 
 pub fn find_by_hash(conn: &Connection, hash: &KeyHash) -> AppResult<Option<Invitation>> {
     Ok(conn
-        .query_row(&format!("{SELECT} WHERE hash = ?1"), [hash], from_row)
+        .prepare_cached(&format!("{SELECT} WHERE i.hash = ?1"))?
+        .query_row([hash], from_row)
         .optional()?)
 }
 
 pub fn get(conn: &Connection, id: InvitationId) -> AppResult<Option<Invitation>> {
     Ok(conn
-        .query_row(&format!("{SELECT} WHERE id = ?1"), [id], from_row)
+        .prepare_cached(&format!("{SELECT} WHERE i.id = ?1"))?
+        .query_row([id], from_row)
         .optional()?)
 }
 
-/// A tenant's invitations, newest first.
-pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Invitation>> {
+/// One page of `tenant`'s invitations where any of `conditions` holds,
+/// newest first.
+pub fn page_of(
+    conn: &Connection,
+    p: &Principal,
+    tenant: TenantId,
+    conditions: &[Sql],
+    limit: usize,
+    offset: usize,
+) -> AppResult<Vec<Invitation>> {
+    let order = [
+        SortKey::desc("i.created_at", "s_created"),
+        SortKey::desc("i.rowid", "s_row"),
+    ];
+    let scope = Sql::new("i.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
+    let Some(q) = page(SELECT, &scope, conditions, &order, limit, offset) else {
+        return Ok(vec![]);
+    };
     all(
         conn,
-        &format!("{SELECT} WHERE tenant_id = ?1 ORDER BY created_at DESC, rowid DESC"),
-        [tenant],
+        &q.text,
+        rusqlite::params_from_iter(q.values(p)),
         from_row,
     )
 }

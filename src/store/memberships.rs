@@ -1,10 +1,12 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::listing::{Bind, SortKey, Sql, page};
 use super::{Invalidation, Write, all, parse_col, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, MembershipId, TenantId};
 use crate::domain::model::{Member, Membership, Role};
+use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
 pub fn insert(
@@ -60,9 +62,9 @@ pub fn tenants_of(conn: &Connection, account: AccountId) -> AppResult<Vec<Tenant
     )
 }
 
-const MEMBER: &str = "SELECT m.id, m.tenant_id, m.account_id, m.role,
-        a.id, a.kind, a.name, a.email, a.tenant_id, a.created_at, a.server_admin
-    FROM memberships m JOIN accounts a ON a.id = m.account_id";
+const MEMBER: &str = "SELECT mb.id, mb.tenant_id, mb.account_id, mb.role,
+        acc.id, acc.kind, acc.name, acc.email, acc.tenant_id, acc.created_at, acc.server_admin
+    FROM memberships mb JOIN accounts acc ON acc.id = mb.account_id";
 
 fn member_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
     Ok(Member {
@@ -78,19 +80,34 @@ fn member_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
 
 pub fn get(conn: &Connection, id: MembershipId) -> AppResult<Option<Member>> {
     Ok(conn
-        .prepare_cached(&format!("{MEMBER} WHERE m.id = ?1"))?
+        .prepare_cached(&format!("{MEMBER} WHERE mb.id = ?1"))?
         .query_row([id], member_from_row)
         .optional()?)
 }
 
-/// A tenant's members, people first, then by e-mail or name.
-pub fn of_tenant(conn: &Connection, tenant: TenantId) -> AppResult<Vec<Member>> {
+/// One page of `tenant`'s members where any of `conditions` holds: people
+/// first, then by e-mail or name.
+pub fn page_of(
+    conn: &Connection,
+    p: &Principal,
+    tenant: TenantId,
+    conditions: &[Sql],
+    limit: usize,
+    offset: usize,
+) -> AppResult<Vec<Member>> {
+    let order = [
+        SortKey::desc("acc.kind", "s_kind"),
+        SortKey::asc("coalesce(acc.email, acc.name)", "s_name"),
+        SortKey::asc("mb.rowid", "s_row"),
+    ];
+    let scope = Sql::new("mb.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
+    let Some(q) = page(MEMBER, &scope, conditions, &order, limit, offset) else {
+        return Ok(vec![]);
+    };
     all(
         conn,
-        &format!(
-            "{MEMBER} WHERE m.tenant_id = ?1 ORDER BY a.kind DESC, coalesce(a.email, a.name), m.rowid"
-        ),
-        [tenant],
+        &q.text,
+        rusqlite::params_from_iter(q.values(p)),
         member_from_row,
     )
 }

@@ -12,6 +12,7 @@
 pub mod accounts;
 pub mod api_keys;
 pub mod invitations;
+pub mod listing;
 pub mod memberships;
 mod migrate;
 pub mod tenants;

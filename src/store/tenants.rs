@@ -1,11 +1,13 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
+use super::listing::{Bind, SortKey, Sql, page};
 use super::{Write, all, is_unique_violation, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::Tenant;
 use crate::domain::names::{DisplayName, Slug};
+use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Tenant> {
@@ -62,14 +64,65 @@ pub fn get(conn: &Connection, id: TenantId) -> AppResult<Option<Tenant>> {
         .optional()?)
 }
 
-/// The tenants `account` is a member of, by slug.
-pub fn of_member(conn: &Connection, account: AccountId) -> AppResult<Vec<Tenant>> {
+/// How a tenant list is sorted, besides by id last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantOrder {
+    Slug { desc: bool },
+    Name { desc: bool },
+}
+
+/// Which tenants a page is cut from, besides the policies' conditions: the
+/// member's, and those matching every given field.
+pub struct TenantScope<'a> {
+    pub member: AccountId,
+    pub id: Option<TenantId>,
+    pub slug: Option<&'a str>,
+    pub name: Option<&'a str>,
+}
+
+/// One page of the tenants in `scope` where any of `conditions` holds; by
+/// slug unless `order` says otherwise.
+pub fn page_of(
+    conn: &Connection,
+    p: &Principal,
+    scope: &TenantScope<'_>,
+    conditions: &[Sql],
+    order: &[TenantOrder],
+    limit: usize,
+    offset: usize,
+) -> AppResult<Vec<Tenant>> {
+    let mut keys: Vec<SortKey> = order
+        .iter()
+        .map(|o| match *o {
+            TenantOrder::Slug { desc } => SortKey::new("t.slug", "s_slug", desc),
+            TenantOrder::Name { desc } => SortKey::new("t.name", "s_name", desc),
+        })
+        .collect();
+    keys.push(SortKey::asc("t.slug", "s_slug_last"));
+    let mut text =
+        vec!["EXISTS (SELECT 1 FROM memberships x WHERE x.tenant_id = t.id AND x.account_id = ?)"];
+    let mut binds = vec![Bind::Text(scope.member.to_string())];
+    if let Some(id) = scope.id {
+        text.push("t.id = ?");
+        binds.push(Bind::Text(id.to_string()));
+    }
+    if let Some(slug) = scope.slug {
+        text.push("t.slug = ?");
+        binds.push(Bind::Text(slug.to_owned()));
+    }
+    if let Some(name) = scope.name {
+        text.push("t.name = ?");
+        binds.push(Bind::Text(name.to_owned()));
+    }
+    let scope = Sql::new(text.join(" AND "), binds);
+    let select = "SELECT t.id, t.name, t.slug, t.created_at FROM tenants t";
+    let Some(q) = page(select, &scope, conditions, &keys, limit, offset) else {
+        return Ok(vec![]);
+    };
     all(
         conn,
-        "SELECT t.id, t.name, t.slug, t.created_at FROM tenants t
-         JOIN memberships m ON m.tenant_id = t.id
-         WHERE m.account_id = ?1 ORDER BY t.slug",
-        [account],
+        &q.text,
+        rusqlite::params_from_iter(q.values(p)),
         from_row,
     )
 }

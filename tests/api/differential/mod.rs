@@ -8,6 +8,7 @@
 //!
 //! `KEYWARD_SEED` and `KEYWARD_OPS` run it longer or elsewhere; a failure
 //! prints the seed.
+mod lists;
 mod model;
 mod ops;
 

@@ -1,0 +1,125 @@
+//! Pages of lists the policies filter: in SQL where the policies' residual
+//! conditions translate (authz/listing.rs, store/listing.rs), and row by
+//! row with Cedar where they do not, reading a bounded number of rows.
+use rusqlite::Connection;
+
+use super::context::Context;
+use crate::authz::Action;
+use crate::authz::listing::ListFilter;
+use crate::error::{AppError, AppResult};
+use crate::store::listing::{Resource, Sql, where_clauses};
+
+/// The most rows one list field returns.
+pub const MAX_LIST: i32 = 1_000;
+
+/// The most offset a page may skip: deeper walks use `after`.
+pub const MAX_OFFSET: i32 = 100_000;
+
+/// The most candidate rows a list decides one by one (when some policy has
+/// no SQL form) before it answers with what it found.
+pub const MAX_DECIDED: usize = 2_000;
+
+/// A `limit` argument, checked against `MAX_LIST`; `default` when absent.
+pub fn limit(raw: Option<i32>, default: i32) -> AppResult<usize> {
+    match raw.unwrap_or(default) {
+        n @ 0..=MAX_LIST => Ok(n as usize),
+        n => Err(AppError::Invalid(format!(
+            "limit must be between 0 and {MAX_LIST}, not {n}"
+        ))),
+    }
+}
+
+/// An `offset` argument, checked against `MAX_OFFSET`.
+pub fn offset(raw: Option<i32>) -> AppResult<usize> {
+    match raw.unwrap_or(0) {
+        n @ 0..=MAX_OFFSET => Ok(n as usize),
+        n => Err(AppError::Invalid(format!(
+            "offset must be between 0 and {MAX_OFFSET}, not {n}; walk further with `after`"
+        ))),
+    }
+}
+
+/// How lists are filtered. `RowByRow` is the reference the tests compare
+/// the SQL filters with: every candidate row, decided by Cedar.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Strategy {
+    #[default]
+    Sql,
+    RowByRow,
+}
+
+/// The SQL conditions that say exactly which of `resource`'s rows the
+/// caller may see with `filter`; `None` when some rows must be decided one
+/// by one.
+fn conditions(ctx: &Context, filter: &ListFilter, resource: Resource) -> Option<Vec<Sql>> {
+    if ctx.lists == Strategy::RowByRow || !filter.exact {
+        return None;
+    }
+    let w = where_clauses(resource, &filter.condition);
+    w.exact.then_some(w.any_of)
+}
+
+/// `action`'s exact conditions for the caller, if there are.
+pub fn exact_conditions(
+    ctx: &Context,
+    action: Action,
+    resource: Resource,
+) -> AppResult<Option<Vec<Sql>>> {
+    let filter = ctx.authz.list_filter(action, ctx.caller()?)?;
+    Ok(conditions(ctx, &filter, resource))
+}
+
+/// One page of `action`'s resources. `fetch(conditions, limit, offset)`
+/// reads rows where any condition holds; `decide(rows)` keeps those Cedar
+/// allows, one by one.
+pub fn page<T>(
+    ctx: &Context,
+    conn: &Connection,
+    action: Action,
+    resource: Resource,
+    limit: usize,
+    offset: usize,
+    fetch: impl Fn(&[Sql], usize, usize) -> AppResult<Vec<T>>,
+    decide: impl Fn(&Connection, Vec<T>) -> AppResult<Vec<T>>,
+) -> AppResult<Vec<T>> {
+    let filter = ctx.authz.list_filter(action, ctx.caller()?)?;
+    let (conditions, cap) = match conditions(ctx, &filter, resource) {
+        Some(exact) => return fetch(&exact, limit, offset),
+        None if ctx.lists == Strategy::RowByRow => (vec![Sql::new("1", vec![])], usize::MAX),
+        None => (
+            where_clauses(resource, &filter.condition).any_of,
+            MAX_DECIDED,
+        ),
+    };
+    let want = offset + limit;
+    let batch = want.clamp(50, MAX_DECIDED);
+    let mut kept = Vec::new();
+    let mut read = 0;
+    loop {
+        let rows = fetch(&conditions, batch, read)?;
+        let n = rows.len();
+        read += n;
+        kept.extend(decide(conn, rows)?);
+        if kept.len() >= want || n < batch {
+            break;
+        }
+        if read >= cap {
+            // An answer cut short would look complete: refuse instead.
+            return Err(AppError::TooExpensive(format!(
+                "this page needs more than {cap} rows decided one by one, because {} have no SQL form; ask for a smaller limit or offset, or continue with `after`",
+                policies(&filter.untranslated)
+            )));
+        }
+    }
+    Ok(kept.into_iter().skip(offset).take(limit).collect())
+}
+
+/// `policy "a"`, `policies "a", "b"`, or what the translator says.
+fn policies(ids: &[String]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|i| format!("{i:?}")).collect();
+    match quoted.as_slice() {
+        [] => "some conditions".to_owned(),
+        [one] => format!("policy {one}"),
+        many => format!("policies {}", many.join(", ")),
+    }
+}
