@@ -79,7 +79,7 @@ impl Application {
             verifier,
             store,
             policies,
-            schema: crate::gql::schema(),
+            documents: crate::gql::prepared::Documents::new(crate::gql::schema()),
             clock,
             metrics,
             graphiql: config.graphiql,

@@ -228,8 +228,17 @@ impl EntitySet {
         self.account(account.id, account.kind, account.server_admin, member_of)
     }
 
-    pub(super) fn build(&self, schema: &cedar_policy::Schema) -> AppResult<cedar_policy::Entities> {
-        cedar_policy::Entities::from_entities(self.entities.values().cloned(), Some(schema))
+    /// The entities, with `actions` (the action groups), checked against
+    /// `schema` when one is given.
+    pub(super) fn build(
+        &self,
+        actions: &[Entity],
+        schema: Option<&cedar_policy::Schema>,
+    ) -> AppResult<cedar_policy::Entities> {
+        // With a schema, Cedar adds the actions itself.
+        let actions = if schema.is_some() { &[][..] } else { actions };
+        let all = self.entities.values().chain(actions).cloned();
+        cedar_policy::Entities::from_entities(all, schema)
             .map_err(|e| AppError::internal(format!("cedar entities: {e}")))
     }
 }

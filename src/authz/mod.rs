@@ -43,6 +43,9 @@ pub struct Authorizer {
     metrics: Metrics,
     /// Lists' filters, translated from the policies once per caller shape.
     list_filters: listing::ListFilters,
+    /// The schema's actions that are in action groups, added to every
+    /// request's entities (which release builds make without the schema).
+    action_groups: Vec<cedar_policy::Entity>,
 }
 
 impl Authorizer {
@@ -50,7 +53,17 @@ impl Authorizer {
     pub fn compile(files: &PolicyFiles) -> Result<Self, PolicyError> {
         let (schema, policies) = files.compile()?;
         let by_action = slice_by_action(&schema, &policies)?;
+        let action_groups = schema
+            .action_entities()
+            .map_err(|e| PolicyError::one(format!("schema actions: {e}")))?
+            .into_iter()
+            .filter(|a| {
+                let (_, _, parents) = a.clone().into_inner();
+                !parents.is_empty()
+            })
+            .collect();
         Ok(Self {
+            action_groups,
             schema,
             by_action,
             authorizer: cedar_policy::Authorizer::new(),
@@ -107,7 +120,7 @@ impl Authorizer {
             principal: entities::key_uid(principal.key_id),
             caller: Some(caller),
             now,
-            entities: entities.build(&self.schema)?,
+            entities: entities.build(&self.action_groups, self.checked_against())?,
         })
     }
 
@@ -123,7 +136,7 @@ impl Authorizer {
             principal,
             caller: None,
             now,
-            entities: entities.build(&self.schema)?,
+            entities: entities.build(&self.action_groups, self.checked_against())?,
         })
     }
 
@@ -145,6 +158,14 @@ impl Authorizer {
         let request = Request::new(principal, action, resource, context, Some(&self.schema))
             .map_err(|e| format!("request: {e}"))?;
         Ok(self.verdict(&request, &entities))
+    }
+
+    /// The schema to check what keyward builds against: in debug builds
+    /// (every test) only. Entities and contexts are made from typed values,
+    /// so the check can only fail on a keyward bug, which the tests catch;
+    /// release builds skip its cost on every request.
+    fn checked_against(&self) -> Option<&Schema> {
+        cfg!(debug_assertions).then_some(&self.schema)
     }
 
     /// The policies that can apply to `action` (none for an unknown one).

@@ -35,7 +35,7 @@ impl Session<'_> {
             entities::action_uid(action.name()),
             resource.clone(),
             context,
-            Some(&a.schema),
+            a.checked_against(),
         )
         .map_err(|e| AppError::internal(format!("cedar request: {e}")))?;
         Ok(a.verdict(&request, &self.entities))

@@ -8,7 +8,8 @@ export const Q = {
     tenant(order_by: [{ name: asc }]) { id name slug }
   }`,
   members: `{ membership { id role user { id name email account_type } } }`,
-  myKeys: `{ auth_api_key(order_by: [{ created: desc }]) { ${KEY_FIELDS} } }`,
+  myKeys: `query ($me: uuid!) {
+    auth_api_key(where: { user_id: { _eq: $me } }, order_by: [{ created: desc }]) { ${KEY_FIELDS} } }`,
   serviceAccounts: `{ service_account { id name role created api_keys { ${KEY_FIELDS} } } }`,
   invitations: `{ membership_invitation { id email role created expires_at accepted_at revoked_at } }`,
   createKey: `mutation ($input: create_api_key_input!) { create_api_key(input: $input) { id key } }`,

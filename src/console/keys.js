@@ -125,8 +125,8 @@ function joinTenantDialog(onJoined) {
 }
 
 export async function keysPage(refresh) {
-  const data = await call(Q.myKeys);
-  const mine = data.auth_api_key.filter((k) => k.user_id === session.me.user_id);
+  const data = await call(Q.myKeys, { me: session.me.user_id });
+  const mine = data.auth_api_key;
   const create = h('button', {
     type: 'button',
     class: 'primary',

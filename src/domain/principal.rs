@@ -1,4 +1,6 @@
 //! Who is calling: the key the request authenticated with.
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::ids::{AccountId, KeyId, TenantId};
@@ -17,4 +19,7 @@ pub struct Principal {
     pub role: Role,
     pub key_created_at: DateTime<Utc>,
     pub key_expires_at: Option<DateTime<Utc>>,
+    /// Every tenant the owner is a member of (what its Cedar entity is
+    /// `in`), read and cached with the key: a change to them evicts it.
+    pub member_of: Arc<[TenantId]>,
 }

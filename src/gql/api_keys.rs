@@ -214,7 +214,7 @@ pub fn first_of(
 /// The keys among `rows` that Cedar lets the caller see, one decision each.
 pub fn decide(ctx: &Context, c: &Connection, rows: Vec<Listed>) -> AppResult<Vec<Listed>> {
     let p = ctx.caller()?;
-    let mut ents = caller_entities(c, p)?;
+    let mut ents = caller_entities(p)?;
     let mut owners: Vec<AccountId> = rows.iter().map(|(r, _)| r.key.account_id).collect();
     owners.sort();
     owners.dedup();
@@ -249,7 +249,7 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
         // the tenant, so a hidden account and a missing one answer alike
         // whatever else the input holds.
         let owner = accounts::get(w, req.owner)?.ok_or(AppError::NotFound("account"))?;
-        let mut ents = caller_entities(w, p)?;
+        let mut ents = caller_entities(p)?;
         add_account(w, &mut ents, &owner)?;
         if let Some(t) = req.tenant {
             ents.add_tenant(t);
@@ -306,7 +306,7 @@ pub fn delete(ctx: &Context, input: DeleteApiKeyInput) -> AppResult<Success> {
             return Err(already_revoked(ctx, w, p, key_id)?);
         };
         let owner = accounts::get(w, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
-        let mut ents = caller_entities(w, p)?;
+        let mut ents = caller_entities(p)?;
         add_account(w, &mut ents, &owner)?;
         let uid = ents.api_key(&key)?;
         let proof = ctx.session(&ents)?.check_named(
@@ -338,7 +338,7 @@ fn already_revoked(
     let Some(owner) = accounts::get(conn, revoked.owner)? else {
         return Ok(gone);
     };
-    let mut ents = caller_entities(conn, p)?;
+    let mut ents = caller_entities(p)?;
     add_account(conn, &mut ents, &owner)?;
     let uid = ents.revoked_key(key_id, &owner, revoked.tenant)?;
     Ok(

@@ -71,16 +71,12 @@ impl Context {
     }
 }
 
-/// The calling key and its owner, as Cedar entities.
-pub fn caller_entities(conn: &Connection, p: &Principal) -> AppResult<EntitySet> {
+/// The calling key and its owner, as Cedar entities: from the verified
+/// principal alone (its tenants are cached with it).
+pub fn caller_entities(p: &Principal) -> AppResult<EntitySet> {
     let mut set = EntitySet::new();
     set.principal(p)?;
-    set.account(
-        p.account_id,
-        p.account_kind,
-        p.server_admin,
-        &memberships::tenants_of(conn, p.account_id)?,
-    )?;
+    set.account(p.account_id, p.account_kind, p.server_admin, &p.member_of)?;
     Ok(set)
 }
 

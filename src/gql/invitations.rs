@@ -118,8 +118,8 @@ pub fn list(
             limit,
             offset,
             |conds, l, o| invitations::page_of(c, p, tenant, conds, l, o),
-            |c, rows| {
-                let mut ents = caller_entities(c, p)?;
+            |_, rows| {
+                let mut ents = caller_entities(p)?;
                 let rows = rows
                     .into_iter()
                     .map(|i| {
@@ -184,7 +184,7 @@ pub fn create(ctx: &Context, input: CreateInvitationInput) -> AppResult<CreatedI
     let token = Token::invitation();
     let inv = ctx.store.write(|w| {
         tenants::get(w, tenant)?.ok_or(AppError::NotFound("tenant"))?;
-        let mut ents = caller_entities(w, p)?;
+        let mut ents = caller_entities(p)?;
         let uid = ents.add_tenant(tenant);
         let context = RequestContext::CreateInvitation {
             email: email.to_string(),
@@ -231,7 +231,7 @@ pub fn delete(ctx: &Context, input: DeleteInvitationInput) -> AppResult<Success>
     let iid = InvitationId::from(input.invitation_id.0);
     ctx.store.write(|w| {
         let inv = invitations::get(w, iid)?.ok_or(AppError::NotFound("invitation"))?;
-        let mut ents = caller_entities(w, p)?;
+        let mut ents = caller_entities(p)?;
         let uid = ents.invitation(&inv)?;
         let proof = ctx.session(&ents)?.check_named(
             Action::ReadInvitation,

@@ -12,9 +12,6 @@ use crate::store::listing::{Resource, Sql, where_clauses};
 /// The most rows one list field returns.
 pub const MAX_LIST: i32 = 1_000;
 
-/// The most offset a page may skip: deeper walks use `after`.
-pub const MAX_OFFSET: i32 = 100_000;
-
 /// The most candidate rows a list decides one by one (when some policy has
 /// no SQL form) before it answers with what it found.
 pub const MAX_DECIDED: usize = 2_000;
@@ -29,12 +26,13 @@ pub fn limit(raw: Option<i32>, default: i32) -> AppResult<usize> {
     }
 }
 
-/// An `offset` argument, checked against `MAX_OFFSET`.
+/// An `offset` argument. How deep it may go is the cost budget's to say
+/// (it counts the rows skipped); deeper walks use `after`.
 pub fn offset(raw: Option<i32>) -> AppResult<usize> {
     match raw.unwrap_or(0) {
-        n @ 0..=MAX_OFFSET => Ok(n as usize),
+        n @ 0.. => Ok(n.unsigned_abs() as usize),
         n => Err(AppError::Invalid(format!(
-            "offset must be between 0 and {MAX_OFFSET}, not {n}; walk further with `after`"
+            "offset must be 0 or more, not {n}"
         ))),
     }
 }

@@ -56,7 +56,7 @@ impl From<&Member> for MembershipNode {
 /// see it.
 fn load_member(tx: &Connection, p: &Principal, id: MembershipId) -> AppResult<(Member, EntitySet)> {
     let member = memberships::get(tx, id)?.ok_or(AppError::NotFound("membership"))?;
-    let mut ents = caller_entities(tx, p)?;
+    let mut ents = caller_entities(p)?;
     add_account(tx, &mut ents, &member.account)?;
     ents.membership(&member)?;
     Ok((member, ents))
@@ -116,7 +116,7 @@ pub fn list(
             offset,
             |conds, l, o| memberships::page_of(c, p, tenant, conds, l, o),
             |c, rows| {
-                let mut ents = caller_entities(c, p)?;
+                let mut ents = caller_entities(p)?;
                 let rows = rows
                     .into_iter()
                     .map(|m| {

@@ -3,11 +3,13 @@
 mod api_keys;
 mod auth_info;
 pub mod context;
+pub mod cost;
 mod inputs;
 mod invitations;
 pub mod listing;
 mod memberships;
 mod mutation;
+pub mod prepared;
 mod query;
 mod scalars;
 mod service_accounts;

@@ -47,7 +47,8 @@ impl Query {
         tenants::list(ctx, filter, order_by, limit, offset)
     }
 
-    /// A tenant's members (default: the calling key's tenant), people first.
+    /// A tenant's members (default: the calling key's tenant), in the order
+    /// they joined.
     fn membership(
         ctx: &Context,
         #[graphql(name = "where")] scope: Option<TenantScope>,
@@ -67,8 +68,9 @@ impl Query {
         invitations::list(ctx, scope, limit, offset)
     }
 
-    /// A tenant's service accounts, oldest first, each with the keys the
-    /// caller may see (admins: all of them).
+    /// A tenant's service accounts, oldest first (the first 100 unless
+    /// `limit` says otherwise), each with the keys the caller may see
+    /// (admins: all of them).
     fn service_account(
         ctx: &Context,
         executor: &Executor<'_, '_, Context>,

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::api_keys::{self as keys, ApiKeyNode};
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::TenantScope;
-use super::listing::{self, MAX_LIST};
+use super::listing;
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserNode};
 use crate::authz::entities::account_uid;
@@ -66,6 +66,10 @@ pub struct UpdateServiceAccountInput {
     pub user_id: GqlUuid,
     pub name: String,
 }
+
+/// How many service accounts `service_account` returns by default: fewer
+/// than other lists, as each carries its keys.
+pub const SERVICE_ACCOUNTS: i32 = 100;
 
 /// How many of a service account's keys `api_keys` returns by default,
 /// and at most (the whole list: `auth_api_key(where: {user_id: ...})`).
@@ -159,7 +163,7 @@ fn service_account_for(
     let account = accounts::get(tx, id)?
         .filter(|a| a.kind == AccountKind::Service)
         .ok_or(AppError::NotFound("service account"))?;
-    let mut ents = caller_entities(tx, p)?;
+    let mut ents = caller_entities(p)?;
     add_account(tx, &mut ents, &account)?;
     let proof = ctx.session(&ents)?.check_named(
         Action::ReadAccount,
@@ -182,7 +186,10 @@ pub fn list(
     keys_each: Option<usize>,
 ) -> AppResult<Vec<ServiceAccountNode>> {
     let p = ctx.caller()?;
-    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
+    let (limit, offset) = (
+        listing::limit(limit, SERVICE_ACCOUNTS)?,
+        listing::offset(offset)?,
+    );
     let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
     ctx.store.read(|c| {
         let accounts = listing::page(
@@ -194,7 +201,7 @@ pub fn list(
             offset,
             |conds, l, o| accounts::service_accounts_page(c, p, tenant, conds, l, o),
             |c, rows| {
-                let mut ents = caller_entities(c, p)?;
+                let mut ents = caller_entities(p)?;
                 let rows = rows
                     .into_iter()
                     .map(|(a, role): (Account, Option<Role>)| {
@@ -233,7 +240,7 @@ pub fn create(ctx: &Context, input: CreateServiceAccountInput) -> AppResult<User
     let tenant = new.tenant.unwrap_or(p.tenant_id);
     let account = ctx.store.write(|w| {
         tenants::get(w, tenant)?.ok_or(AppError::NotFound("tenant"))?;
-        let mut ents = caller_entities(w, p)?;
+        let mut ents = caller_entities(p)?;
         let uid = ents.add_tenant(tenant);
         let proof = ctx.session(&ents)?.check_named(
             Action::ReadTenant,

@@ -117,8 +117,8 @@ pub fn list(
             limit,
             offset,
             |conds, l, o| tenants::page_of(c, p, &scope, conds, &order, l, o),
-            |c, rows| {
-                let mut ents = caller_entities(c, p)?;
+            |_, rows| {
+                let mut ents = caller_entities(p)?;
                 let rows: Vec<(Tenant, _)> = rows
                     .into_iter()
                     .map(|t| {
@@ -153,7 +153,7 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
     let p = ctx.caller()?;
     let NewTenant { name, slug } = input.try_into()?;
     let (tenant, key) = ctx.store.write(|w| {
-        let mut ents = caller_entities(w, p)?;
+        let mut ents = caller_entities(p)?;
         let server = ents.add_server();
         let proof =
             ctx.session(&ents)?

@@ -17,7 +17,9 @@ use self::graphql::GqlRequest;
 use crate::authz::reload::Policies;
 use crate::clock::Clock;
 use crate::error::{self, AppError};
-use crate::gql::{Context, Schema};
+use crate::gql::Context;
+use crate::gql::cost::BUDGET;
+use crate::gql::prepared::Documents;
 use crate::metrics::Metrics;
 use crate::store::Store;
 use crate::verify::Verifier;
@@ -26,7 +28,8 @@ pub struct AppState {
     pub store: Store,
     pub verifier: Arc<Verifier>,
     pub policies: Arc<Policies>,
-    pub schema: Schema,
+    /// The schema, and the documents already parsed and validated for it.
+    pub documents: Documents,
     pub clock: Clock,
     pub metrics: Metrics,
     /// Serve GraphiQL (from a CDN) at `GET /graphql`.
@@ -61,13 +64,19 @@ impl AppState {
             self.verifier.clone(),
             now,
         );
-        let result = juniper::execute_sync(
-            &request.query,
-            request.operation_name.as_deref(),
-            &self.schema,
-            &request.variables,
-            &ctx,
-        );
+        let prepared = self
+            .documents
+            .prepare(&request.query, request.operation_name.as_deref());
+        if let Ok(p) = &prepared
+            && let Some(cost) = p.cost(&request.variables)
+            && cost > BUDGET
+        {
+            return Executed {
+                body: too_expensive(cost),
+                unauthenticated: false,
+            };
+        }
+        let result = prepared.and_then(|p| p.execute(&request.variables, &ctx));
         // Documents that never ran get Apollo's codes, so every error has one.
         let (code, unauthenticated) = match &result {
             Err(e) => (Some(error::document_error_code(e)), false),
@@ -90,6 +99,22 @@ impl AppState {
             unauthenticated,
         }
     }
+}
+
+/// The refusal of a document over the budget, with the figures.
+fn too_expensive(cost: u64) -> Value {
+    let e = AppError::TooExpensive(format!(
+        "This document would cost {cost}, over the budget of {BUDGET} per request. A list costs a query, its limit (default 1,000; service_account 100) times what each row selects, and the rows its offset skips; a mutation 500. Ask for fewer rows, walk with `after` instead of a deep offset, use fewer aliases, or split the document."
+    ));
+    let mut body = e.graphql_body();
+    if let Some(ext) = body
+        .pointer_mut("/errors/0/extensions")
+        .and_then(Value::as_object_mut)
+    {
+        ext.insert("cost".into(), cost.into());
+        ext.insert("budget".into(), BUDGET.into());
+    }
+    body
 }
 
 /// 200 when the database answers, 503 when it does not; either way, which

@@ -1,7 +1,7 @@
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::listing::{Bind, SortKey, Sql, page};
+use super::listing::{Bind, SortKey, Sql, more_than, page};
 use super::{Invalidation, Write, all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::{KeyHash, Token};
@@ -174,6 +174,10 @@ fn sort_keys(order: &[KeyOrder]) -> Vec<SortKey> {
     keys
 }
 
+/// The most keys a list sorts by something other than creation time (which
+/// the indexes hold in order): more is refused, so no page sorts a million.
+pub const MAX_SORTED: usize = 5_000;
+
 /// Which keys a page is cut from, besides the policies' conditions.
 pub struct KeyScope {
     /// Only this account's keys.
@@ -220,6 +224,12 @@ pub fn page_of(
         ]);
     }
     let scope = Sql::new(text.join(" AND "), binds);
+    let indexed = order.iter().all(|o| matches!(o, KeyOrder::Created { .. }));
+    if !indexed && more_than(conn, p, SELECT, &scope, conditions, MAX_SORTED)? {
+        return Err(AppError::Invalid(format!(
+            "ordering by name or expires_at sorts every matching key, and more than {MAX_SORTED} match: order by created (indexed), or narrow the list with where: {{user_id: {{_eq: ...}}}}"
+        )));
+    }
     let Some(q) = page(SELECT, &scope, conditions, &sort_keys(order), limit, offset) else {
         return Ok(vec![]);
     };

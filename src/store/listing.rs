@@ -247,6 +247,46 @@ fn atom(resource: Resource, atom: &Atom) -> Option<Sql> {
     }
 }
 
+/// Whether more than `max` rows of `select` hold `scope` and any of
+/// `conditions`, reading at most `max + 1` of them per condition (an
+/// overestimate where conditions overlap, never an under one).
+pub fn more_than(
+    conn: &rusqlite::Connection,
+    p: &Principal,
+    select: &str,
+    scope: &Sql,
+    conditions: &[Sql],
+    max: usize,
+) -> crate::error::AppResult<bool> {
+    let Some((_, from)) = select.split_once(" FROM ") else {
+        return Ok(true);
+    };
+    let mut seen = 0usize;
+    for c in conditions {
+        let q = Sql::new(
+            format!(
+                "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE ({}) AND ({}) LIMIT ?)",
+                scope.text, c.text
+            ),
+            scope
+                .binds
+                .iter()
+                .chain(&c.binds)
+                .cloned()
+                .chain([Bind::Int(i64::try_from(max + 1).unwrap_or(i64::MAX))])
+                .collect(),
+        );
+        let n: i64 = conn
+            .prepare_cached(&q.text)?
+            .query_row(rusqlite::params_from_iter(q.values(p)), |r| r.get(0))?;
+        seen += usize::try_from(n).unwrap_or(usize::MAX);
+        if seen > max {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// A sort key: an SQL expression, the name it is selected as, and its
 /// direction. A list's order ends with a unique key, so pages are stable.
 #[derive(Clone, Debug)]

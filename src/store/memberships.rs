@@ -85,8 +85,8 @@ pub fn get(conn: &Connection, id: MembershipId) -> AppResult<Option<Member>> {
         .optional()?)
 }
 
-/// One page of `tenant`'s members where any of `conditions` holds: people
-/// first, then by e-mail or name.
+/// One page of `tenant`'s members where any of `conditions` holds, in the
+/// order they joined (the tenant index's order: no sort, whatever the size).
 pub fn page_of(
     conn: &Connection,
     p: &Principal,
@@ -95,11 +95,7 @@ pub fn page_of(
     limit: usize,
     offset: usize,
 ) -> AppResult<Vec<Member>> {
-    let order = [
-        SortKey::desc("acc.kind", "s_kind"),
-        SortKey::asc("coalesce(acc.email, acc.name)", "s_name"),
-        SortKey::asc("mb.rowid", "s_row"),
-    ];
+    let order = [SortKey::asc("mb.rowid", "s_row")];
     let scope = Sql::new("mb.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
     let Some(q) = page(MEMBER, &scope, conditions, &order, limit, offset) else {
         return Ok(vec![]);

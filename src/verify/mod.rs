@@ -23,7 +23,7 @@ use crate::domain::model::Revocation;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::metrics::{CacheEvent, Metrics, Outcome};
-use crate::store::{Evict, Invalidation, Store, api_keys};
+use crate::store::{Evict, Invalidation, Store, api_keys, memberships};
 
 struct Entry {
     principal: Principal,
@@ -233,6 +233,7 @@ impl Verifier {
                 role,
                 key_created_at: row.key.created_at,
                 key_expires_at: row.key.expires_at,
+                member_of: memberships::tenants_of(c, row.key.account_id)?.into(),
             }))
         })
     }

@@ -13,6 +13,7 @@ mod forward_auth;
 mod http;
 mod invitations;
 mod isolation;
+mod lists;
 mod memberships;
 mod nginx;
 mod operations;
