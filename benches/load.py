@@ -4,8 +4,15 @@ N keys, on loopback. Every figure is also given as a ratio to GET /livez
 (which does no work) measured in the same run on the same server, because
 these machines are shared and noisy.
 
-Environment: BENCH_KEYS (default "10000,1000000"), BENCH_SECONDS (10),
-BENCH_CONNECTIONS (16), KEYWARD (target/release/keyward).
+The list section asks for pages of keys as an admin (its own keys and
+every service-account key of the tenant), a user (its own few) and a
+service account (its own), for the first page of service accounts, for the
+largest document the cost budget lets through, and sends a document of 499
+aliases that the budget refuses.
+
+Environment: BENCH_KEYS (default "10000,1000000"), BENCH_SERVICE_ACCOUNTS
+(10000), BENCH_SECONDS (10), BENCH_CONNECTIONS (16), KEYWARD
+(target/release/keyward).
 """
 import json
 import os
@@ -23,6 +30,7 @@ FIXTURE = os.environ.get("KEYWARD_BENCH_FIXTURE", "target/release/examples/bench
 SIZES = [int(n) for n in os.environ.get("BENCH_KEYS", "10000,1000000").split(",")]
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "16"))
+SERVICE_ACCOUNTS = int(os.environ.get("BENCH_SERVICE_ACCOUNTS", "10000"))
 SAMPLE = 10_000
 
 VERIFY_LUA = """
@@ -38,11 +46,21 @@ end
 GRAPHQL_LUA = """
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("ADMIN_KEY")
+wrk.headers["Authorization"] = "Bearer " .. os.getenv("KEY")
 wrk.body = os.getenv("BODY")
 """
 
-AUTH_INFO = json.dumps({"query": "{ auth_info { user_id tenant_id role } }"})
+def doc(query):
+    return json.dumps({"query": query})
+
+
+AUTH_INFO = doc("{ auth_info { user_id tenant_id role } }")
+KEY_PAGE = doc("{ auth_api_key(order_by: {created: desc}, limit: 10) { id name user_id created expires_at last_used_at } }")
+SA_PAGE = doc("{ service_account(limit: 10) { id name role created api_keys { id name created } } }")
+SA_DEFAULT = doc("{ service_account { id name role created api_keys { id name created } } }")
+LARGEST = doc("{ " + " ".join(f"a{i}: auth_api_key(limit: 1000) {{ id name created }}" for i in range(4))
+              + " a4: auth_api_key(limit: 900) { id name created } }")
+ABUSIVE = doc("{ " + " ".join(f"a{i}: auth_api_key {{ id }}" for i in range(499)) + " }")
 CREATE_KEY = json.dumps({
     "query": "mutation($i: create_api_key_input!) { create_api_key(input: $i) { id } }",
     "variables": {"i": {"user_id": "USER_ID", "name": "bench"}},
@@ -59,8 +77,8 @@ def to_ms(value, unit):
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url, script, env, seconds):
-    cmd = ["wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds}s", "--latency", "-s", script, url]
+def wrk(url, script, env, seconds, connections=CONNECTIONS):
+    cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script, url]
     out = subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out:
         sys.exit(f"wrk saw errors against {url}:\n{out}")
@@ -84,7 +102,8 @@ def run(n, tmp):
     db, keys_file = os.path.join(tmp, f"{n}.db"), os.path.join(tmp, f"{n}.keys")
     started = time.time()
     loaded = json.loads(subprocess.run(
-        [FIXTURE, "--db", db, "--keys", str(n), "--sample", str(SAMPLE), "--sample-file", keys_file],
+        [FIXTURE, "--db", db, "--keys", str(n), "--service-accounts", str(SERVICE_ACCOUNTS),
+         "--sample", str(SAMPLE), "--sample-file", keys_file],
         capture_output=True, text=True, check=True).stdout)
     load_s = time.time() - started
     port = free_port()
@@ -106,7 +125,19 @@ def run(n, tmp):
         for name, text in (("verify", VERIFY_LUA), ("graphql", GRAPHQL_LUA), ("plain", "")):
             scripts[name] = os.path.join(tmp, f"{name}.lua")
             open(scripts[name], "w").write(text)
-        gql = {"ADMIN_KEY": admin}
+        keys = {"admin": admin, "user": loaded["user_key"], "service account": loaded["robot_key"]}
+        for who, key in keys.items():
+            answer = post(f"{base}/graphql", key, KEY_PAGE)
+            assert len(answer["data"]["auth_api_key"]) == 10, f"{who}: {answer}"
+        refused = post(f"{base}/graphql", admin, ABUSIVE)
+        assert refused["errors"][0]["extensions"]["code"] == "QUERY_TOO_EXPENSIVE", refused
+        assert "errors" not in post(f"{base}/graphql", admin, LARGEST), "the largest document runs"
+        gql = {"KEY": admin}
+        lists = {f"auth_api_key(limit: 10), {who}": (KEY_PAGE, key) for who, key in keys.items()}
+        lists["service_account(limit: 10) with their keys"] = (SA_PAGE, admin)
+        lists["service_account, default page (100) with their keys"] = (SA_DEFAULT, admin)
+        lists["5 x auth_api_key(limit: 1000 or 900), cost 5,000 (the budget)"] = (LARGEST, admin)
+        lists["499 aliases of auth_api_key (refused: over the budget)"] = (ABUSIVE, admin)
         results = {
             # The baseline sends the very same requests (a random key each,
             # built by the same Lua) to an endpoint that does no work: the
@@ -118,6 +149,14 @@ def run(n, tmp):
             "POST /graphql auth_info": wrk(f"{base}/graphql", scripts["graphql"], {**gql, "BODY": AUTH_INFO}, SECONDS),
             "POST /graphql create_api_key": wrk(f"{base}/graphql", scripts["graphql"], {**gql, "BODY": create}, SECONDS),
         }
+        for name, (body, key) in lists.items():
+            results[f"POST /graphql {name}"] = wrk(f"{base}/graphql", scripts["graphql"], {"KEY": key, "BODY": body}, SECONDS)
+        # Alone (one connection): how long one such request takes.
+        for name in ("service_account, default page (100) with their keys",
+                     "5 x auth_api_key(limit: 1000 or 900), cost 5,000 (the budget)"):
+            body, key = lists[name]
+            results[f"POST /graphql {name}, one client"] = wrk(
+                f"{base}/graphql", scripts["graphql"], {"KEY": key, "BODY": body}, SECONDS, connections=1)
         memory = rss_mb(server.pid)
     finally:
         server.send_signal(signal.SIGTERM)
@@ -131,7 +170,7 @@ def main():
     print(f"wrk -t1 -c{CONNECTIONS} -d{SECONDS}s on loopback; keyward release build, default workers\n")
     for r in runs:
         base = r["results"]["GET /livez (baseline)"]["rps"]
-        print(f"### {r['keys']:,} keys stored (loaded in {r['load_seconds']:.1f} s)\n")
+        print(f"### {r['keys']:,} keys and {SERVICE_ACCOUNTS:,} service accounts stored (loaded in {r['load_seconds']:.1f} s)\n")
         print("| endpoint | req/s | p50 ms | p99 ms | ratio to /livez |")
         print("|---|---:|---:|---:|---:|")
         for name, x in r["results"].items():
@@ -143,6 +182,11 @@ def main():
         p_small, p_large = small["results"][key]["p99"], large["results"][key]["p99"]
         print(f"verify p99: {p_small:.3f} ms with {small['keys']:,} keys, {p_large:.3f} ms with {large['keys']:,} "
               f"({(p_large / p_small - 1) * 100:+.0f}%)")
+        for who in ("admin", "user", "service account"):
+            key = f"POST /graphql auth_api_key(limit: 10), {who}"
+            p_small, p_large = small["results"][key]["p99"], large["results"][key]["p99"]
+            print(f"auth_api_key(limit: 10) p99, {who}: {p_small:.3f} ms with {small['keys']:,} keys, "
+                  f"{p_large:.3f} ms with {large['keys']:,} ({(p_large / p_small - 1) * 100:+.0f}%)")
 
 
 if __name__ == "__main__":

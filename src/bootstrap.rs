@@ -38,10 +38,11 @@ impl InitSpec {
     }
 }
 
-/// A key for `owner` in `tenant`, made by the operator.
+/// A key for `owner` (a user unless `kind` says otherwise) in `tenant`,
+/// made by the operator.
 pub fn operator_key(
     w: &Write,
-    owner: AccountId,
+    (owner, kind): (AccountId, AccountKind),
     tenant: TenantId,
     name: &str,
     now: DateTime<Utc>,
@@ -50,7 +51,7 @@ pub fn operator_key(
     let new = NewKey {
         name: &name,
         owner,
-        owner_kind: AccountKind::User,
+        owner_kind: kind,
         tenant,
         created_by: Some(owner),
         expires_at: None,
@@ -71,7 +72,7 @@ pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Boo
         let tenant = tenants::insert(w, &by, &spec.tenant_name, &spec.tenant_slug, now)?;
         let admin = accounts::insert_user(w, &by, &spec.admin_email, true, now)?;
         memberships::insert(w, &by, tenant.id, admin.id, Role::TenantAdmin, now)?;
-        let api_key = operator_key(w, admin.id, tenant.id, "bootstrap", now)?;
+        let api_key = operator_key(w, (admin.id, admin.kind), tenant.id, "bootstrap", now)?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id: admin.id,
@@ -129,6 +130,22 @@ fn member_with_key(
     let by = Allowed::operator(Action::AcceptInvitation);
     let user = accounts::find_or_create_user(w, &by, email, now)?;
     memberships::insert(w, &by, tenant, user.id, role, now)?;
-    let token = operator_key(w, user.id, tenant, "first key", now)?;
+    let token = operator_key(w, (user.id, user.kind), tenant, "first key", now)?;
     Ok((user.id, token))
+}
+
+/// A service account of `tenant` with `role`, made by the operator (for
+/// `make bench`'s database).
+pub fn operator_service_account(
+    w: &Write,
+    tenant: TenantId,
+    name: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> AppResult<AccountId> {
+    let by = Allowed::operator(Action::CreateServiceAccount);
+    let name = DisplayName::parse("name", name)?;
+    let account = accounts::insert_service_account(w, &by, tenant, &name, now)?;
+    memberships::insert(w, &by, tenant, account.id, role, now)?;
+    Ok(account.id)
 }

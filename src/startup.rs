@@ -46,6 +46,9 @@ pub struct Application {
     pub bootstrapped: Option<Bootstrapped>,
 }
 
+/// Blocking threads per worker (see `run_with`).
+const BLOCKING_THREADS: usize = 4;
+
 impl Application {
     pub fn build(config: &Config, clock: Clock) -> Result<Self, StartupError> {
         let (metrics, registry) = Metrics::registered();
@@ -134,6 +137,10 @@ impl Application {
         if let Some(n) = self.workers {
             server = server.workers(n);
         }
+        // Database work runs on each worker's blocking threads. A few are
+        // enough to keep the cores and the connection pool busy; hundreds
+        // (actix's default) only hold hundreds of answers in memory at once.
+        server = server.worker_max_blocking_threads(BLOCKING_THREADS);
         // Registered before "listening" is announced: a SIGHUP that arrives
         // before its handler would end the process.
         match actix_rt::signal::unix::signal(actix_rt::signal::unix::SignalKind::hangup()) {

@@ -37,6 +37,10 @@ static TYPES: LazyLock<Types> = LazyLock::new(|| {
     }
 });
 
+fn cedar_error(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("cedar entities: {e}"))
+}
+
 fn uid(ty: &EntityTypeName, id: impl ToString) -> EntityUid {
     EntityUid::from_type_name_and_id(ty.clone(), EntityId::new(id.to_string()))
 }
@@ -83,15 +87,38 @@ fn entity(
     Entity::new(uid, attrs, parents).map_err(AppError::internal)
 }
 
-/// Collects the entities one request's decisions need.
+/// Collects the entities one request's decisions need: the calling key's
+/// own (built once per caller and kept, see `Authorizer::caller_entities`)
+/// and whatever the request adds.
 #[derive(Default)]
 pub struct EntitySet {
+    caller: Option<Principal>,
     entities: HashMap<EntityUid, Entity>,
 }
 
 impl EntitySet {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The calling key, its owner and the owner's tenants.
+    pub fn for_caller(p: &Principal) -> Self {
+        Self {
+            caller: Some(p.clone()),
+            entities: HashMap::new(),
+        }
+    }
+
+    pub(super) fn caller(&self) -> Option<&Principal> {
+        self.caller.as_ref()
+    }
+
+    /// The caller's entities, as `caller_entities` keeps them.
+    pub(super) fn caller_only(p: &Principal) -> AppResult<Self> {
+        let mut set = Self::new();
+        set.principal(p)?;
+        set.account(p.account_id, p.account_kind, p.server_admin, &p.member_of)?;
+        Ok(set)
     }
 
     fn put(&mut self, e: Entity) {
@@ -137,7 +164,8 @@ impl EntitySet {
     }
 
     pub fn has_account(&self, id: AccountId) -> bool {
-        self.entities.contains_key(&account_uid(id))
+        self.caller.as_ref().is_some_and(|p| p.account_id == id)
+            || self.entities.contains_key(&account_uid(id))
     }
 
     fn key(
@@ -238,8 +266,30 @@ impl EntitySet {
         // With a schema, Cedar adds the actions itself.
         let actions = if schema.is_some() { &[][..] } else { actions };
         let all = self.entities.values().chain(actions).cloned();
-        cedar_policy::Entities::from_entities(all, schema)
-            .map_err(|e| AppError::internal(format!("cedar entities: {e}")))
+        cedar_policy::Entities::from_entities(all, schema).map_err(cedar_error)
+    }
+
+    /// `base` (the caller's, built) with this set's entities added, those
+    /// already there (the caller's tenants) left out; `None`: nothing to add.
+    pub(super) fn added_to(
+        &self,
+        base: &cedar_policy::Entities,
+        schema: Option<&cedar_policy::Schema>,
+    ) -> AppResult<Option<cedar_policy::Entities>> {
+        let extra: Vec<Entity> = self
+            .entities
+            .values()
+            .filter(|e| base.get(&e.uid()).is_none())
+            .cloned()
+            .collect();
+        if extra.is_empty() {
+            return Ok(None);
+        }
+        let all = base
+            .clone()
+            .add_entities(extra, schema)
+            .map_err(cedar_error)?;
+        Ok(Some(all))
     }
 }
 

@@ -14,6 +14,7 @@ mod session;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use cedar_policy::{ActionConstraint, Context, Decision, EntityUid, PolicySet, Request, Schema};
 use chrono::{DateTime, Utc};
@@ -25,6 +26,10 @@ pub use self::entities::EntitySet;
 pub use self::load::{PolicyError, PolicyFiles};
 pub use self::proof::Allowed;
 pub use self::session::{Session, Verdict};
+use lru::LruCache;
+
+use crate::domain::ids::{AccountId, KeyId, TenantId};
+use crate::domain::model::{AccountKind, Role};
 use crate::domain::principal::Principal;
 use crate::error::AppResult;
 use crate::metrics::Metrics;
@@ -46,7 +51,41 @@ pub struct Authorizer {
     /// The schema's actions that are in action groups, added to every
     /// request's entities (which release builds make without the schema).
     action_groups: Vec<cedar_policy::Entity>,
+    /// Check the entities and contexts keyward builds against the schema
+    /// (debug builds, so every test; see `checked_against`).
+    check_built: bool,
+    /// Callers' own entities, built (`caller_entities`).
+    callers: Mutex<LruCache<CallerKey, Arc<cedar_policy::Entities>>>,
 }
+
+/// Everything a caller's entities are made of.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct CallerKey {
+    key: KeyId,
+    account: AccountId,
+    kind: AccountKind,
+    server_admin: bool,
+    tenant: TenantId,
+    role: Role,
+    member_of: Arc<[TenantId]>,
+}
+
+impl CallerKey {
+    fn of(p: &Principal) -> Self {
+        Self {
+            key: p.key_id,
+            account: p.account_id,
+            kind: p.account_kind,
+            server_admin: p.server_admin,
+            tenant: p.tenant_id,
+            role: p.role,
+            member_of: p.member_of.clone(),
+        }
+    }
+}
+
+/// How many callers' entities are kept.
+const CALLERS_KEPT: std::num::NonZeroUsize = std::num::NonZeroUsize::new(10_000).unwrap();
 
 impl Authorizer {
     /// Compiles and validates (strict) a set of policy files.
@@ -64,6 +103,8 @@ impl Authorizer {
             .collect();
         Ok(Self {
             action_groups,
+            check_built: cfg!(debug_assertions),
+            callers: Mutex::new(LruCache::new(CALLERS_KEPT)),
             schema,
             by_action,
             authorizer: cedar_policy::Authorizer::new(),
@@ -120,8 +161,37 @@ impl Authorizer {
             principal: entities::key_uid(principal.key_id),
             caller: Some(caller),
             now,
-            entities: entities.build(&self.action_groups, self.checked_against())?,
+            entities: self.entities_for(entities)?,
         })
+    }
+
+    /// `set` as Cedar entities: the caller's from the memo, the rest added.
+    fn entities_for(&self, set: &EntitySet) -> AppResult<Arc<cedar_policy::Entities>> {
+        let schema = self.checked_against();
+        let Some(p) = set.caller() else {
+            return Ok(Arc::new(set.build(&self.action_groups, schema)?));
+        };
+        let base = self.caller_entities(p)?;
+        Ok(match set.added_to(&base, schema)? {
+            Some(all) => Arc::new(all),
+            None => base,
+        })
+    }
+
+    /// The calling key's own entities, built once per caller: they are a
+    /// function of the verified principal alone, which the verifier keeps
+    /// fresh (a change to the key, its owner's role or tenants gives a new
+    /// principal, so a new memo key).
+    fn caller_entities(&self, p: &Principal) -> AppResult<Arc<cedar_policy::Entities>> {
+        let key = CallerKey::of(p);
+        let lock = || self.callers.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(e) = lock().get(&key) {
+            return Ok(e.clone());
+        }
+        let set = EntitySet::caller_only(p)?;
+        let built = Arc::new(set.build(&self.action_groups, self.checked_against())?);
+        lock().put(key, built.clone());
+        Ok(built)
     }
 
     /// A session whose principal is not a key (an invitation's holder).
@@ -136,7 +206,7 @@ impl Authorizer {
             principal,
             caller: None,
             now,
-            entities: entities.build(&self.action_groups, self.checked_against())?,
+            entities: Arc::new(entities.build(&self.action_groups, self.checked_against())?),
         })
     }
 
@@ -165,7 +235,7 @@ impl Authorizer {
     /// so the check can only fail on a keyward bug, which the tests catch;
     /// release builds skip its cost on every request.
     fn checked_against(&self) -> Option<&Schema> {
-        cfg!(debug_assertions).then_some(&self.schema)
+        self.check_built.then_some(&self.schema)
     }
 
     /// The policies that can apply to `action` (none for an unknown one).

@@ -12,7 +12,7 @@ pub struct Session<'a> {
     pub(super) principal: EntityUid,
     pub(super) caller: Option<Caller>,
     pub(super) now: DateTime<Utc>,
-    pub(super) entities: cedar_policy::Entities,
+    pub(super) entities: std::sync::Arc<cedar_policy::Entities>,
 }
 
 /// The answer and the ids of the policies that decided it.
@@ -107,6 +107,141 @@ impl Session<'_> {
             Ok(Allowed::by_policies(action, v.policies))
         } else {
             Err(AppError::NotFound(what))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::DateTime;
+
+    use super::*;
+    use crate::authz::{EntitySet, PolicyFiles};
+    use crate::domain::ids::{AccountId, KeyId, TenantId};
+    use crate::domain::model::{AccountKind, Role};
+    use crate::domain::principal::Principal;
+
+    /// Callers of each kind and role, and everything they could act on.
+    struct World {
+        keys: Vec<Principal>,
+        ents: EntitySet,
+        resources: Vec<EntityUid>,
+    }
+
+    fn world() -> World {
+        let (t1, t2) = (TenantId::random(), TenantId::random());
+        let key = |account, kind, tenant, role, member_of: &[TenantId]| Principal {
+            key_id: KeyId::random(),
+            account_id: account,
+            account_kind: kind,
+            server_admin: false,
+            tenant_id: tenant,
+            role,
+            key_created_at: DateTime::UNIX_EPOCH,
+            key_expires_at: None,
+            member_of: member_of.into(),
+        };
+        let (admin, user, robot) = (
+            AccountId::random(),
+            AccountId::random(),
+            AccountId::random(),
+        );
+        let keys = vec![
+            key(admin, AccountKind::User, t1, Role::TenantAdmin, &[t1]),
+            key(user, AccountKind::User, t1, Role::User, &[t1, t2]),
+            key(user, AccountKind::User, t2, Role::ReadOnlyUser, &[t1, t2]),
+            key(robot, AccountKind::Service, t1, Role::User, &[t1]),
+        ];
+        let mut ents = EntitySet::new();
+        let mut resources = vec![ents.add_server(), ents.add_tenant(t1), ents.add_tenant(t2)];
+        for k in &keys {
+            resources.push(ents.principal(k).unwrap());
+            let a = ents.account(k.account_id, k.account_kind, false, &k.member_of);
+            resources.push(a.unwrap());
+        }
+        World {
+            keys,
+            ents,
+            resources,
+        }
+    }
+
+    fn context(action: Action, k: &Principal) -> Option<RequestContext> {
+        let role = Role::User;
+        Some(match action {
+            Action::AcceptInvitation => return None,
+            Action::CreateServiceAccount => RequestContext::CreateServiceAccount { role },
+            Action::UpdateMembership => RequestContext::UpdateMembership { role },
+            Action::CreateInvitation => RequestContext::CreateInvitation {
+                email: "a@b".into(),
+                role,
+            },
+            Action::CreateApiKey => RequestContext::CreateApiKey {
+                tenant: k.tenant_id,
+                owner_kind: AccountKind::User,
+                owner_is_caller: true,
+                owner_role: Some(k.role),
+                expires_at: None,
+            },
+            _ => RequestContext::Empty,
+        })
+    }
+
+    /// Every action on every resource for every caller: the answer, or
+    /// none where the request does not fit the schema.
+    fn decisions(authz: &Authorizer, w: &World) -> BTreeMap<String, Option<(bool, Vec<String>)>> {
+        let mut out = BTreeMap::new();
+        for (i, k) in w.keys.iter().enumerate() {
+            let session = authz.session(k, &w.ents, DateTime::UNIX_EPOCH).unwrap();
+            for action in Action::ALL {
+                for r in &w.resources {
+                    let Some(ctx) = context(action, k) else {
+                        continue;
+                    };
+                    let v = session.decide(action, r, ctx).ok();
+                    out.insert(
+                        format!("{i} {action} {r}"),
+                        v.map(|v| (v.allowed, v.policies)),
+                    );
+                }
+            }
+        }
+        out
+    }
+
+    /// Release builds decide over entities and contexts not checked
+    /// against the schema, adding the action groups themselves: wherever
+    /// the checked request is valid, the answer is the same, with and
+    /// without action groups in the schema.
+    #[test]
+    fn unchecked_decisions_are_the_checked_ones() {
+        let mut grouped = PolicyFiles::embedded();
+        grouped.schema.1 = grouped.schema.1.replace(
+            "action CreateApiKey appliesTo {",
+            "action KeyActions;\n  action CreateApiKey in [KeyActions] appliesTo {",
+        );
+        grouped.policies.push((
+            "group.cedar".into(),
+            "@id(\"no-key-actions\")\nforbid (principal, action in Keyward::Action::\"KeyActions\", resource) when { principal.role == \"USER\" };".into(),
+        ));
+        for files in [PolicyFiles::embedded(), grouped] {
+            let w = world();
+            let mut authz = Authorizer::compile(&files).unwrap();
+            assert!(authz.check_built, "tests check what keyward builds");
+            let checked = decisions(&authz, &w);
+            authz.check_built = false;
+            let unchecked = decisions(&authz, &w);
+            let valid: Vec<_> = checked
+                .iter()
+                .filter_map(|(l, v)| Some((l, v.as_ref()?)))
+                .collect();
+            assert!(valid.len() > 50, "{} valid requests", valid.len());
+            assert!(valid.iter().any(|(_, v)| v.0) && valid.iter().any(|(_, v)| !v.0));
+            for (label, answer) in valid {
+                assert_eq!(unchecked[label].as_ref(), Some(answer), "{label}");
+            }
         }
     }
 }

@@ -17,7 +17,8 @@ pub const CREATE_KEY: &str =
 pub const DELETE_KEY: &str =
     "mutation($input: delete_api_key_input!) { delete_api_key(input: $input) { success } }";
 
-pub const SERVICE_ACCOUNTS: &str = "query($t: uuid) { service_account(where: {tenant_id: {_eq: $t}}) { id name tenant_id role created api_keys { id name expires_at last_used_at } } }";
+/// One page of 100 (`$offset`: where it starts), each with its first keys.
+pub const SERVICE_ACCOUNTS: &str = "query($t: uuid, $offset: Int) { service_account(where: {tenant_id: {_eq: $t}}, limit: 100, offset: $offset) { id name tenant_id role created api_keys { id name expires_at last_used_at } } }";
 pub const CREATE_SERVICE_ACCOUNT: &str = "mutation($input: create_service_account_input!) { create_service_account(input: $input) { id account_type name email tenant_id } }";
 pub const RENAME_SERVICE_ACCOUNT: &str = "mutation($input: update_service_account_input!) { update_service_account(input: $input) { id name } }";
 pub const DELETE_SERVICE_ACCOUNT: &str = "mutation($input: delete_service_account_input!) { delete_service_account(input: $input) { success } }";

@@ -50,11 +50,8 @@ fn service_account_id(api: &Api, who: &str) -> Result<String, ClientError> {
     if uuid::Uuid::parse_str(who).is_ok() {
         return Ok(who.to_owned());
     }
-    let sas = api.call(documents::SERVICE_ACCOUNTS, json!({}))?["service_account"].clone();
-    let found: Vec<String> = sas
-        .as_array()
-        .into_iter()
-        .flatten()
+    let found: Vec<String> = super::service_accounts::all(api)?
+        .iter()
         .filter(|s| s["name"] == json!(who))
         .map(|s| text(&s["id"]))
         .collect();

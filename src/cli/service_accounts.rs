@@ -1,8 +1,8 @@
 //! `keyward service-accounts`: create, list, delete (tenant admins).
 use clap::Subcommand;
-use serde_json::json;
+use serde_json::{Value, json};
 
-use super::api::ClientError;
+use super::api::{Api, ClientError};
 use super::client::{Client, confirm, table, text};
 use super::documents;
 
@@ -43,34 +43,28 @@ impl Client {
                 });
             }
             ServiceAccountsCommand::List => {
-                let sas =
-                    api.call(documents::SERVICE_ACCOUNTS, json!({}))?["service_account"].clone();
+                let sas = all(&api)?;
                 let rows: Vec<Vec<String>> = sas
-                    .as_array()
-                    .into_iter()
-                    .flatten()
+                    .iter()
                     .map(|s| {
-                        let keys = s["api_keys"].as_array().map_or(0, Vec::len);
                         vec![
                             text(&s["name"]),
                             text(&s["id"]),
                             text(&s["role"]),
-                            keys.to_string(),
+                            key_count(s),
                         ]
                     })
                     .collect();
-                self.print(sas.clone(), || {
-                    table(&["NAME", "ID", "ROLE", "KEYS"], &rows)
-                });
+                self.print(json!(sas), || table(&["NAME", "ID", "ROLE", "KEYS"], &rows));
             }
             ServiceAccountsCommand::Delete { id, yes } => {
-                let sas =
-                    api.call(documents::SERVICE_ACCOUNTS, json!({}))?["service_account"].clone();
-                let keys = sas
-                    .as_array()
-                    .and_then(|a| a.iter().find(|s| s["id"] == json!(id)))
-                    .and_then(|s| s["api_keys"].as_array().map(Vec::len));
-                let what = keys.map_or_else(|| "its keys".to_owned(), |n| format!("{n} key(s)"));
+                let what = all(&api)?
+                    .iter()
+                    .find(|s| s["id"] == json!(id))
+                    .map_or_else(
+                        || "its keys".to_owned(),
+                        |s| format!("{} key(s)", key_count(s)),
+                    );
                 confirm(
                     &format!("Delete service account {id}? {what} will stop working at once."),
                     *yes,
@@ -85,5 +79,34 @@ impl Client {
             }
         }
         Ok(())
+    }
+}
+
+/// Every service account of the caller's tenant, a page at a time.
+pub(super) fn all(api: &Api) -> Result<Vec<Value>, ClientError> {
+    let mut out = Vec::new();
+    loop {
+        let page = api.call(documents::SERVICE_ACCOUNTS, json!({ "offset": out.len() }))?;
+        let page = page["service_account"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let done = page.len() < 100;
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+/// How many keys a listed service account has: its first page of them,
+/// with a `+` when the page is full (more may follow).
+fn key_count(sa: &Value) -> String {
+    let n = sa["api_keys"].as_array().map_or(0, Vec::len);
+    let page = usize::try_from(crate::gql::KEYS_PER_ACCOUNT).unwrap_or(usize::MAX);
+    if n >= page {
+        format!("{n}+")
+    } else {
+        n.to_string()
     }
 }

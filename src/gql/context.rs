@@ -72,12 +72,9 @@ impl Context {
 }
 
 /// The calling key and its owner, as Cedar entities: from the verified
-/// principal alone (its tenants are cached with it).
+/// principal alone (its tenants are cached with it), built once per caller.
 pub fn caller_entities(p: &Principal) -> AppResult<EntitySet> {
-    let mut set = EntitySet::new();
-    set.principal(p)?;
-    set.account(p.account_id, p.account_kind, p.server_admin, &p.member_of)?;
-    Ok(set)
+    Ok(EntitySet::for_caller(p))
 }
 
 /// Adds `account` (with its memberships) unless it is already there.

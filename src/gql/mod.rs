@@ -21,6 +21,7 @@ use juniper::{EmptySubscription, RootNode};
 pub use self::context::Context;
 pub use self::mutation::Mutation;
 pub use self::query::Query;
+pub use self::service_accounts::KEYS_PER_ACCOUNT;
 
 pub type Schema = RootNode<Query, Mutation, EmptySubscription<Context>>;
 

@@ -73,7 +73,7 @@ pub const SERVICE_ACCOUNTS: i32 = 100;
 
 /// How many of a service account's keys `api_keys` returns by default,
 /// and at most (the whole list: `auth_api_key(where: {user_id: ...})`).
-pub const KEYS_PER_ACCOUNT: i32 = 25;
+pub const KEYS_PER_ACCOUNT: i32 = 10;
 pub const MAX_KEYS_PER_ACCOUNT: i32 = 100;
 
 /// A service account with the keys the caller may see.
@@ -114,7 +114,7 @@ impl ServiceAccountNode {
     }
 
     /// The account's keys the caller may see, oldest first: the first
-    /// `limit` (default 25, at most 100).
+    /// `limit` (default 10, at most 100).
     fn api_keys(&self, limit: Option<i32>) -> AppResult<&[ApiKeyNode]> {
         let n = key_limit(limit)?;
         Ok(&self.keys[..n.min(self.keys.len())])

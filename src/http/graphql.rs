@@ -143,7 +143,8 @@ pub async fn post(
     if answer.unauthenticated {
         resp.insert_header((WWW_AUTHENTICATE, "Bearer"));
     }
-    resp.json(answer.body)
+    resp.content_type(actix_web::http::header::ContentType::json())
+        .body(answer.body)
 }
 
 /// What GraphiQL's page (juniper's, loading from esm.sh) may load: that CDN

@@ -36,10 +36,10 @@ pub struct AppState {
     pub graphiql: bool,
 }
 
-/// A GraphQL answer, and whether it refused the caller's credentials (the
-/// response then carries a `WWW-Authenticate` challenge).
+/// A GraphQL answer (JSON), and whether it refused the caller's credentials
+/// (the response then carries a `WWW-Authenticate` challenge).
 pub struct Executed {
-    pub body: Value,
+    pub body: Vec<u8>,
     pub unauthenticated: bool,
 }
 
@@ -52,7 +52,7 @@ impl AppState {
             Ok(p) => p,
             Err(e) => {
                 return Executed {
-                    body: e.graphql_body(),
+                    body: json_bytes(&e.graphql_body()),
                     unauthenticated: matches!(e, AppError::Unauthenticated(_)),
                 };
             }
@@ -72,7 +72,7 @@ impl AppState {
             && cost > BUDGET
         {
             return Executed {
-                body: too_expensive(cost),
+                body: json_bytes(&too_expensive(cost)),
                 unauthenticated: false,
             };
         }
@@ -85,20 +85,34 @@ impl AppState {
                 errors.iter().any(|e| error::is_unauthenticated(e.error())),
             ),
         };
-        let mut body = serde_json::to_value(GraphQLResponse::from_result(result))
-            .unwrap_or_else(|e| AppError::internal(e).graphql_body());
-        if let (Some(code), Some(errors)) =
-            (code, body.get_mut("errors").and_then(Value::as_array_mut))
-        {
-            for e in errors.iter_mut().filter_map(Value::as_object_mut) {
-                e.insert("extensions".to_owned(), serde_json::json!({ "code": code }));
-            }
-        }
+        let response = GraphQLResponse::from_result(result);
+        let body = match code {
+            // The common case, serialized straight to bytes.
+            None => serde_json::to_vec(&response).map_err(AppError::internal),
+            Some(code) => serde_json::to_value(response)
+                .map_err(AppError::internal)
+                .map(|mut body| {
+                    let errors = body.get_mut("errors").and_then(Value::as_array_mut);
+                    for e in errors
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_object_mut)
+                    {
+                        e.insert("extensions".to_owned(), serde_json::json!({ "code": code }));
+                    }
+                    json_bytes(&body)
+                }),
+        };
         Executed {
-            body,
+            body: body.unwrap_or_else(|e| json_bytes(&e.graphql_body())),
             unauthenticated,
         }
     }
+}
+
+/// A JSON value as bytes (a `Value` always serializes).
+fn json_bytes(v: &Value) -> Vec<u8> {
+    serde_json::to_vec(v).unwrap_or_default()
 }
 
 /// The refusal of a document over the budget, with the figures.

@@ -170,7 +170,10 @@ fn sort_keys(order: &[KeyOrder]) -> Vec<SortKey> {
     if keys.is_empty() {
         keys.push(SortKey::asc("k.created_at", "s_created"));
     }
-    keys.push(SortKey::asc("k.rowid", "s_row"));
+    // Ties go the way creation time does, so an index on (…, created_at)
+    // read backwards serves `{created: desc}` with no sort at all.
+    let desc = matches!(order.first(), Some(KeyOrder::Created { desc: true }));
+    keys.push(SortKey::new("k.rowid", "s_row", desc));
     keys
 }
 
@@ -213,9 +216,9 @@ pub fn page_of(
                 ));
             }
         };
-        let before_or_after = if desc { "<" } else { ">" };
+        let past = if desc { "<" } else { ">" };
         text.push(format!(
-            "(k.created_at {before_or_after} ? OR (k.created_at = ? AND k.rowid > ?))"
+            "(k.created_at {past} ? OR (k.created_at = ? AND k.rowid {past} ?))"
         ));
         binds.extend([
             Bind::Text(c.created_at.clone()),
@@ -241,7 +244,8 @@ pub fn page_of(
 }
 
 /// At most `per_account` keys (the oldest) of each of `accounts` where any
-/// of `conditions` holds, in creation order.
+/// of `conditions` holds, in creation order: one statement, each account's
+/// keys read through its index and cut there, however many it holds.
 pub fn of_accounts(
     conn: &Connection,
     p: &Principal,
@@ -253,17 +257,20 @@ pub fn of_accounts(
         return Ok(vec![]);
     }
     let (cols, from) = SELECT.split_once(" FROM ").unwrap_or((SELECT, ""));
-    let marks = vec!["?"; accounts.len()].join(", ");
+    let joins = from.trim_start().trim_start_matches("api_keys k");
+    let owners = vec!["(?)"; accounts.len()].join(", ");
     let any = conditions
         .iter()
         .map(|c| format!("({})", c.text))
         .collect::<Vec<_>>()
         .join(" OR ");
     let text = format!(
-        "SELECT * FROM (SELECT {cols}, row_number() OVER (PARTITION BY k.account_id ORDER BY k.created_at, k.rowid) AS n
-         FROM {from} WHERE k.account_id IN ({marks}) AND ({any}))
-         WHERE n <= ? ORDER BY 6, 12",
-        cols = cols.trim_start_matches("SELECT "),
+        "{cols} FROM (VALUES {owners}) o
+         JOIN api_keys k ON k.rowid IN (
+             SELECT k.rowid FROM {from} WHERE k.account_id = o.column1 AND ({any})
+             ORDER BY k.created_at, k.rowid LIMIT ?)
+         {joins}
+         ORDER BY k.created_at, k.rowid"
     );
     let mut binds: Vec<Bind> = accounts.iter().map(|a| Bind::Text(a.to_string())).collect();
     binds.extend(conditions.iter().flat_map(|c| c.binds.iter().cloned()));

@@ -1,8 +1,8 @@
 //! Lists in SQL: a policy-derived `Condition` (authz/listing.rs) as WHERE
 //! clauses over one resource table, and pages of it. Each conjunction of
-//! the condition becomes its own index-ordered subquery, and their union is
-//! ordered and cut in SQL: an OR across columns would otherwise make SQLite
-//! sort every matching row to return ten.
+//! the condition becomes its own index-ordered arm of a compound SELECT,
+//! merged in order and cut in SQL: an OR across columns would otherwise
+//! make SQLite sort every matching row to return ten.
 use rusqlite::types::Value;
 
 use crate::authz::listing::{Atom, Condition, Lit, Param, Val};
@@ -321,9 +321,8 @@ fn order_by(keys: &[SortKey], outer: bool) -> String {
 }
 
 /// One page of `select` (columns, then `FROM` and joins) where `scope`
-/// holds and any of `conditions` does, in `order`: each condition its own
-/// ordered, limited subquery, their union ordered and cut again. `None`
-/// when no condition can hold (nothing to read).
+/// holds and any of `conditions` does, in `order`: one arm per condition,
+/// merged in order. `None` when no condition can hold (nothing to read).
 pub fn page(
     select: &str,
     scope: &Sql,
@@ -357,7 +356,6 @@ pub fn page(
         let binds = scope.binds.iter().chain(&c.binds).cloned().collect();
         (text, binds)
     };
-    let window = i64::try_from(limit + offset).unwrap_or(i64::MAX);
     let (limit, offset) = (
         i64::try_from(limit).unwrap_or(i64::MAX),
         i64::try_from(offset).unwrap_or(i64::MAX),
@@ -366,28 +364,24 @@ pub fn page(
         let (text, mut binds) = one(only);
         binds.extend([Bind::Int(limit), Bind::Int(offset)]);
         return Some(Sql::new(
-            format!(
-                "{text} ORDER BY {} LIMIT ? OFFSET ?",
-                order_by(order, false)
-            ),
+            format!("{text} ORDER BY {} LIMIT ? OFFSET ?", order_by(order, false)),
             binds,
         ));
     }
+    // A compound ordered by the sort columns: SQLite merges the arms as
+    // they come out of their indexes (MERGE (UNION)), dropping a row two
+    // arms share, and stops at the limit: no arm is read further or sorted.
     let mut parts = Vec::new();
     let mut binds = Vec::new();
     for c in conditions {
         let (text, b) = one(c);
-        parts.push(format!(
-            "SELECT * FROM ({text} ORDER BY {} LIMIT ?)",
-            order_by(order, false)
-        ));
+        parts.push(text);
         binds.extend(b);
-        binds.push(Bind::Int(window));
     }
     binds.extend([Bind::Int(limit), Bind::Int(offset)]);
     Some(Sql::new(
         format!(
-            "SELECT * FROM ({}) ORDER BY {} LIMIT ? OFFSET ?",
+            "{} ORDER BY {} LIMIT ? OFFSET ?",
             parts.join(" UNION "),
             order_by(order, true)
         ),
