@@ -21,7 +21,12 @@ fn verification(c: &mut Criterion) {
 
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("bench.db")).unwrap();
-    let (_, keys) = keyward::bench::load_keys(&store, 10_000, 100, now).unwrap();
+    let spec = keyward::bench::Spec {
+        keys: 10_000,
+        service_accounts: 1,
+        sample: 100,
+    };
+    let keys = keyward::bench::load(&store, &spec, now).unwrap().samples;
     let verifier = Verifier::new(store, 100_000, chrono::Duration::days(1));
     let hash = Token::parse(&keys[0]).unwrap().hash();
     let principal = verifier.verify(&hash, now).unwrap();

@@ -6,7 +6,7 @@ use rusqlite::Connection;
 
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::{OrderBy, UuidComparison};
-use super::listing::{self, MAX_LIST};
+use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{Success, UserRef};
 use crate::authz::entities::{account_uid, tenant_uid};
@@ -151,7 +151,7 @@ pub fn list(
     after: Option<String>,
 ) -> AppResult<Vec<ApiKeyNode>> {
     let p = ctx.caller()?;
-    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
+    let window = Window::parse(limit, offset, MAX_LIST)?;
     let order: Vec<KeyOrder> = order_by
         .unwrap_or_default()
         .iter()
@@ -169,8 +169,7 @@ pub fn list(
             c,
             Action::ReadApiKey,
             Resource::ApiKey,
-            limit,
-            offset,
+            window,
             |conds, l, o| api_keys::page_of(c, p, conds, &scope, &order, l, o),
             |c, rows| decide(ctx, c, rows),
         )
@@ -202,8 +201,7 @@ pub fn first_of(
             c,
             Action::ReadApiKey,
             Resource::ApiKey,
-            n,
-            0,
+            Window::first(n),
             |conds, l, o| api_keys::page_of(c, p, conds, &scope, &[], l, o),
             |c, rows| decide(ctx, c, rows),
         )?);

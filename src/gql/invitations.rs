@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 use super::context::{Context, caller_entities};
 use super::inputs::TenantScope;
-use super::listing::{self, MAX_LIST};
+use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserRef};
 use crate::authz::{Action, Allowed, EntitySet, RequestContext};
@@ -107,7 +107,7 @@ pub fn list(
     offset: Option<i32>,
 ) -> AppResult<Vec<InvitationNode>> {
     let p = ctx.caller()?;
-    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
+    let window = Window::parse(limit, offset, MAX_LIST)?;
     let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
     let rows = ctx.store.read(|c| {
         listing::page(
@@ -115,8 +115,7 @@ pub fn list(
             c,
             Action::ReadInvitation,
             Resource::Invitation,
-            limit,
-            offset,
+            window,
             |conds, l, o| invitations::page_of(c, p, tenant, conds, l, o),
             |_, rows| {
                 let mut ents = caller_entities(p)?;

@@ -16,8 +16,33 @@ pub const MAX_LIST: i32 = 1_000;
 /// no SQL form) before it answers with what it found.
 pub const MAX_DECIDED: usize = 2_000;
 
+/// Which rows of a list a page is: `limit` of them after `offset`.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    pub limit: usize,
+    pub offset: usize,
+}
+
+impl Window {
+    /// The `limit` (`default` when absent) and `offset` arguments, checked.
+    pub fn parse(limit: Option<i32>, offset: Option<i32>, default: i32) -> AppResult<Self> {
+        Ok(Self {
+            limit: self::limit(limit, default)?,
+            offset: self::offset(offset)?,
+        })
+    }
+
+    /// The first `n` rows.
+    pub fn first(n: usize) -> Self {
+        Self {
+            limit: n,
+            offset: 0,
+        }
+    }
+}
+
 /// A `limit` argument, checked against `MAX_LIST`; `default` when absent.
-pub fn limit(raw: Option<i32>, default: i32) -> AppResult<usize> {
+fn limit(raw: Option<i32>, default: i32) -> AppResult<usize> {
     match raw.unwrap_or(default) {
         n @ 0..=MAX_LIST => Ok(n as usize),
         n => Err(AppError::Invalid(format!(
@@ -28,7 +53,7 @@ pub fn limit(raw: Option<i32>, default: i32) -> AppResult<usize> {
 
 /// An `offset` argument. How deep it may go is the cost budget's to say
 /// (it counts the rows skipped); deeper walks use `after`.
-pub fn offset(raw: Option<i32>) -> AppResult<usize> {
+fn offset(raw: Option<i32>) -> AppResult<usize> {
     match raw.unwrap_or(0) {
         n @ 0.. => Ok(n.unsigned_abs() as usize),
         n => Err(AppError::Invalid(format!(
@@ -75,8 +100,7 @@ pub fn page<T>(
     conn: &Connection,
     action: Action,
     resource: Resource,
-    limit: usize,
-    offset: usize,
+    Window { limit, offset }: Window,
     fetch: impl Fn(&[Sql], usize, usize) -> AppResult<Vec<T>>,
     decide: impl Fn(&Connection, Vec<T>) -> AppResult<Vec<T>>,
 ) -> AppResult<Vec<T>> {

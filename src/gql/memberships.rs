@@ -5,7 +5,7 @@ use rusqlite::Connection;
 
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::TenantScope;
-use super::listing::{self, MAX_LIST};
+use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, id};
 use super::types::{GqlRole, Success, UserNode};
 use crate::authz::entities::membership_uid;
@@ -104,7 +104,7 @@ pub fn list(
     offset: Option<i32>,
 ) -> AppResult<Vec<MembershipNode>> {
     let p = ctx.caller()?;
-    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
+    let window = Window::parse(limit, offset, MAX_LIST)?;
     let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
     let rows = ctx.store.read(|c| {
         listing::page(
@@ -112,8 +112,7 @@ pub fn list(
             c,
             Action::ReadMembership,
             Resource::Membership,
-            limit,
-            offset,
+            window,
             |conds, l, o| memberships::page_of(c, p, tenant, conds, l, o),
             |c, rows| {
                 let mut ents = caller_entities(p)?;

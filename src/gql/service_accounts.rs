@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use super::api_keys::{self as keys, ApiKeyNode};
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::TenantScope;
-use super::listing;
+use super::listing::{self, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserNode};
 use crate::authz::entities::account_uid;
@@ -186,10 +186,7 @@ pub fn list(
     keys_each: Option<usize>,
 ) -> AppResult<Vec<ServiceAccountNode>> {
     let p = ctx.caller()?;
-    let (limit, offset) = (
-        listing::limit(limit, SERVICE_ACCOUNTS)?,
-        listing::offset(offset)?,
-    );
+    let window = Window::parse(limit, offset, SERVICE_ACCOUNTS)?;
     let tenant = TenantScope::tenant(&scope).unwrap_or(p.tenant_id);
     ctx.store.read(|c| {
         let accounts = listing::page(
@@ -197,8 +194,7 @@ pub fn list(
             c,
             Action::ReadAccount,
             Resource::Account,
-            limit,
-            offset,
+            window,
             |conds, l, o| accounts::service_accounts_page(c, p, tenant, conds, l, o),
             |c, rows| {
                 let mut ents = caller_entities(p)?;

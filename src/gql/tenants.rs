@@ -4,7 +4,7 @@ use juniper::{GraphQLInputObject, GraphQLObject};
 
 use super::context::{Context, caller_entities};
 use super::inputs::{OrderBy, StringComparison, UuidComparison};
-use super::listing::{self, MAX_LIST};
+use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use crate::authz::{Action, RequestContext};
 use crate::domain::model::{AccountKind, Role, Tenant};
@@ -95,7 +95,7 @@ pub fn list(
     offset: Option<i32>,
 ) -> AppResult<Vec<TenantNode>> {
     let p = ctx.caller()?;
-    let (limit, offset) = (listing::limit(limit, MAX_LIST)?, listing::offset(offset)?);
+    let window = Window::parse(limit, offset, MAX_LIST)?;
     let filter = filter.as_ref();
     let scope = tenants::TenantScope {
         member: p.account_id,
@@ -114,8 +114,7 @@ pub fn list(
             c,
             Action::ReadTenant,
             Resource::Tenant,
-            limit,
-            offset,
+            window,
             |conds, l, o| tenants::page_of(c, p, &scope, conds, &order, l, o),
             |_, rows| {
                 let mut ents = caller_entities(p)?;

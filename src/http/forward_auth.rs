@@ -1,7 +1,7 @@
 //! `GET /auth/verify`: key checks for other services, behind nginx's
 //! `auth_request` or any proxy's forward-auth. 200 with the caller's identity
 //! in `X-Keyward-*` headers, or 401. A cached key needs no blocking hop.
-use actix_web::http::header::WWW_AUTHENTICATE;
+use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
@@ -9,12 +9,25 @@ use super::auth::bearer;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
+// The hot path: names made once, not parsed and case-folded per request.
+const USER_ID: HeaderName = HeaderName::from_static("x-keyward-user-id");
+const TENANT_ID: HeaderName = HeaderName::from_static("x-keyward-tenant-id");
+const ROLE: HeaderName = HeaderName::from_static("x-keyward-role");
+const KEY_ID: HeaderName = HeaderName::from_static("x-keyward-key-id");
+
+/// An id as a header value, formatted on the stack.
+fn id_value(id: uuid::Uuid) -> HeaderValue {
+    let mut buf = uuid::Uuid::encode_buffer();
+    HeaderValue::from_str(id.hyphenated().encode_lower(&mut buf))
+        .unwrap_or_else(|_| HeaderValue::from_static(""))
+}
+
 fn allowed(p: &Principal) -> HttpResponse {
     HttpResponse::Ok()
-        .insert_header(("X-Keyward-User-Id", p.account_id.to_string()))
-        .insert_header(("X-Keyward-Tenant-Id", p.tenant_id.to_string()))
-        .insert_header(("X-Keyward-Role", p.role.as_str()))
-        .insert_header(("X-Keyward-Key-Id", p.key_id.to_string()))
+        .insert_header((USER_ID, id_value(p.account_id.into())))
+        .insert_header((TENANT_ID, id_value(p.tenant_id.into())))
+        .insert_header((ROLE, HeaderValue::from_static(p.role.as_str())))
+        .insert_header((KEY_ID, id_value(p.key_id.into())))
         .finish()
 }
 

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{Bind, SortKey, Sql, page};
-use super::{Invalidation, Write, all, is_unique_violation, parse_col, time_from_sql, time_to_sql};
+use super::{Invalidation, Write, is_unique_violation, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::{Account, AccountKind, Role};
@@ -162,18 +162,12 @@ pub fn service_accounts_page(
         "SELECT {ACC_COLUMNS}, r.role FROM accounts acc
          LEFT JOIN memberships r ON r.account_id = acc.id AND r.tenant_id = acc.tenant_id"
     );
-    let Some(q) = page(&select, &scope, conditions, &order, limit, offset) else {
-        return Ok(vec![]);
-    };
-    all(
-        conn,
-        &q.text,
-        rusqlite::params_from_iter(q.values(p)),
-        |r| {
+    page(&select, &scope, conditions, &order, limit, offset).map_or(Ok(vec![]), |q| {
+        q.rows(conn, p, |r| {
             let role: Option<String> = r.get(7)?;
             Ok((from_row(r)?, role.as_deref().map(parse_col).transpose()?))
-        },
-    )
+        })
+    })
 }
 
 pub fn rename(w: &Write, proof: &Allowed, id: AccountId, name: &DisplayName) -> AppResult<()> {

@@ -233,14 +233,9 @@ pub fn page_of(
             "ordering by name or expires_at sorts every matching key, and more than {MAX_SORTED} match: order by created (indexed), or narrow the list with where: {{user_id: {{_eq: ...}}}}"
         )));
     }
-    let Some(q) = page(SELECT, &scope, conditions, &sort_keys(order), limit, offset) else {
-        return Ok(vec![]);
-    };
-    let mut stmt = conn.prepare_cached(&q.text)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(q.values(p)), |r| {
-        Ok((from_row(r)?, Cursor::of(r)?))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    page(SELECT, &scope, conditions, &sort_keys(order), limit, offset).map_or(Ok(vec![]), |q| {
+        q.rows(conn, p, |r| Ok((from_row(r)?, Cursor::of(r)?)))
+    })
 }
 
 /// At most `per_account` keys (the oldest) of each of `accounts` where any
@@ -275,13 +270,7 @@ pub fn of_accounts(
     let mut binds: Vec<Bind> = accounts.iter().map(|a| Bind::Text(a.to_string())).collect();
     binds.extend(conditions.iter().flat_map(|c| c.binds.iter().cloned()));
     binds.push(Bind::Int(i64::try_from(per_account).unwrap_or(i64::MAX)));
-    let q = Sql::new(text, binds);
-    all(
-        conn,
-        &q.text,
-        rusqlite::params_from_iter(q.values(p)),
-        |r| Ok((from_row(r)?, Cursor::of(r)?)),
-    )
+    Sql::new(text, binds).rows(conn, p, |r| Ok((from_row(r)?, Cursor::of(r)?)))
 }
 
 /// Why a key that no longer exists stopped working, if it ever existed.

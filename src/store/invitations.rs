@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{Bind, SortKey, Sql, page};
-use super::{Write, all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use super::{Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::{AccountId, InvitationId, TenantId};
@@ -76,15 +76,8 @@ pub fn page_of(
         SortKey::desc("i.rowid", "s_row"),
     ];
     let scope = Sql::new("i.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
-    let Some(q) = page(SELECT, &scope, conditions, &order, limit, offset) else {
-        return Ok(vec![]);
-    };
-    all(
-        conn,
-        &q.text,
-        rusqlite::params_from_iter(q.values(p)),
-        from_row,
-    )
+    page(SELECT, &scope, conditions, &order, limit, offset)
+        .map_or(Ok(vec![]), |q| q.rows(conn, p, from_row))
 }
 
 /// Marks the invitation used; false if it was already used or revoked (a

@@ -59,6 +59,21 @@ impl Sql {
     pub fn values(&self, p: &Principal) -> Vec<Value> {
         self.binds.iter().map(|b| b.value(p)).collect()
     }
+
+    /// Runs it for `p`, each row read by `f`.
+    pub fn rows<T>(
+        &self,
+        conn: &rusqlite::Connection,
+        p: &Principal,
+        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> crate::error::AppResult<Vec<T>> {
+        super::all(
+            conn,
+            &self.text,
+            rusqlite::params_from_iter(self.values(p)),
+            f,
+        )
+    }
 }
 
 /// A condition as WHERE clauses, one per conjunction, and whether they say
@@ -364,7 +379,10 @@ pub fn page(
         let (text, mut binds) = one(only);
         binds.extend([Bind::Int(limit), Bind::Int(offset)]);
         return Some(Sql::new(
-            format!("{text} ORDER BY {} LIMIT ? OFFSET ?", order_by(order, false)),
+            format!(
+                "{text} ORDER BY {} LIMIT ? OFFSET ?",
+                order_by(order, false)
+            ),
             binds,
         ));
     }

@@ -97,15 +97,8 @@ pub fn page_of(
 ) -> AppResult<Vec<Member>> {
     let order = [SortKey::asc("mb.rowid", "s_row")];
     let scope = Sql::new("mb.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
-    let Some(q) = page(MEMBER, &scope, conditions, &order, limit, offset) else {
-        return Ok(vec![]);
-    };
-    all(
-        conn,
-        &q.text,
-        rusqlite::params_from_iter(q.values(p)),
-        member_from_row,
-    )
+    page(MEMBER, &scope, conditions, &order, limit, offset)
+        .map_or(Ok(vec![]), |q| q.rows(conn, p, member_from_row))
 }
 
 /// Changes a member's role; its keys in that tenant carry the new one.

@@ -2,7 +2,7 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{Bind, SortKey, Sql, page};
-use super::{Write, all, is_unique_violation, time_from_sql, time_to_sql};
+use super::{Write, is_unique_violation, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::Tenant;
@@ -117,13 +117,6 @@ pub fn page_of(
     // From the member's memberships: a few rows, however many tenants.
     let select = "SELECT t.id, t.name, t.slug, t.created_at FROM tenants t
         JOIN memberships mine ON mine.tenant_id = t.id";
-    let Some(q) = page(select, &scope, conditions, &keys, limit, offset) else {
-        return Ok(vec![]);
-    };
-    all(
-        conn,
-        &q.text,
-        rusqlite::params_from_iter(q.values(p)),
-        from_row,
-    )
+    page(select, &scope, conditions, &keys, limit, offset)
+        .map_or(Ok(vec![]), |q| q.rows(conn, p, from_row))
 }

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use keyward::clock::Clock;
 
-use crate::helpers::{printed, spawn_app, spawn_app_on};
+use crate::helpers::{console_documents, printed, spawn_app, spawn_app_on};
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
      connect-src 'self'; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -105,30 +105,7 @@ fn every_console_flow_in_headless_chromium() {
 #[test]
 fn the_consoles_documents_fit_the_schema() {
     let a = spawn_app();
-    let api =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console/api.js"))
-            .unwrap();
-    let key_fields = api
-        .split("const KEY_FIELDS = '")
-        .nth(1)
-        .and_then(|s| s.split('\'').next())
-        .unwrap();
-    let q = api.split("export const Q = {").nth(1).unwrap();
-    let q = &q[..q.find("\n};").unwrap()];
-    // `name: `document`,` entries: the text between backticks alternates
-    // with the names before them.
-    let parts: Vec<&str> = q.split('`').collect();
-    let documents: Vec<(String, String)> = parts
-        .chunks(2)
-        .filter_map(|pair| {
-            let name = pair[0].trim().trim_start_matches(',').trim();
-            let doc = pair.get(1)?;
-            Some((
-                name.trim_end_matches(':').to_owned(),
-                doc.replace("${KEY_FIELDS}", key_fields),
-            ))
-        })
-        .collect();
+    let documents = console_documents();
     assert!(documents.len() >= 14, "{documents:?}");
     let check = |name: &str, doc: &str| -> Result<(), String> {
         let body = a.gql_with(None, &[], doc, json!({})).json();

@@ -133,3 +133,31 @@ macro_rules! snap {
 pub fn input(v: Value) -> Value {
     json!({ "input": v })
 }
+
+/// The web console's GraphQL documents (src/console/api.js), by name, with
+/// `${KEY_FIELDS}` filled in.
+pub fn console_documents() -> Vec<(String, String)> {
+    let api = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/console/api.js"))
+        .unwrap();
+    let key_fields = api
+        .split("const KEY_FIELDS = '")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .unwrap();
+    let q = api.split("export const Q = {").nth(1).unwrap();
+    let q = &q[..q.find("\n};").unwrap()];
+    // `name: `document`,` entries: the text between backticks alternates
+    // with the names before them.
+    let parts: Vec<&str> = q.split('`').collect();
+    parts
+        .chunks(2)
+        .filter_map(|pair| {
+            let name = pair[0].trim().trim_start_matches(',').trim();
+            let doc = pair.get(1)?;
+            Some((
+                name.trim_end_matches(':').to_owned(),
+                doc.replace("${KEY_FIELDS}", key_fields),
+            ))
+        })
+        .collect()
+}
