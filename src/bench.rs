@@ -2,6 +2,7 @@
 //! accounts, made quickly.
 use chrono::{DateTime, Utc};
 
+use crate::authz::Action;
 use crate::bootstrap::{self, Bootstrapped};
 use crate::domain::model::{AccountKind, Role};
 use crate::domain::names::Email;
@@ -79,6 +80,10 @@ pub fn load(store: &Store, spec: &Spec, now: DateTime<Utc>) -> AppResult<Loaded>
                 samples.push(token.expose().to_owned());
             }
         }
+        let details =
+            serde_json::json!({ "keys": spec.keys, "service_accounts": spec.service_accounts });
+        let loaded = ("api_key", "bench".to_owned());
+        bootstrap::operator_event(w, Action::CreateApiKey, loaded, Some(tenant), details, now)?;
         robot_key.ok_or_else(|| AppError::Invalid("no robot key".into()))
     })?;
     Ok(Loaded {

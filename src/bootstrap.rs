@@ -10,6 +10,9 @@ use crate::domain::model::{AccountKind, Role};
 use crate::domain::names::{DisplayName, Email, Slug};
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
+use serde_json::json;
+
+use crate::store::audit::{self, Event, Outcome};
 use crate::store::{Store, Write, accounts, api_keys, memberships, tenants};
 
 /// What `init` made. `api_key` is the only copy of the secret there will be.
@@ -55,9 +58,39 @@ pub fn operator_key(
         tenant,
         created_by: Some(owner),
         expires_at: None,
+        role: None,
     };
     let (_, token) = api_keys::mint(w, &Allowed::operator(Action::CreateApiKey), new, now)?;
     Ok(token)
+}
+
+/// Records the operator's change in the audit log (no key, no policy:
+/// the operator acts on the local database).
+pub fn operator_event(
+    w: &Write,
+    action: Action,
+    resource: (&str, String),
+    tenant: Option<TenantId>,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    audit::append(
+        w,
+        &Event {
+            at: now,
+            request_id: None,
+            actor_key: None,
+            actor_account: None,
+            tenant,
+            action: action.name().to_owned(),
+            resource_type: resource.0.to_owned(),
+            resource_id: Some(resource.1),
+            outcome: Outcome::Allowed,
+            policies: vec![],
+            details,
+            message: Some("by the operator, on the local database".into()),
+        },
+    )
 }
 
 /// Initialises an empty database; refuses one that already has a tenant.
@@ -73,6 +106,15 @@ pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Boo
         let admin = accounts::insert_user(w, &by, &spec.admin_email, true, now)?;
         memberships::insert(w, &by, tenant.id, admin.id, Role::TenantAdmin, now)?;
         let api_key = operator_key(w, (admin.id, admin.kind), tenant.id, "bootstrap", now)?;
+        let details = json!({ "slug": tenant.slug.as_str(), "admin": admin.id.to_string() });
+        operator_event(
+            w,
+            Action::CreateTenant,
+            ("tenant", tenant.id.to_string()),
+            Some(tenant.id),
+            details,
+            now,
+        )?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id: admin.id,
@@ -100,6 +142,15 @@ pub fn add_tenant(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResu
         let tenant = tenants::insert(w, &by, &spec.tenant_name, &spec.tenant_slug, now)?;
         let (user_id, api_key) =
             member_with_key(w, tenant.id, &spec.admin_email, Role::TenantAdmin, now)?;
+        let details = json!({ "slug": tenant.slug.as_str(), "admin": user_id.to_string() });
+        operator_event(
+            w,
+            Action::CreateTenant,
+            ("tenant", tenant.id.to_string()),
+            Some(tenant.id),
+            details,
+            now,
+        )?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id,
@@ -117,7 +168,19 @@ pub fn add_member(
     role: Role,
     now: DateTime<Utc>,
 ) -> AppResult<(AccountId, Token)> {
-    store.write(|w| member_with_key(w, tenant, email, role, now))
+    store.write(|w| {
+        let (user, token) = member_with_key(w, tenant, email, role, now)?;
+        let details = json!({ "account": user.to_string(), "role": role.as_str() });
+        operator_event(
+            w,
+            Action::AcceptInvitation,
+            ("account", user.to_string()),
+            Some(tenant),
+            details,
+            now,
+        )?;
+        Ok((user, token))
+    })
 }
 
 fn member_with_key(
@@ -147,5 +210,14 @@ pub fn operator_service_account(
     let name = DisplayName::parse("name", name)?;
     let account = accounts::insert_service_account(w, &by, tenant, &name, now)?;
     memberships::insert(w, &by, tenant, account.id, role, now)?;
+    let details = json!({ "name": name.as_str(), "role": role.as_str() });
+    operator_event(
+        w,
+        Action::CreateServiceAccount,
+        ("service_account", account.id.to_string()),
+        Some(tenant),
+        details,
+        now,
+    )?;
     Ok(account.id)
 }

@@ -20,10 +20,13 @@ pub enum Action {
     ReadInvitation,
     DeleteInvitation,
     AcceptInvitation,
+    RotateApiKey,
+    UpdateApiKey,
+    ReadAuditEvent,
 }
 
 impl Action {
-    pub const ALL: [Action; 16] = [
+    pub const ALL: [Action; 19] = [
         Action::ReadAccount,
         Action::ReadTenant,
         Action::ReadApiKey,
@@ -40,6 +43,9 @@ impl Action {
         Action::ReadInvitation,
         Action::DeleteInvitation,
         Action::AcceptInvitation,
+        Action::RotateApiKey,
+        Action::UpdateApiKey,
+        Action::ReadAuditEvent,
     ];
 
     pub fn name(self) -> &'static str {
@@ -60,6 +66,9 @@ impl Action {
             Action::ReadInvitation => "ReadInvitation",
             Action::DeleteInvitation => "DeleteInvitation",
             Action::AcceptInvitation => "AcceptInvitation",
+            Action::RotateApiKey => "RotateApiKey",
+            Action::UpdateApiKey => "UpdateApiKey",
+            Action::ReadAuditEvent => "ReadAuditEvent",
         }
     }
 
@@ -82,6 +91,9 @@ impl Action {
             Action::ReadInvitation => "see this invitation",
             Action::DeleteInvitation => "revoke this invitation",
             Action::AcceptInvitation => "accept this invitation",
+            Action::RotateApiKey => "rotate this API key",
+            Action::UpdateApiKey => "change this API key",
+            Action::ReadAuditEvent => "read this tenant's audit log",
         }
     }
 }

@@ -27,7 +27,16 @@ pub enum RequestContext {
         owner_kind: AccountKind,
         owner_is_caller: bool,
         owner_role: Option<Role>,
+        /// The role asked for (a restricted key); `None`: the owner's.
+        key_role: Option<Role>,
         expires_at: Option<DateTime<Utc>>,
+    },
+    RotateApiKey {
+        grace_seconds: i64,
+        expires_at: Option<DateTime<Utc>>,
+    },
+    UpdateApiKey {
+        disabled: Option<bool>,
     },
 }
 
@@ -61,6 +70,24 @@ fn caller_record(c: Caller, now: DateTime<Utc>) -> AppResult<RestrictedExpressio
         .map_err(|e| AppError::internal(format!("cedar context: {e}")))
 }
 
+/// A new key's `expires_at` and `lifetime_seconds`, when it expires.
+fn expiry(
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Vec<(String, RestrictedExpression)> {
+    expires_at
+        .map(|at| {
+            vec![
+                ("expires_at".into(), string(&crate::store::time_to_sql(&at))),
+                (
+                    "lifetime_seconds".into(),
+                    RestrictedExpression::new_long((at - now).num_seconds()),
+                ),
+            ]
+        })
+        .unwrap_or_default()
+}
+
 impl RequestContext {
     pub(super) fn into_cedar(
         self,
@@ -83,6 +110,7 @@ impl RequestContext {
                 owner_kind,
                 owner_is_caller,
                 owner_role,
+                key_role,
                 expires_at,
             } => {
                 let mut v = vec![
@@ -96,16 +124,29 @@ impl RequestContext {
                         RestrictedExpression::new_bool(owner_is_caller),
                     ),
                     ("owner_role".into(), string(entities::role_name(owner_role))),
+                    (
+                        "key_role".into(),
+                        string(entities::role_name(key_role.or(owner_role))),
+                    ),
                 ];
-                if let Some(at) = expires_at {
-                    v.push(("expires_at".into(), string(&crate::store::time_to_sql(&at))));
-                    v.push((
-                        "lifetime_seconds".into(),
-                        RestrictedExpression::new_long((at - now).num_seconds()),
-                    ));
-                }
+                v.extend(expiry(expires_at, now));
                 v
             }
+            Self::RotateApiKey {
+                grace_seconds,
+                expires_at,
+            } => {
+                let mut v = vec![(
+                    "grace_seconds".into(),
+                    RestrictedExpression::new_long(grace_seconds),
+                )];
+                v.extend(expiry(expires_at, now));
+                v
+            }
+            Self::UpdateApiKey { disabled } => disabled
+                .map(|d| ("disabled".into(), RestrictedExpression::new_bool(d)))
+                .into_iter()
+                .collect(),
         };
         if let Some(c) = caller {
             pairs.push(("caller".into(), caller_record(c, now)?));

@@ -199,7 +199,12 @@ impl EntitySet {
 
     /// A key as a resource. Its owner's account must be added with `account`.
     pub fn api_key(&mut self, k: &KeyWithOwner) -> AppResult<EntityUid> {
-        self.key(k.key.id, k.key.account_id, k.key.tenant_id, k.owner_role)
+        self.key(
+            k.key.id,
+            k.key.account_id,
+            k.key.tenant_id,
+            k.effective_role(),
+        )
     }
 
     /// A key that no longer exists (revoked), as a resource: its owner's

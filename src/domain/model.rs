@@ -1,6 +1,4 @@
 //! Plain data as the store returns it.
-use std::fmt;
-use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 
@@ -29,7 +27,7 @@ macro_rules! text_enum {
                 match self { $($variant => $text),+ }
             }
         }
-        impl FromStr for $ty {
+        impl std::str::FromStr for $ty {
             type Err = String;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
                 match s {
@@ -38,13 +36,14 @@ macro_rules! text_enum {
                 }
             }
         }
-        impl fmt::Display for $ty {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
             }
         }
     };
 }
+pub(crate) use text_enum;
 
 /// Why a key that no longer exists stopped working (kept with its hash so a
 /// client using it is told why).
@@ -53,11 +52,14 @@ pub enum Revocation {
     Revoked,
     ServiceAccountDeleted,
     MembershipRemoved,
+    /// Replaced by a rotation; its grace is over.
+    Rotated,
 }
 
 impl Revocation {
-    /// What a client using a key revoked at `at` is told.
-    pub fn message(self, at: DateTime<Utc>) -> String {
+    /// What a client using a key revoked at `at` is told (`replaced_by`: the
+    /// key a rotation put in its place).
+    pub fn message(self, at: DateTime<Utc>, replaced_by: Option<KeyId>) -> String {
         let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         match self {
             Revocation::Revoked => format!("This API key was revoked at {at}."),
@@ -67,7 +69,33 @@ impl Revocation {
             Revocation::MembershipRemoved => format!(
                 "This API key stopped working at {at}: its owner was removed from its tenant."
             ),
+            Revocation::Rotated => rotated_message(at, replaced_by),
         }
+    }
+}
+
+/// What a client using a rotated key is told once its grace is over.
+pub fn rotated_message(at: impl std::fmt::Display, replaced_by: Option<KeyId>) -> String {
+    match replaced_by {
+        Some(id) => format!("This API key was rotated at {at}; use its replacement (key {id})."),
+        None => format!("This API key was rotated at {at}; use its replacement."),
+    }
+}
+
+impl Role {
+    /// TENANT_ADMIN > USER > READ_ONLY_USER.
+    fn rank(self) -> u8 {
+        match self {
+            Role::TenantAdmin => 3,
+            Role::User => 2,
+            Role::ReadOnlyUser => 1,
+        }
+    }
+
+    /// The lower of two roles: what a restricted key may do, capped by its
+    /// owner's role.
+    pub fn at_most(self, cap: Role) -> Role {
+        if self.rank() <= cap.rank() { self } else { cap }
     }
 }
 
@@ -75,6 +103,7 @@ text_enum!(Revocation, "revocation", {
     Revocation::Revoked => "revoked",
     Revocation::ServiceAccountDeleted => "service_account_deleted",
     Revocation::MembershipRemoved => "membership_removed",
+    Revocation::Rotated => "rotated",
 });
 text_enum!(AccountKind, "account kind", { AccountKind::User => "USER", AccountKind::Service => "SERVICE" });
 text_enum!(Role, "role", {
@@ -145,6 +174,23 @@ pub struct ApiKey {
     pub created_at: DateTime<Utc>,
     pub expires_at: Option<DateTime<Utc>>,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// A restricted key's own role (`None`: its owner's); the owner's role
+    /// in the tenant caps it at every request.
+    pub role: Option<Role>,
+    pub disabled_at: Option<DateTime<Utc>>,
+    /// The key this one replaced, and, once rotated itself, when, by which
+    /// key, and until when it still works.
+    pub rotated_from: Option<KeyId>,
+    pub rotation: Option<Rotation>,
+}
+
+/// A key's rotation: it was replaced at `at` by `replaced_by` and works
+/// until `grace_until`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rotation {
+    pub at: DateTime<Utc>,
+    pub replaced_by: KeyId,
+    pub grace_until: DateTime<Utc>,
 }
 
 /// A key row together with what authorising it needs: its owner's kind and
@@ -155,4 +201,13 @@ pub struct KeyWithOwner {
     pub owner_kind: AccountKind,
     pub owner_server_admin: bool,
     pub owner_role: Option<Role>,
+}
+
+impl KeyWithOwner {
+    /// What the key may do: its own role capped by its owner's (`None` once
+    /// the owner is no longer a member).
+    pub fn effective_role(&self) -> Option<Role> {
+        let owner = self.owner_role?;
+        Some(self.key.role.map_or(owner, |r| r.at_most(owner)))
+    }
 }

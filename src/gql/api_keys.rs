@@ -3,22 +3,24 @@
 use chrono::{DateTime, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 use rusqlite::Connection;
+use serde_json::json;
 
+use super::audit::{self, Change};
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::{OrderBy, UuidComparison};
 use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
-use super::types::{Success, UserRef};
+use super::types::{GqlRole, Success, UserRef};
 use crate::authz::entities::{account_uid, tenant_uid};
-use crate::authz::{Action, RequestContext};
+use crate::authz::{Action, Allowed, RequestContext};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::KeyWithOwner;
+use crate::domain::model::{ApiKey, KeyWithOwner, Role};
 use crate::domain::names::DisplayName;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::{Cursor, KeyOrder, KeyScope, NewKey};
 use crate::store::listing::Resource;
-use crate::store::{accounts, api_keys, memberships, tenants};
+use crate::store::{Write, accounts, api_keys, memberships, tenants};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "create_api_key_input", rename_all = "none")]
@@ -31,6 +33,9 @@ pub struct CreateApiKeyInput {
     /// Accepted for Prefect compatibility; it must name the calling key's
     /// tenant, where every new key is bound.
     pub default_tenant_id: Option<GqlUuid>,
+    /// A restricted key: this role, no higher than the owner's in the key's
+    /// tenant (which caps it at every request). Default: the owner's role.
+    pub role: Option<GqlRole>,
 }
 
 /// `create_api_key`'s input, parsed.
@@ -39,6 +44,7 @@ struct NewKeyRequest {
     name: DisplayName,
     expires_at: Option<DateTime<Utc>>,
     tenant: Option<TenantId>,
+    role: Option<Role>,
 }
 
 impl TryFrom<CreateApiKeyInput> for NewKeyRequest {
@@ -49,6 +55,7 @@ impl TryFrom<CreateApiKeyInput> for NewKeyRequest {
             name: DisplayName::parse("name", &input.name)?,
             expires_at: input.expires_at.map(|t| t.0),
             tenant: input.default_tenant_id.map(|t| TenantId::from(t.0)),
+            role: input.role.map(Role::from),
         })
     }
 }
@@ -108,6 +115,17 @@ pub struct ApiKeyNode {
     /// Null: never expires.
     pub expires_at: Option<Timestamp>,
     pub last_used_at: Option<Timestamp>,
+    /// A restricted key's own role; null: its owner's role.
+    pub role: Option<GqlRole>,
+    /// Null: enabled.
+    pub disabled_at: Option<Timestamp>,
+    /// The key this one replaced (by `rotate_api_key`).
+    pub rotated_from: Option<GqlUuid>,
+    /// Set once this key was rotated: when, by which key, and until when it
+    /// still works.
+    pub rotated_at: Option<Timestamp>,
+    pub replaced_by: Option<GqlUuid>,
+    pub grace_until: Option<Timestamp>,
     /// Where this key stands in its list: pass it as `after` to continue.
     pub cursor: String,
 }
@@ -125,6 +143,12 @@ impl From<&Listed> for ApiKeyNode {
             created_by: k.created_by.map(|c| UserRef { id: id(c) }),
             expires_at: k.expires_at.map(Timestamp),
             last_used_at: k.last_used_at.map(Timestamp),
+            role: k.role.map(Into::into),
+            disabled_at: k.disabled_at.map(Timestamp),
+            rotated_from: k.rotated_from.map(id),
+            rotated_at: k.rotation.map(|r| Timestamp(r.at)),
+            replaced_by: k.rotation.map(|r| id(r.replaced_by)),
+            grace_until: k.rotation.map(|r| Timestamp(r.grace_until)),
         }
     }
 }
@@ -162,6 +186,7 @@ pub fn list(
             .and_then(|f| f.user_id?.eq)
             .map(|u| AccountId::from(u.0)),
         after: after.as_deref().map(Cursor::decode).transpose()?,
+        now: ctx.now,
     };
     let rows = ctx.store.read(|c| {
         listing::page(
@@ -188,13 +213,14 @@ pub fn first_of(
 ) -> AppResult<Vec<Listed>> {
     let p = ctx.caller()?;
     if let Some(conds) = listing::exact_conditions(ctx, Action::ReadApiKey, Resource::ApiKey)? {
-        return api_keys::of_accounts(c, p, accounts, &conds, n);
+        return api_keys::of_accounts(c, p, accounts, &conds, n, ctx.now);
     }
     let mut out = Vec::new();
     for &owner in accounts {
         let scope = KeyScope {
             owner: Some(owner),
             after: None,
+            now: ctx.now,
         };
         out.extend(listing::page(
             ctx,
@@ -274,6 +300,7 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
                 owner_kind: owner.kind,
                 owner_is_caller: owner.id == p.account_id,
                 owner_role: memberships::role_of(w, owner.id, tenant)?,
+                key_role: req.role,
                 expires_at: req.expires_at,
             },
         )?;
@@ -284,8 +311,11 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
             tenant,
             created_by: Some(p.account_id),
             expires_at: req.expires_at,
+            role: req.role,
         };
-        api_keys::mint(w, &proof, new, ctx.now)
+        let (key, token) = api_keys::mint(w, &proof, new, ctx.now)?;
+        audit::allowed(w, ctx, &proof, key_change(&key))?;
+        Ok((key, token))
     })?;
     tracing::info!(key_id = %key.id, owner = %key.account_id, tenant = %key.tenant_id, by = %p.account_id, "api key created");
     let secret = token.expose().to_owned();
@@ -296,25 +326,52 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
     })
 }
 
+/// What the audit log says of a change to `key` (never its secret).
+pub fn key_change(key: &ApiKey) -> Change {
+    Change {
+        resource_type: "api_key",
+        resource_id: key.id.to_string(),
+        tenant: Some(key.tenant_id),
+        details: json!({
+            "name": key.name.as_str(),
+            "owner": key.account_id.to_string(),
+            "role": key.role.map(|r| r.as_str()),
+            "expires_at": key.expires_at.as_ref().map(crate::store::time_to_sql),
+        }),
+    }
+}
+
+/// The key `key_id`, if the caller may see it, with the proof that it may
+/// `action` it (with `context`). A key that is gone answers as
+/// `already_revoked` says.
+pub fn key_for(
+    ctx: &Context,
+    w: &Write,
+    key_id: KeyId,
+    action: Action,
+    context: RequestContext,
+) -> AppResult<(KeyWithOwner, Allowed)> {
+    let p = ctx.caller()?;
+    let Some(key) = api_keys::get(w, key_id)? else {
+        return Err(already_revoked(ctx, w, p, key_id)?);
+    };
+    let owner = accounts::get(w, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
+    let mut ents = caller_entities(p)?;
+    add_account(w, &mut ents, &owner)?;
+    let uid = ents.api_key(&key)?;
+    let proof =
+        ctx.session(&ents)?
+            .check_named(Action::ReadApiKey, "api key", action, &uid, context)?;
+    Ok((key, proof))
+}
+
 pub fn delete(ctx: &Context, input: DeleteApiKeyInput) -> AppResult<Success> {
     let p = ctx.caller()?;
     let key_id = KeyId::from(input.key_id.0);
     ctx.store.write(|w| {
-        let Some(key) = api_keys::get(w, key_id)? else {
-            return Err(already_revoked(ctx, w, p, key_id)?);
-        };
-        let owner = accounts::get(w, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
-        let mut ents = caller_entities(p)?;
-        add_account(w, &mut ents, &owner)?;
-        let uid = ents.api_key(&key)?;
-        let proof = ctx.session(&ents)?.check_named(
-            Action::ReadApiKey,
-            "api key",
-            Action::DeleteApiKey,
-            &uid,
-            RequestContext::Empty,
-        )?;
-        api_keys::revoke(w, &proof, key_id, ctx.now)
+        let (key, proof) = key_for(ctx, w, key_id, Action::DeleteApiKey, RequestContext::Empty)?;
+        api_keys::revoke(w, &proof, key_id, ctx.now)?;
+        audit::allowed(w, ctx, &proof, key_change(&key.key))
     })?;
     tracing::info!(key_id = %key_id, by = %p.account_id, "api key revoked");
     Ok(Success { success: true })
@@ -333,21 +390,21 @@ fn already_revoked(
     let Some(revoked) = api_keys::revoked(conn, key_id)? else {
         return Ok(gone);
     };
-    let Some(owner) = accounts::get(conn, revoked.owner)? else {
+    let (Some(owner), Some(tenant)) = (revoked.owner, revoked.tenant) else {
+        return Ok(gone);
+    };
+    let Some(owner) = accounts::get(conn, owner)? else {
         return Ok(gone);
     };
     let mut ents = caller_entities(p)?;
     add_account(conn, &mut ents, &owner)?;
-    let uid = ents.revoked_key(key_id, &owner, revoked.tenant)?;
+    let uid = ents.revoked_key(key_id, &owner, tenant)?;
     Ok(
         match ctx
             .session(&ents)?
             .check_visible(Action::ReadApiKey, &uid, "api key")
         {
-            Ok(_) => AppError::Conflict(format!(
-                "Already revoked: {}",
-                revoked.reason.message(revoked.at)
-            )),
+            Ok(_) => AppError::Conflict(format!("Already revoked: {}", revoked.message())),
             Err(_) => gone,
         },
     )

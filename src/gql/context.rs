@@ -22,6 +22,8 @@ pub struct Context {
     /// How lists are filtered: in SQL, except in the tests that compare it
     /// with the row-by-row reference.
     pub lists: Strategy,
+    /// This request's id, in its audit events and its `X-Request-Id`.
+    pub request_id: String,
 }
 
 impl juniper::Context for Context {}
@@ -43,6 +45,7 @@ impl Context {
             verifier,
             now,
             lists: Strategy::Sql,
+            request_id: uuid::Uuid::new_v4().simple().to_string(),
         }
     }
 

@@ -5,6 +5,9 @@ use chrono::{DateTime, Duration, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 use rusqlite::Connection;
 
+use serde_json::json;
+
+use super::audit::{self, Change};
 use super::context::{Context, caller_entities};
 use super::inputs::TenantScope;
 use super::listing::{self, MAX_LIST, Window};
@@ -215,6 +218,7 @@ pub fn create(ctx: &Context, input: CreateInvitationInput) -> AppResult<CreatedI
             revoked_at: None,
         };
         invitations::insert(w, &proof, &inv, &token.hash())?;
+        audit::allowed(w, ctx, &proof, invitation_change(&inv))?;
         Ok(inv)
     })?;
     tracing::info!(invitation = %inv.id, tenant = %tenant, by = %p.account_id, "invitation created");
@@ -239,7 +243,8 @@ pub fn delete(ctx: &Context, input: DeleteInvitationInput) -> AppResult<Success>
             &uid,
             RequestContext::Empty,
         )?;
-        invitations::revoke(w, &proof, iid, ctx.now)
+        invitations::revoke(w, &proof, iid, ctx.now)?;
+        audit::allowed(w, ctx, &proof, invitation_change(&inv))
     })?;
     tracing::info!(invitation = %iid, by = %p.account_id, "invitation revoked");
     Ok(Success { success: true })
@@ -257,9 +262,52 @@ fn invitation_refused(msg: String) -> AppError {
 /// their own tenants).
 pub fn accept(ctx: &Context, input: AcceptInvitationInput) -> AppResult<AcceptedInvitation> {
     let Acceptance { token, key_name } = input.try_into()?;
+    let accepted = accept_with(ctx, &token, &key_name);
+    if accepted.is_ok() {
+        return accepted;
+    }
+    // A misused token it knows goes into its tenant's log; one it does not
+    // is only counted, as unknown keys are.
+    let known = ctx
+        .store
+        .read(|c| invitations::find_by_hash(c, &token.hash()))
+        .ok()
+        .flatten();
+    let Some(inv) = known else {
+        ctx.verifier.unknown_credential(ctx.now);
+        return accepted;
+    };
+    let details = json!({ "email": inv.email.as_str(), "role": inv.role.as_str() });
+    audit::refusals_in(
+        ctx,
+        Some(inv.tenant_id),
+        Action::AcceptInvitation,
+        "invitation",
+        Some(inv.id.to_string()),
+        details,
+        accepted,
+    )
+}
+
+/// What the audit log says of a change to the invitation `inv` (never its
+/// token).
+fn invitation_change(inv: &Invitation) -> Change {
+    Change {
+        resource_type: "invitation",
+        resource_id: inv.id.to_string(),
+        tenant: Some(inv.tenant_id),
+        details: json!({ "email": inv.email.as_str(), "role": inv.role.as_str() }),
+    }
+}
+
+fn accept_with(
+    ctx: &Context,
+    token: &Token,
+    key_name: &DisplayName,
+) -> AppResult<AcceptedInvitation> {
     let caller = ctx.principal();
     let (user_id, tenant, key) = ctx.store.write(|w| {
-        let inv = usable_invitation(w, &token, ctx.now)?;
+        let inv = usable_invitation(w, token, ctx.now)?;
         let mut ents = EntitySet::new();
         let principal = ents.invitation(&inv)?;
         let tenant_uid = ents.add_tenant(inv.tenant_id);
@@ -276,14 +324,16 @@ pub fn accept(ctx: &Context, input: AcceptInvitationInput) -> AppResult<Accepted
             ));
         }
         let new = NewKey {
-            name: &key_name,
+            name: key_name,
             owner: user.id,
             owner_kind: AccountKind::User,
             tenant: inv.tenant_id,
             created_by: Some(user.id),
             expires_at: None,
+            role: None,
         };
         let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
+        audit::allowed(w, ctx, &proof, invitation_change(&inv))?;
         Ok((user.id, inv.tenant_id, key))
     })?;
     tracing::info!(user = %user_id, tenant = %tenant, "invitation accepted");

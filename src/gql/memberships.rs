@@ -3,6 +3,9 @@
 use juniper::{GraphQLInputObject, GraphQLObject};
 use rusqlite::Connection;
 
+use serde_json::json;
+
+use super::audit::{self, Change};
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::TenantScope;
 use super::listing::{self, MAX_LIST, Window};
@@ -131,6 +134,17 @@ pub fn list(
     Ok(rows.iter().map(MembershipNode::from).collect())
 }
 
+/// What the audit log says of a change to the membership `m`.
+fn member_change(m: &Member, mut details: serde_json::Value) -> Change {
+    details["account"] = json!(m.account.id.to_string());
+    Change {
+        resource_type: "membership",
+        resource_id: m.membership.id.to_string(),
+        tenant: Some(m.membership.tenant_id),
+        details,
+    }
+}
+
 pub fn set_role(ctx: &Context, input: SetMembershipRoleInput) -> AppResult<MembershipNode> {
     let p = ctx.caller()?;
     let role = Role::from(input.role);
@@ -148,6 +162,8 @@ pub fn set_role(ctx: &Context, input: SetMembershipRoleInput) -> AppResult<Membe
         if role != Role::TenantAdmin {
             keep_an_admin(w, &member)?;
         }
+        let details = json!({ "from": member.membership.role.as_str(), "role": role.as_str() });
+        audit::allowed(w, ctx, &proof, member_change(&member, details))?;
         member.membership.role = role;
         Ok(member)
     })?;
@@ -175,13 +191,16 @@ pub fn delete(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success>
         }
         memberships::delete(w, &proof, mid)?;
         keep_an_admin(w, &member)?;
-        api_keys::revoke_all_of_in(
+        let revoked = api_keys::revoke_all_of_in(
             w,
             &proof,
             member.account.id,
             member.membership.tenant_id,
             ctx.now,
-        )
+        )?;
+        let details = json!({ "role": member.membership.role.as_str(), "keys_revoked": revoked });
+        audit::allowed(w, ctx, &proof, member_change(&member, details))?;
+        Ok(revoked)
     })?;
     tracing::info!(membership = %mid, keys_revoked = revoked, by = %p.account_id, "member removed");
     Ok(Success { success: true })

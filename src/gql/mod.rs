@@ -1,11 +1,13 @@
 //! The GraphQL API, with Prefect Cloud's snake_case names. Resolvers follow
 //! one shape: parse the input, load, ask Cedar, act, all in one transaction.
 mod api_keys;
+pub mod audit;
 mod auth_info;
 pub mod context;
 pub mod cost;
 mod inputs;
 mod invitations;
+mod key_lifecycle;
 pub mod listing;
 mod memberships;
 mod mutation;

@@ -2,12 +2,14 @@
 //! feature's file. The doc comments are the schema's descriptions.
 use juniper::graphql_object;
 
-use super::api_keys::{self, CreateApiKeyInput, CreatedApiKey, DeleteApiKeyInput};
+use super::api_keys::{self, ApiKeyNode, CreateApiKeyInput, CreatedApiKey, DeleteApiKeyInput};
+use super::audit;
 use super::context::Context;
 use super::invitations::{
     self, AcceptInvitationInput, AcceptedInvitation, CreateInvitationInput, CreatedInvitation,
     DeleteInvitationInput,
 };
+use super::key_lifecycle::{self, RotateApiKeyInput, RotatedApiKey, UpdateApiKeyInput};
 use super::memberships::{self, DeleteMembershipInput, MembershipNode, SetMembershipRoleInput};
 use super::service_accounts::{
     self, CreateServiceAccountInput, DeleteServiceAccountInput, UpdateServiceAccountInput,
@@ -24,12 +26,25 @@ impl Mutation {
     /// caller's tenant, bound to the caller's tenant, and returns its secret,
     /// this once, in both `token` and `key`.
     fn create_api_key(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKey> {
-        api_keys::create(ctx, input)
+        audit::run(ctx, input, api_keys::create)
     }
 
     /// Revokes a key: it fails from the very next request on.
     fn delete_api_key(ctx: &Context, input: DeleteApiKeyInput) -> AppResult<Success> {
-        api_keys::delete(ctx, input)
+        audit::run(ctx, input, api_keys::delete)
+    }
+
+    /// Replaces a key with a new one (same name, owner, tenant, role and
+    /// expiry unless `expires_at` says otherwise), returned once. The old key
+    /// keeps working for `grace_seconds`, then fails, naming its replacement.
+    fn rotate_api_key(ctx: &Context, input: RotateApiKeyInput) -> AppResult<RotatedApiKey> {
+        audit::run(ctx, input, key_lifecycle::rotate)
+    }
+
+    /// Renames a key, or disables it (it fails at once, until enabled
+    /// again) or enables it.
+    fn update_api_key(ctx: &Context, input: UpdateApiKeyInput) -> AppResult<ApiKeyNode> {
+        audit::run(ctx, input, key_lifecycle::update)
     }
 
     /// Creates a service account in the caller's tenant (tenant admins only).
@@ -38,7 +53,7 @@ impl Mutation {
         ctx: &Context,
         input: CreateServiceAccountInput,
     ) -> AppResult<UserNode> {
-        service_accounts::create(ctx, input)
+        audit::run(ctx, input, service_accounts::create)
     }
 
     /// Deletes a service account and every key it holds: every client using
@@ -47,13 +62,13 @@ impl Mutation {
         ctx: &Context,
         input: DeleteServiceAccountInput,
     ) -> AppResult<Success> {
-        service_accounts::delete(ctx, input)
+        audit::run(ctx, input, service_accounts::delete)
     }
 
     /// Creates a tenant (server admins); a person who creates one becomes
     /// its TENANT_ADMIN and gets a first key for it, once.
     fn create_tenant(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenant> {
-        tenants::create(ctx, input)
+        audit::run(ctx, input, tenants::create)
     }
 
     /// Renames a service account (tenant admins).
@@ -61,7 +76,7 @@ impl Mutation {
         ctx: &Context,
         input: UpdateServiceAccountInput,
     ) -> AppResult<UserNode> {
-        service_accounts::update(ctx, input)
+        audit::run(ctx, input, service_accounts::update)
     }
 
     /// Invites someone by e-mail (tenant admins). The token is shown once and
@@ -70,7 +85,7 @@ impl Mutation {
         ctx: &Context,
         input: CreateInvitationInput,
     ) -> AppResult<CreatedInvitation> {
-        invitations::create(ctx, input)
+        audit::run(ctx, input, invitations::create)
     }
 
     /// Joins a tenant with an invitation token and returns the member's
@@ -89,7 +104,7 @@ impl Mutation {
         ctx: &Context,
         input: DeleteInvitationInput,
     ) -> AppResult<Success> {
-        invitations::delete(ctx, input)
+        audit::run(ctx, input, invitations::delete)
     }
 
     /// Changes a member's role (tenant admins). The last TENANT_ADMIN cannot
@@ -98,12 +113,12 @@ impl Mutation {
         ctx: &Context,
         input: SetMembershipRoleInput,
     ) -> AppResult<MembershipNode> {
-        memberships::set_role(ctx, input)
+        audit::run(ctx, input, memberships::set_role)
     }
 
     /// Removes a member (tenant admins, or the member itself) and revokes its
     /// keys for the tenant. The last TENANT_ADMIN cannot be removed.
     fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success> {
-        memberships::delete(ctx, input)
+        audit::run(ctx, input, memberships::delete)
     }
 }

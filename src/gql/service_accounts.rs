@@ -8,7 +8,10 @@ use rusqlite::Connection;
 
 use std::collections::HashMap;
 
+use serde_json::json;
+
 use super::api_keys::{self as keys, ApiKeyNode};
+use super::audit::{self, Change};
 use super::context::{Context, add_account, caller_entities};
 use super::inputs::TenantScope;
 use super::listing::{self, Window};
@@ -230,6 +233,16 @@ pub fn list(
     })
 }
 
+/// What the audit log says of a change to the service account `a`.
+fn account_change(a: &Account, details: serde_json::Value) -> Change {
+    Change {
+        resource_type: "service_account",
+        resource_id: a.id.to_string(),
+        tenant: a.tenant_id,
+        details,
+    }
+}
+
 pub fn create(ctx: &Context, input: CreateServiceAccountInput) -> AppResult<UserNode> {
     let p = ctx.caller()?;
     let new = NewServiceAccount::try_from(input)?;
@@ -247,6 +260,8 @@ pub fn create(ctx: &Context, input: CreateServiceAccountInput) -> AppResult<User
         )?;
         let account = accounts::insert_service_account(w, &proof, tenant, &new.name, ctx.now)?;
         memberships::insert(w, &proof, tenant, account.id, new.role, ctx.now)?;
+        let details = json!({ "name": account.name.as_str(), "role": new.role.as_str() });
+        audit::allowed(w, ctx, &proof, account_change(&account, details))?;
         Ok(account)
     })?;
     tracing::info!(account = %account.id, tenant = %tenant, by = %p.account_id, "service account created");
@@ -279,6 +294,8 @@ pub fn update(ctx: &Context, input: UpdateServiceAccountInput) -> AppResult<User
         let (mut account, proof) =
             service_account_for(ctx, w, p, account_id, Action::UpdateServiceAccount)?;
         accounts::rename(w, &proof, account.id, &name)?;
+        let details = json!({ "from": account.name.as_str(), "name": name.as_str() });
+        audit::allowed(w, ctx, &proof, account_change(&account, details))?;
         account.name = name;
         Ok(UserNode::from(&account))
     })
@@ -292,6 +309,8 @@ pub fn delete(ctx: &Context, input: DeleteServiceAccountInput) -> AppResult<Succ
             service_account_for(ctx, w, p, account_id, Action::DeleteServiceAccount)?;
         let revoked = api_keys::revoke_all_of(w, &proof, account.id, ctx.now)?;
         accounts::delete(w, &proof, account.id)?;
+        let details = json!({ "name": account.name.as_str(), "keys_revoked": revoked });
+        audit::allowed(w, ctx, &proof, account_change(&account, details))?;
         Ok(revoked)
     })?;
     tracing::info!(account = %account_id, keys_revoked = revoked, by = %p.account_id, "service account deleted");

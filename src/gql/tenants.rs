@@ -2,6 +2,9 @@
 //! their inputs and nodes.
 use juniper::{GraphQLInputObject, GraphQLObject};
 
+use serde_json::json;
+
+use super::audit::{self, Change};
 use super::context::{Context, caller_entities};
 use super::inputs::{OrderBy, StringComparison, UuidComparison};
 use super::listing::{self, MAX_LIST, Window};
@@ -158,6 +161,13 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
             ctx.session(&ents)?
                 .check(Action::CreateTenant, &server, RequestContext::Empty)?;
         let tenant = tenants::insert(w, &proof, &name, &slug, ctx.now)?;
+        let change = Change {
+            resource_type: "tenant",
+            resource_id: tenant.id.to_string(),
+            tenant: Some(tenant.id),
+            details: json!({ "name": tenant.name.as_str(), "slug": tenant.slug.as_str() }),
+        };
+        audit::allowed(w, ctx, &proof, change)?;
         // A person who creates a tenant runs it, and gets the one key that
         // lets it act there (the calling key stays bound to its own tenant).
         // A service account belongs to its own tenant only, so it stays out.
@@ -180,6 +190,7 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
             tenant: tenant.id,
             created_by: Some(p.account_id),
             expires_at: None,
+            role: None,
         };
         let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
         Ok((tenant, Some(key)))

@@ -94,7 +94,7 @@ pub fn authenticate(
     let Some(bearer) = creds.bearer else {
         return Ok(None);
     };
-    let bearer = bearer.inspect_err(|_| verifier.malformed())?;
+    let bearer = bearer.inspect_err(|_| verifier.malformed(now))?;
     let principal = verifier.verify(&bearer.hash(), now)?;
     if let Some(tenant) = creds.tenant {
         let tenant = tenant?;

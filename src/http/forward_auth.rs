@@ -46,7 +46,7 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
                 .finish();
         }
         Some(Err(e)) => {
-            state.verifier.malformed();
+            state.verifier.malformed(state.clock.now());
             return refused(&e);
         }
         Some(Ok(t)) => t,

@@ -65,7 +65,7 @@ pub fn insert_user(
     server_admin: bool,
     now: DateTime<Utc>,
 ) -> AppResult<Account> {
-    proof.covers(&[Action::AcceptInvitation])?;
+    w.authorized(proof, &[Action::AcceptInvitation])?;
     let a = Account {
         id: AccountId::random(),
         kind: AccountKind::User,
@@ -99,7 +99,7 @@ pub fn insert_service_account(
     name: &DisplayName,
     now: DateTime<Utc>,
 ) -> AppResult<Account> {
-    proof.covers(&[Action::CreateServiceAccount])?;
+    w.authorized(proof, &[Action::CreateServiceAccount])?;
     let a = Account {
         id: AccountId::random(),
         kind: AccountKind::Service,
@@ -125,7 +125,7 @@ pub fn get(conn: &Connection, id: AccountId) -> AppResult<Option<Account>> {
 
 /// Deletes the account; its memberships and keys go with it (foreign keys).
 pub fn delete(w: &Write, proof: &Allowed, id: AccountId) -> AppResult<bool> {
-    proof.covers(&[Action::DeleteServiceAccount])?;
+    w.authorized(proof, &[Action::DeleteServiceAccount])?;
     w.evict(Invalidation::Account(id));
     Ok(w.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 1)
 }
@@ -163,7 +163,7 @@ pub fn service_accounts_page(
          LEFT JOIN memberships r ON r.account_id = acc.id AND r.tenant_id = acc.tenant_id"
     );
     page(&select, &scope, conditions, &order, limit, offset).map_or(Ok(vec![]), |q| {
-        q.rows(conn, p, |r| {
+        q.rows(conn, Some(p), |r| {
             let role: Option<String> = r.get(7)?;
             Ok((from_row(r)?, role.as_deref().map(parse_col).transpose()?))
         })
@@ -171,7 +171,7 @@ pub fn service_accounts_page(
 }
 
 pub fn rename(w: &Write, proof: &Allowed, id: AccountId, name: &DisplayName) -> AppResult<()> {
-    proof.covers(&[Action::UpdateServiceAccount])?;
+    w.authorized(proof, &[Action::UpdateServiceAccount])?;
     w.execute(
         "UPDATE accounts SET name = ?2 WHERE id = ?1",
         params![id, name.as_str()],

@@ -6,7 +6,7 @@ use super::{Invalidation, Write, all, opt_time_from_sql, parse_col, time_from_sq
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::{KeyHash, Token};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{AccountKind, ApiKey, KeyWithOwner, Revocation};
+use crate::domain::model::{AccountKind, ApiKey, KeyWithOwner, Revocation, Role, Rotation};
 use crate::domain::names::DisplayName;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
@@ -14,7 +14,8 @@ use crate::error::{AppError, AppResult};
 /// A key joined with its owner's kind and the owner's role in the key's
 /// tenant (and its place, for cursors).
 const SELECT: &str = "SELECT k.id, k.name, k.account_id, k.tenant_id, k.created_by, k.created_at,
-        k.expires_at, k.last_used_at, a.kind, m.role, a.server_admin, k.rowid
+        k.expires_at, k.last_used_at, a.kind, m.role, a.server_admin, k.rowid,
+        k.role, k.disabled_at, k.rotated_from, k.rotated_at, k.replaced_by, k.grace_until
     FROM api_keys k
     JOIN accounts a ON a.id = k.account_id
     LEFT JOIN memberships m ON m.account_id = k.account_id AND m.tenant_id = k.tenant_id";
@@ -30,6 +31,25 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
             created_at: time_from_sql(&r.get::<_, String>(5)?)?,
             expires_at: opt_time_from_sql(r.get(6)?)?,
             last_used_at: opt_time_from_sql(r.get(7)?)?,
+            role: r
+                .get::<_, Option<String>>(12)?
+                .as_deref()
+                .map(parse_col)
+                .transpose()?,
+            disabled_at: opt_time_from_sql(r.get(13)?)?,
+            rotated_from: r.get(14)?,
+            rotation: match (
+                opt_time_from_sql(r.get(15)?)?,
+                r.get::<_, Option<KeyId>>(16)?,
+                opt_time_from_sql(r.get(17)?)?,
+            ) {
+                (Some(at), Some(replaced_by), Some(grace_until)) => Some(Rotation {
+                    at,
+                    replaced_by,
+                    grace_until,
+                }),
+                _ => None,
+            },
         },
         owner_kind: parse_col(&r.get::<_, String>(8)?)?,
         owner_role: r
@@ -49,6 +69,8 @@ pub struct NewKey<'a> {
     pub tenant: TenantId,
     pub created_by: Option<AccountId>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// A restricted key's role; `None`: its owner's.
+    pub role: Option<Role>,
 }
 
 /// Makes a key: a fresh secret (`kwu_` or `kws_` by the owner's kind), of
@@ -69,6 +91,10 @@ pub fn mint(
         created_at: now,
         expires_at: new.expires_at,
         last_used_at: None,
+        role: new.role,
+        disabled_at: None,
+        rotated_from: None,
+        rotation: None,
     };
     insert(w, proof, &key, new.owner_kind, &token.hash())?;
     Ok((key, token))
@@ -81,14 +107,18 @@ fn insert(
     owner_kind: AccountKind,
     hash: &KeyHash,
 ) -> AppResult<()> {
-    proof.covers(&[
-        Action::CreateApiKey,
-        Action::AcceptInvitation,
-        Action::CreateTenant,
-    ])?;
+    w.authorized(
+        proof,
+        &[
+            Action::CreateApiKey,
+            Action::AcceptInvitation,
+            Action::CreateTenant,
+            Action::RotateApiKey,
+        ],
+    )?;
     w.prepare_cached(
-        "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at, owner_kind)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at, owner_kind, role, rotated_from)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
             key.id,
@@ -100,6 +130,8 @@ fn insert(
             time_to_sql(&key.created_at),
             key.expires_at.as_ref().map(time_to_sql),
             owner_kind.as_str(),
+            key.role.as_ref().map(Role::as_str),
+            key.rotated_from,
         ])?;
     Ok(())
 }
@@ -115,6 +147,14 @@ pub fn get(conn: &Connection, id: KeyId) -> AppResult<Option<KeyWithOwner>> {
     Ok(conn
         .prepare_cached(&format!("{SELECT} WHERE k.id = ?1"))?
         .query_row([id], from_row)
+        .optional()?)
+}
+
+/// The key `id` with its cursor (as a list gives it).
+pub fn listed(conn: &Connection, id: KeyId) -> AppResult<Option<(KeyWithOwner, Cursor)>> {
+    Ok(conn
+        .prepare_cached(&format!("{SELECT} WHERE k.id = ?1"))?
+        .query_row([id], |r| Ok((from_row(r)?, Cursor::of(r)?)))
         .optional()?)
 }
 
@@ -187,7 +227,12 @@ pub struct KeyScope {
     pub owner: Option<AccountId>,
     /// Only those after this one, in the list's order (creation order).
     pub after: Option<Cursor>,
+    /// Now: a rotated key whose grace is over is no longer listed.
+    pub now: DateTime<Utc>,
 }
+
+/// A key still listed at `?`: not past the grace of its rotation.
+const LIVE: &str = "(k.grace_until IS NULL OR k.grace_until > ?)";
 
 /// One page of the keys where any of `conditions` holds, with each key's
 /// cursor.
@@ -200,8 +245,8 @@ pub fn page_of(
     limit: usize,
     offset: usize,
 ) -> AppResult<Vec<(KeyWithOwner, Cursor)>> {
-    let mut text = vec!["1".to_owned()];
-    let mut binds = Vec::new();
+    let mut text = vec![LIVE.to_owned()];
+    let mut binds = vec![Bind::Text(time_to_sql(&scope.now))];
     if let Some(owner) = scope.owner {
         text.push("k.account_id = ?".into());
         binds.push(Bind::Text(owner.to_string()));
@@ -234,7 +279,7 @@ pub fn page_of(
         )));
     }
     page(SELECT, &scope, conditions, &sort_keys(order), limit, offset).map_or(Ok(vec![]), |q| {
-        q.rows(conn, p, |r| Ok((from_row(r)?, Cursor::of(r)?)))
+        q.rows(conn, Some(p), |r| Ok((from_row(r)?, Cursor::of(r)?)))
     })
 }
 
@@ -247,6 +292,7 @@ pub fn of_accounts(
     accounts: &[AccountId],
     conditions: &[Sql],
     per_account: usize,
+    now: DateTime<Utc>,
 ) -> AppResult<Vec<(KeyWithOwner, Cursor)>> {
     if accounts.is_empty() || conditions.is_empty() {
         return Ok(vec![]);
@@ -262,83 +308,94 @@ pub fn of_accounts(
     let text = format!(
         "{cols} FROM (VALUES {owners}) o
          JOIN api_keys k ON k.rowid IN (
-             SELECT k.rowid FROM {from} WHERE k.account_id = o.column1 AND ({any})
+             SELECT k.rowid FROM {from} WHERE k.account_id = o.column1 AND {LIVE} AND ({any})
              ORDER BY k.created_at, k.rowid LIMIT ?)
          {joins}
          ORDER BY k.created_at, k.rowid"
     );
     let mut binds: Vec<Bind> = accounts.iter().map(|a| Bind::Text(a.to_string())).collect();
+    binds.push(Bind::Text(time_to_sql(&now)));
     binds.extend(conditions.iter().flat_map(|c| c.binds.iter().cloned()));
     binds.push(Bind::Int(i64::try_from(per_account).unwrap_or(i64::MAX)));
-    Sql::new(text, binds).rows(conn, p, |r| Ok((from_row(r)?, Cursor::of(r)?)))
+    Sql::new(text, binds).rows(conn, Some(p), |r| Ok((from_row(r)?, Cursor::of(r)?)))
 }
 
-/// Why a key that no longer exists stopped working, if it ever existed.
-pub fn revocation(
-    conn: &Connection,
-    hash: &KeyHash,
-) -> AppResult<Option<(Revocation, DateTime<Utc>)>> {
-    let row: Option<(String, String)> = conn
-        .prepare_cached("SELECT reason, revoked_at FROM revoked_keys WHERE hash = ?1")?
-        .query_row([hash], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    Ok(match row {
-        Some((reason, at)) => Some((parse_col(&reason)?, time_from_sql(&at)?)),
-        None => None,
-    })
-}
-
-/// A key that no longer exists.
+/// A key that no longer exists: why, when, and (for keys revoked since
+/// migration 0003) whose it was and where it worked.
 pub struct RevokedKey {
-    pub owner: AccountId,
-    pub tenant: TenantId,
+    pub id: KeyId,
+    pub owner: Option<AccountId>,
+    pub tenant: Option<TenantId>,
     pub reason: Revocation,
     pub at: DateTime<Utc>,
+    /// The key a rotation put in its place.
+    pub replaced_by: Option<KeyId>,
 }
 
-/// The key `id` if it was revoked (`None` also for keys revoked before
-/// their owner and tenant were recorded).
-pub fn revoked(conn: &Connection, id: KeyId) -> AppResult<Option<RevokedKey>> {
-    let row: Option<(Option<AccountId>, Option<TenantId>, String, String)> = conn
-        .prepare_cached(
-            "SELECT account_id, tenant_id, reason, revoked_at FROM revoked_keys WHERE key_id = ?1",
-        )?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    Ok(match row {
-        Some((Some(owner), Some(tenant), reason, at)) => Some(RevokedKey {
-            owner,
-            tenant,
-            reason: parse_col(&reason)?,
-            at: time_from_sql(&at)?,
-        }),
-        _ => None,
+impl RevokedKey {
+    pub fn message(&self) -> String {
+        self.reason.message(self.at, self.replaced_by)
+    }
+}
+
+const TOMBSTONE: &str =
+    "SELECT key_id, account_id, tenant_id, reason, revoked_at, replaced_by FROM revoked_keys";
+
+fn tombstone(r: &Row<'_>) -> rusqlite::Result<RevokedKey> {
+    Ok(RevokedKey {
+        id: r.get(0)?,
+        owner: r.get(1)?,
+        tenant: r.get(2)?,
+        reason: parse_col(&r.get::<_, String>(3)?)?,
+        at: time_from_sql(&r.get::<_, String>(4)?)?,
+        replaced_by: r.get(5)?,
     })
 }
 
-/// Deletes keys matching `filter`, leaving a tombstone of each hash with `reason`.
+/// Why the key with this hash stopped working, if it ever existed.
+pub fn revocation(conn: &Connection, hash: &KeyHash) -> AppResult<Option<RevokedKey>> {
+    Ok(conn
+        .prepare_cached(&format!("{TOMBSTONE} WHERE hash = ?1"))?
+        .query_row([hash], tombstone)
+        .optional()?)
+}
+
+/// The key `id` if it was revoked.
+pub fn revoked(conn: &Connection, id: KeyId) -> AppResult<Option<RevokedKey>> {
+    Ok(conn
+        .prepare_cached(&format!("{TOMBSTONE} WHERE key_id = ?1"))?
+        .query_row([id], tombstone)
+        .optional()?)
+}
+
+/// Deletes keys matching `filter` (over `args`, `?1`…), leaving a
+/// tombstone of each hash with `reason`.
 fn revoke_where(
     w: &Write,
     filter: &str,
-    arg: &dyn rusqlite::ToSql,
+    args: &[&dyn rusqlite::ToSql],
     reason: Revocation,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
+    let (r, t) = (args.len() + 1, args.len() + 2);
+    let (reason, now) = (reason.as_str(), time_to_sql(&now));
+    let mut all: Vec<&dyn rusqlite::ToSql> = args.to_vec();
+    all.extend([&reason as &dyn rusqlite::ToSql, &now]);
     w.execute(
         &format!(
-            "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at, account_id, tenant_id)
-             SELECT hash, id, ?2, ?3, account_id, tenant_id FROM api_keys WHERE {filter}"
+            "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at, account_id, tenant_id, replaced_by)
+             SELECT hash, id, ?{r}, ?{t}, account_id, tenant_id, replaced_by FROM api_keys WHERE {filter}"
         ),
-        params![arg, reason.as_str(), time_to_sql(&now)],
+        all.as_slice(),
     )?;
-    Ok(w.execute(&format!("DELETE FROM api_keys WHERE {filter}"), [arg])?)
+    Ok(w.execute(&format!("DELETE FROM api_keys WHERE {filter}"), args)?)
 }
 
 /// Revokes one key (it was deleted).
 pub fn revoke(w: &Write, proof: &Allowed, id: KeyId, now: DateTime<Utc>) -> AppResult<bool> {
-    proof.covers(&[Action::DeleteApiKey])?;
+    w.authorized(proof, &[Action::DeleteApiKey])?;
     w.evict(Invalidation::Key(id));
-    Ok(revoke_where(w, "id = ?1", &id, Revocation::Revoked, now)? == 1)
+    Ok(revoke_where(w, "id = ?1", &[&id], Revocation::Revoked, now)? == 1)
 }
 
 /// Revokes every key `account` holds (its service account is being deleted).
@@ -348,12 +405,12 @@ pub fn revoke_all_of(
     account: AccountId,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    proof.covers(&[Action::DeleteServiceAccount])?;
+    w.authorized(proof, &[Action::DeleteServiceAccount])?;
     w.evict(Invalidation::Account(account));
     revoke_where(
         w,
         "account_id = ?1",
-        &account,
+        &[&account],
         Revocation::ServiceAccountDeleted,
         now,
     )
@@ -378,22 +435,101 @@ pub fn revoke_all_of_in(
     tenant: TenantId,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
-    proof.covers(&[Action::DeleteMembership])?;
+    w.authorized(proof, &[Action::DeleteMembership])?;
     w.evict(Invalidation::AccountInTenant(account, tenant));
+    revoke_where(
+        w,
+        "account_id = ?1 AND tenant_id = ?2",
+        &[&account, &tenant],
+        Revocation::MembershipRemoved,
+        now,
+    )
+}
+
+/// Renames a key and disables or enables it (`None`: left as it is).
+pub fn update(
+    w: &Write,
+    proof: &Allowed,
+    id: KeyId,
+    name: Option<&DisplayName>,
+    disabled: Option<bool>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    w.authorized(proof, &[Action::UpdateApiKey])?;
+    w.evict(Invalidation::Key(id));
+    if let Some(name) = name {
+        w.execute(
+            "UPDATE api_keys SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
+    }
+    match disabled {
+        Some(true) => w.execute(
+            "UPDATE api_keys SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",
+            params![id, time_to_sql(&now)],
+        )?,
+        Some(false) => w.execute("UPDATE api_keys SET disabled_at = NULL WHERE id = ?1", [id])?,
+        None => 0,
+    };
+    Ok(())
+}
+
+/// Replaces `old` with a new key (same name, owner, tenant and role;
+/// `expires_at`); `old` works until `grace_until`, or stops at once when
+/// that is not after `now`. The new secret is returned this once.
+pub fn rotate(
+    w: &Write,
+    proof: &Allowed,
+    old: &KeyWithOwner,
+    grace_until: DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<(ApiKey, Token)> {
+    w.authorized(proof, &[Action::RotateApiKey])?;
+    let o = &old.key;
+    let token = Token::generate(old.owner_kind);
+    let key = ApiKey {
+        id: KeyId::random(),
+        name: o.name.clone(),
+        account_id: o.account_id,
+        tenant_id: o.tenant_id,
+        created_by: o.created_by,
+        created_at: now,
+        expires_at,
+        last_used_at: None,
+        role: o.role,
+        disabled_at: None,
+        rotated_from: Some(o.id),
+        rotation: None,
+    };
+    insert(w, proof, &key, old.owner_kind, &token.hash())?;
+    w.evict(Invalidation::Key(o.id));
     w.execute(
-        "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at, account_id, tenant_id)
-         SELECT hash, id, ?3, ?4, account_id, tenant_id FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
-        params![
-            account,
-            tenant,
-            Revocation::MembershipRemoved.as_str(),
-            time_to_sql(&now)
-        ],
+        "UPDATE api_keys SET rotated_at = ?2, replaced_by = ?3, grace_until = ?4 WHERE id = ?1",
+        params![o.id, time_to_sql(&now), key.id, time_to_sql(&grace_until)],
     )?;
-    Ok(w.execute(
-        "DELETE FROM api_keys WHERE account_id = ?1 AND tenant_id = ?2",
-        params![account, tenant],
-    )?)
+    if grace_until <= now {
+        revoke_where(w, "id = ?1", &[&o.id], Revocation::Rotated, now)?;
+    }
+    Ok((key, token))
+}
+
+/// Revokes up to `batch` rotated keys whose grace ended by `now`. No proof:
+/// the rotation that set the grace was decided, and the keys already stop
+/// working at its end (the verifier checks it); this only tidies up.
+pub fn sweep_rotated(w: &Write, now: DateTime<Utc>, batch: usize) -> AppResult<usize> {
+    let now_sql = time_to_sql(&now);
+    let ids: Vec<KeyId> = all(
+        w,
+        "SELECT id FROM api_keys WHERE grace_until IS NOT NULL AND grace_until <= ?1 LIMIT ?2",
+        params![now_sql, i64::try_from(batch).unwrap_or(i64::MAX)],
+        |r| r.get(0),
+    )?;
+    for id in &ids {
+        w.evict(Invalidation::Key(*id));
+        revoke_where(w, "id = ?1", &[id], Revocation::Rotated, now)?;
+    }
+    Ok(ids.len())
 }
 
 /// Every key `account` holds, oldest first.

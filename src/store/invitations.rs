@@ -29,7 +29,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
 }
 
 pub fn insert(w: &Write, proof: &Allowed, inv: &Invitation, hash: &KeyHash) -> AppResult<()> {
-    proof.covers(&[Action::CreateInvitation])?;
+    w.authorized(proof, &[Action::CreateInvitation])?;
     w.execute(
         "INSERT INTO invitations (id, hash, tenant_id, email, role, created_by, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -77,7 +77,7 @@ pub fn page_of(
     ];
     let scope = Sql::new("i.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
     page(SELECT, &scope, conditions, &order, limit, offset)
-        .map_or(Ok(vec![]), |q| q.rows(conn, p, from_row))
+        .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
 }
 
 /// Marks the invitation used; false if it was already used or revoked (a
@@ -89,7 +89,7 @@ pub fn accept(
     by: AccountId,
     now: DateTime<Utc>,
 ) -> AppResult<bool> {
-    proof.covers(&[Action::AcceptInvitation])?;
+    w.authorized(proof, &[Action::AcceptInvitation])?;
     Ok(w.execute(
         "UPDATE invitations SET accepted_at = ?2, accepted_by = ?3
          WHERE id = ?1 AND accepted_at IS NULL AND revoked_at IS NULL",
@@ -98,7 +98,7 @@ pub fn accept(
 }
 
 pub fn revoke(w: &Write, proof: &Allowed, id: InvitationId, now: DateTime<Utc>) -> AppResult<()> {
-    proof.covers(&[Action::DeleteInvitation])?;
+    w.authorized(proof, &[Action::DeleteInvitation])?;
     w.execute(
         "UPDATE invitations SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
         params![id, time_to_sql(&now)],

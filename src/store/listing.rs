@@ -30,13 +30,15 @@ pub enum Bind {
 }
 
 impl Bind {
-    fn value(&self, p: &Principal) -> Value {
-        match self {
-            Bind::Param(Param::Key) => Value::Text(p.key_id.to_string()),
-            Bind::Param(Param::Owner) => Value::Text(p.account_id.to_string()),
-            Bind::Param(Param::Tenant) => Value::Text(p.tenant_id.to_string()),
-            Bind::Text(s) => Value::Text(s.clone()),
-            Bind::Int(n) => Value::Integer(*n),
+    /// Its value; a caller's id without a caller is NULL (matches nothing).
+    fn value(&self, p: Option<&Principal>) -> Value {
+        match (self, p) {
+            (Bind::Param(_), None) => Value::Null,
+            (Bind::Param(Param::Key), Some(p)) => Value::Text(p.key_id.to_string()),
+            (Bind::Param(Param::Owner), Some(p)) => Value::Text(p.account_id.to_string()),
+            (Bind::Param(Param::Tenant), Some(p)) => Value::Text(p.tenant_id.to_string()),
+            (Bind::Text(s), _) => Value::Text(s.clone()),
+            (Bind::Int(n), _) => Value::Integer(*n),
         }
     }
 }
@@ -56,15 +58,16 @@ impl Sql {
         }
     }
 
-    pub fn values(&self, p: &Principal) -> Vec<Value> {
+    pub fn values(&self, p: Option<&Principal>) -> Vec<Value> {
         self.binds.iter().map(|b| b.value(p)).collect()
     }
 
-    /// Runs it for `p`, each row read by `f`.
+    /// Runs it for `p` (if its values name the caller's ids), each row read
+    /// by `f`.
     pub fn rows<T>(
         &self,
         conn: &rusqlite::Connection,
-        p: &Principal,
+        p: Option<&Principal>,
         f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
     ) -> crate::error::AppResult<Vec<T>> {
         super::all(
@@ -170,6 +173,15 @@ fn member(account: &str, tenant: &str, binds: Vec<Bind>) -> Sql {
     )
 }
 
+/// A key's role as its entity has it: NONE without a membership, else the
+/// lower of its own (if restricted) and its owner's.
+const EFFECTIVE_ROLE: &str = "(CASE
+    WHEN m.role IS NULL THEN 'NONE'
+    WHEN k.role IS NULL THEN m.role
+    WHEN k.role = 'READ_ONLY_USER' OR m.role = 'READ_ONLY_USER' THEN 'READ_ONLY_USER'
+    WHEN k.role = 'USER' OR m.role = 'USER' THEN 'USER'
+    ELSE 'TENANT_ADMIN' END)";
+
 /// A resource attribute's column: what it holds.
 fn column(resource: Resource, path: &[&str]) -> Option<(&'static str, Kind)> {
     use Kind::*;
@@ -177,7 +189,9 @@ fn column(resource: Resource, path: &[&str]) -> Option<(&'static str, Kind)> {
         (Resource::ApiKey, []) => ("k.id", Entity("ApiKey")),
         (Resource::ApiKey, ["owner"]) => ("k.account_id", Entity("Account")),
         (Resource::ApiKey, ["tenant"]) => ("k.tenant_id", Entity("Tenant")),
-        (Resource::ApiKey, ["role"]) => ("coalesce(m.role, 'NONE')", Text),
+        // What the key may do: its own role capped by its owner's
+        // (`KeyWithOwner::effective_role`).
+        (Resource::ApiKey, ["role"]) => (EFFECTIVE_ROLE, Text),
         (Resource::ApiKey, ["owner", "kind"]) => ("k.owner_kind", Text),
         (Resource::ApiKey, ["owner", "server_admin"]) => ("a.server_admin", Bool),
         (Resource::Membership, []) => ("mb.id", Entity("Membership")),
@@ -293,7 +307,7 @@ pub fn more_than(
         );
         let n: i64 = conn
             .prepare_cached(&q.text)?
-            .query_row(rusqlite::params_from_iter(q.values(p)), |r| r.get(0))?;
+            .query_row(rusqlite::params_from_iter(q.values(Some(p))), |r| r.get(0))?;
         seen += usize::try_from(n).unwrap_or(usize::MAX);
         if seen > max {
             return Ok(true);

@@ -17,11 +17,14 @@ pub fn insert(
     role: Role,
     now: DateTime<Utc>,
 ) -> AppResult<Membership> {
-    proof.covers(&[
-        Action::CreateServiceAccount,
-        Action::CreateTenant,
-        Action::AcceptInvitation,
-    ])?;
+    w.authorized(
+        proof,
+        &[
+            Action::CreateServiceAccount,
+            Action::CreateTenant,
+            Action::AcceptInvitation,
+        ],
+    )?;
     // The account's tenants are part of what its keys are decided on.
     w.evict(Invalidation::Account(account));
     let m = Membership {
@@ -98,12 +101,12 @@ pub fn page_of(
     let order = [SortKey::asc("mb.rowid", "s_row")];
     let scope = Sql::new("mb.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
     page(MEMBER, &scope, conditions, &order, limit, offset)
-        .map_or(Ok(vec![]), |q| q.rows(conn, p, member_from_row))
+        .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), member_from_row))
 }
 
 /// Changes a member's role; its keys in that tenant carry the new one.
 pub fn set_role(w: &Write, proof: &Allowed, id: MembershipId, role: Role) -> AppResult<()> {
-    proof.covers(&[Action::UpdateMembership])?;
+    w.authorized(proof, &[Action::UpdateMembership])?;
     let changed = w
         .prepare_cached(
             "UPDATE memberships SET role = ?2 WHERE id = ?1 RETURNING account_id, tenant_id",
@@ -118,7 +121,7 @@ pub fn set_role(w: &Write, proof: &Allowed, id: MembershipId, role: Role) -> App
 
 /// Removes a membership; the account's keys in that tenant stop working.
 pub fn delete(w: &Write, proof: &Allowed, id: MembershipId) -> AppResult<()> {
-    proof.covers(&[Action::DeleteMembership])?;
+    w.authorized(proof, &[Action::DeleteMembership])?;
     let gone = w
         .prepare_cached("DELETE FROM memberships WHERE id = ?1 RETURNING account_id, tenant_id")?
         .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))

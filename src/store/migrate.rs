@@ -9,6 +9,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_teams.sql"),
     include_str!("migrations/0003_revoked_key_owner.sql"),
     include_str!("migrations/0004_list_indexes.sql"),
+    include_str!("migrations/0005_key_lifecycle_and_audit.sql"),
 ];
 
 pub fn run(conn: &mut Connection) -> AppResult<()> {

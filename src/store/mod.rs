@@ -11,13 +11,14 @@
 //! resolver can answer.
 pub mod accounts;
 pub mod api_keys;
+pub mod audit;
 pub mod invitations;
 pub mod listing;
 pub mod memberships;
 mod migrate;
 pub mod tenants;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::path::Path;
 use std::sync::{Arc, Mutex, OnceLock, Weak};
@@ -28,6 +29,7 @@ use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
+use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::metrics::Metrics;
@@ -76,6 +78,10 @@ impl Deref for Read<'_> {
 pub struct Write<'c> {
     tx: Transaction<'c>,
     evictions: RefCell<Vec<Invalidation>>,
+    /// Changes made on a Cedar decision, and audit events appended: a
+    /// transaction with the first and none of the second does not commit.
+    decided: Cell<usize>,
+    audited: Cell<usize>,
 }
 
 impl Deref for Write<'_> {
@@ -89,6 +95,19 @@ impl Write<'_> {
     /// Notes that what depends on `what` is stale once this commits.
     pub(crate) fn evict(&self, what: Invalidation) {
         self.evictions.borrow_mut().push(what);
+    }
+
+    /// `Ok` when `proof` covers one of `actions` (`Allowed::covers`); the
+    /// change it allows then needs its audit event before this commits.
+    pub(crate) fn authorized(&self, proof: &Allowed, actions: &[Action]) -> AppResult<()> {
+        proof.covers(actions)?;
+        self.decided.set(self.decided.get() + 1);
+        Ok(())
+    }
+
+    /// Notes that an audit event was appended (`audit::append`).
+    pub(crate) fn audited(&self) {
+        self.audited.set(self.audited.get() + 1);
     }
 }
 
@@ -156,8 +175,15 @@ impl Store {
             let w = Write {
                 tx: c.transaction_with_behavior(TransactionBehavior::Immediate)?,
                 evictions: RefCell::new(Vec::new()),
+                decided: Cell::new(0),
+                audited: Cell::new(0),
             };
             let out = f(&w)?;
+            if w.decided.get() > 0 && w.audited.get() == 0 {
+                return Err(AppError::internal(
+                    "a change was made without its audit event; nothing was committed",
+                ));
+            }
             evictions = w.evictions.take();
             // Evicting is harmless even if the commit then fails, so the
             // evictions are applied whatever the commit's outcome.

@@ -26,7 +26,7 @@ pub fn insert(
     slug: &Slug,
     now: DateTime<Utc>,
 ) -> AppResult<Tenant> {
-    proof.covers(&[Action::CreateTenant])?;
+    w.authorized(proof, &[Action::CreateTenant])?;
     let t = Tenant {
         id: TenantId::random(),
         name: name.clone(),
@@ -118,5 +118,5 @@ pub fn page_of(
     let select = "SELECT t.id, t.name, t.slug, t.created_at FROM tenants t
         JOIN memberships mine ON mine.tenant_id = t.id";
     page(select, &scope, conditions, &keys, limit, offset)
-        .map_or(Ok(vec![]), |q| q.rows(conn, p, from_row))
+        .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
 }

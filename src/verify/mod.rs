@@ -19,11 +19,13 @@ use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::KeyId;
-use crate::domain::model::Revocation;
+use crate::domain::model::rotated_message;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::metrics::{CacheEvent, Metrics, Outcome};
 use crate::store::{Evict, Invalidation, Store, api_keys, memberships};
+
+use self::refusals::{Identity, Refusals};
 
 struct Entry {
     principal: Principal,
@@ -50,31 +52,30 @@ pub struct Verifier {
     ttl: Duration,
     /// Uses not yet written: the latest time per key.
     pending_use: Mutex<HashMap<KeyId, DateTime<Utc>>>,
+    /// Refused credentials not yet in the audit log.
+    refusals: Refusals,
     metrics: Metrics,
 }
 
-/// Why a key does not authenticate.
+/// Why a key does not authenticate: keyward does not know it, or knows it
+/// and says why (and whose it is, for the audit log).
 enum Refusal {
     Unknown,
-    Gone(Revocation, DateTime<Utc>),
-    NotMember,
+    Known(Identity, String),
 }
 
 impl Refusal {
     fn outcome(&self) -> Outcome {
         match self {
             Refusal::Unknown => Outcome::Unknown,
-            Refusal::Gone(..) | Refusal::NotMember => Outcome::Revoked,
+            Refusal::Known(..) => Outcome::Revoked,
         }
     }
 
     fn into_error(self) -> AppError {
         unauthenticated(match self {
             Refusal::Unknown => "Invalid API key: no such key.".to_owned(),
-            Refusal::Gone(reason, at) => reason.message(at),
-            Refusal::NotMember => {
-                "This API key's owner is no longer a member of its tenant.".to_owned()
-            }
+            Refusal::Known(_, message) => message,
         })
     }
 }
@@ -87,14 +88,17 @@ fn at(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// Expiry is checked on every use, cached or not, against the request's now.
-fn still_valid(p: &Principal, now: DateTime<Utc>) -> AppResult<Principal> {
-    match p.key_expires_at {
-        Some(exp) if exp <= now => Err(unauthenticated(format!(
-            "This API key expired at {}.",
-            at(exp)
-        ))),
-        _ => Ok(p.clone()),
+/// Expiry and the end of a rotation's grace are checked on every use,
+/// cached or not, against the request's now: the message says which.
+fn lapsed(p: &Principal, now: DateTime<Utc>) -> Option<String> {
+    if let Some(exp) = p.key_expires_at
+        && exp <= now
+    {
+        return Some(format!("This API key expired at {}.", at(exp)));
+    }
+    match p.rotation {
+        Some(r) if r.grace_until <= now => Some(rotated_message(at(r.at), Some(r.replaced_by))),
+        _ => None,
     }
 }
 
@@ -108,6 +112,7 @@ impl Verifier {
             capacity,
             ttl,
             pending_use: Mutex::new(HashMap::new()),
+            refusals: Refusals::default(),
             metrics: Metrics::default(),
         }
     }
@@ -120,22 +125,42 @@ impl Verifier {
 
     /// Counts a credential refused before any lookup (bad header, prefix,
     /// checksum).
-    pub fn malformed(&self) {
+    pub fn malformed(&self, now: DateTime<Utc>) {
         self.metrics
             .verified(Outcome::Malformed, std::time::Duration::ZERO);
+        self.refusals.unknown(now);
     }
 
+    /// `p`, unless it lapsed by `now` (then refused, and noted).
     fn counted(
         &self,
-        answer: AppResult<Principal>,
+        p: &Principal,
+        now: DateTime<Utc>,
         took: std::time::Duration,
     ) -> AppResult<Principal> {
-        let outcome = match &answer {
-            Ok(_) => Outcome::Ok,
-            Err(_) => Outcome::Expired,
-        };
-        self.metrics.verified(outcome, took);
-        answer
+        match lapsed(p, now) {
+            None => {
+                self.metrics.verified(Outcome::Ok, took);
+                Ok(p.clone())
+            }
+            Some(message) => {
+                self.metrics.verified(Outcome::Expired, took);
+                self.refusals.recognised(identity(p), &message, now);
+                Err(unauthenticated(message))
+            }
+        }
+    }
+
+    /// Counts a credential refused elsewhere that keyward cannot place (an
+    /// unknown invitation token).
+    pub fn unknown_credential(&self, now: DateTime<Utc>) {
+        self.refusals.unknown(now);
+    }
+
+    /// Writes the refused credentials gathered since the last flush to the
+    /// audit log; returns how many events.
+    pub fn flush_refusals(&self) -> AppResult<usize> {
+        self.refusals.flush(&self.store)
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Cache> {
@@ -154,9 +179,11 @@ impl Verifier {
         let e = cache.by_hash.get(hash)?;
         // A clock that went backwards makes an entry stale too.
         let fresh = e.loaded_at <= now && now < e.loaded_at + self.ttl;
-        let answer = fresh.then(|| still_valid(&e.principal, now))?;
+        if !fresh {
+            return None;
+        }
         self.metrics.cache(CacheEvent::Hit, 1);
-        Some(self.counted(answer, started.elapsed()))
+        Some(self.counted(&e.principal, now, started.elapsed()))
     }
 
     /// The calling key, from the cache or the database. Every failure says
@@ -172,11 +199,15 @@ impl Verifier {
             Ok(p) => p,
             Err(refusal) => {
                 self.metrics.verified(refusal.outcome(), started.elapsed());
+                match &refusal {
+                    Refusal::Unknown => self.refusals.unknown(now),
+                    Refusal::Known(who, message) => self.refusals.recognised(*who, message, now),
+                }
                 return Err(refusal.into_error());
             }
         };
         self.insert(ticket, hash, &principal, now);
-        self.counted(still_valid(&principal, now), started.elapsed())
+        self.counted(&principal, now, started.elapsed())
     }
 
     fn ticket(&self) -> Ticket {
@@ -217,13 +248,32 @@ impl Verifier {
         self.store.read(|c| {
             let Some(row) = api_keys::find_by_hash(c, hash)? else {
                 return Ok(Err(match api_keys::revocation(c, hash)? {
-                    Some((reason, when)) => Refusal::Gone(reason, when),
+                    Some(gone) => Refusal::Known(
+                        Identity {
+                            key: gone.id,
+                            account: gone.owner,
+                            tenant: gone.tenant,
+                        },
+                        gone.message(),
+                    ),
                     None => Refusal::Unknown,
                 }));
             };
-            let Some(role) = row.owner_role else {
-                return Ok(Err(Refusal::NotMember));
+            let who = Identity {
+                key: row.key.id,
+                account: Some(row.key.account_id),
+                tenant: Some(row.key.tenant_id),
             };
+            let Some(role) = row.effective_role() else {
+                let why = "This API key's owner is no longer a member of its tenant.";
+                return Ok(Err(Refusal::Known(who, why.to_owned())));
+            };
+            if row.key.disabled_at.is_some() {
+                return Ok(Err(Refusal::Known(
+                    who,
+                    "This API key is disabled.".to_owned(),
+                )));
+            }
             Ok(Ok(Principal {
                 key_id: row.key.id,
                 account_id: row.key.account_id,
@@ -233,6 +283,7 @@ impl Verifier {
                 role,
                 key_created_at: row.key.created_at,
                 key_expires_at: row.key.expires_at,
+                rotation: row.key.rotation,
                 member_of: memberships::tenants_of(c, row.key.account_id)?.into(),
             }))
         })
@@ -311,6 +362,17 @@ impl Evict for Verifier {
         self.invalidate(what);
     }
 }
+
+/// Whose `p` is, for the audit log.
+fn identity(p: &Principal) -> Identity {
+    Identity {
+        key: p.key_id,
+        account: Some(p.account_id),
+        tenant: Some(p.tenant_id),
+    }
+}
+
+mod refusals;
 
 #[cfg(test)]
 mod tests;

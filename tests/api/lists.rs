@@ -195,7 +195,16 @@ fn ordering_by_name_is_refused_past_what_may_be_sorted() {
                     a.clock.now(),
                 )?;
             }
-            Ok(())
+            let loaded = ("api_key", "bulk".to_owned());
+            let details = json!({ "keys": max });
+            keyward::bootstrap::operator_event(
+                w,
+                keyward::authz::Action::CreateApiKey,
+                loaded,
+                Some(tenant),
+                details,
+                a.clock.now(),
+            )
         })
         .unwrap();
     let by_name = "{ auth_api_key(order_by: {name: asc}, limit: 3) { name } }";

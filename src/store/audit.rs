@@ -1,0 +1,196 @@
+//! The audit log: an event appended in the transaction of the change it
+//! records (or in its own, for a refusal), read a page at a time, newest
+//! first, and pruned by age. Nothing updates an event (a trigger refuses
+//! it). No event holds a secret, a token or a hash: callers pass names,
+//! roles, times and ids only.
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, Row, params};
+
+use super::listing::{Bind, Sql};
+use super::{Write, parse_col, time_from_sql, time_to_sql};
+use crate::domain::ids::{AccountId, KeyId, TenantId};
+use crate::error::AppResult;
+
+/// How a request ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Allowed,
+    /// Refused: by the policies, or for bad credentials.
+    Denied,
+    /// Allowed or not, it could not be done (bad input, a conflict, an id
+    /// that is not there).
+    Failed,
+}
+
+crate::domain::model::text_enum!(Outcome, "outcome", {
+    Outcome::Allowed => "allowed",
+    Outcome::Denied => "denied",
+    Outcome::Failed => "failed",
+});
+
+/// One audit event.
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub at: DateTime<Utc>,
+    pub request_id: Option<String>,
+    pub actor_key: Option<KeyId>,
+    pub actor_account: Option<AccountId>,
+    /// Whose log it is in; `None`: the server's.
+    pub tenant: Option<TenantId>,
+    /// A Cedar action's name, or `Authenticate`.
+    pub action: String,
+    pub resource_type: String,
+    pub resource_id: Option<String>,
+    pub outcome: Outcome,
+    /// The policies that decided it (permits for an allow, forbids for a
+    /// deny).
+    pub policies: Vec<String>,
+    /// The request's non-secret arguments.
+    pub details: serde_json::Value,
+    /// Why it was refused or failed.
+    pub message: Option<String>,
+}
+
+/// An event as stored, with its place in the log.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub id: i64,
+    pub event: Event,
+}
+
+pub fn append(w: &Write, e: &Event) -> AppResult<()> {
+    w.prepare_cached(
+        "INSERT INTO audit_events (at, request_id, actor_key_id, actor_account_id, tenant_id, action,
+             resource_type, resource_id, outcome, policies, details, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?
+    .execute(params![
+        time_to_sql(&e.at),
+        e.request_id,
+        e.actor_key,
+        e.actor_account,
+        e.tenant,
+        e.action,
+        e.resource_type,
+        e.resource_id,
+        e.outcome.as_str(),
+        serde_json::to_string(&e.policies).unwrap_or_else(|_| "[]".into()),
+        e.details.to_string(),
+        e.message,
+    ])?;
+    w.audited();
+    Ok(())
+}
+
+/// Which events a page is cut from: one tenant's (or the server's), and
+/// those matching every given field.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    pub tenant: Option<TenantId>,
+    pub actor_key: Option<KeyId>,
+    pub resource_id: Option<String>,
+    pub action: Option<String>,
+    pub outcome: Option<Outcome>,
+    /// Only events at or after, and before, these times.
+    pub after: Option<DateTime<Utc>>,
+    pub before: Option<DateTime<Utc>>,
+    /// Only events with a larger id (`keyward audit --follow`).
+    pub since_id: Option<i64>,
+}
+
+const SELECT: &str = "SELECT id, at, request_id, actor_key_id, actor_account_id, tenant_id, action,
+        resource_type, resource_id, outcome, policies, details, message
+    FROM audit_events";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
+    let policies: String = r.get(10)?;
+    let details: String = r.get(11)?;
+    Ok(Stored {
+        id: r.get(0)?,
+        event: Event {
+            at: time_from_sql(&r.get::<_, String>(1)?)?,
+            request_id: r.get(2)?,
+            actor_key: r.get(3)?,
+            actor_account: r.get(4)?,
+            tenant: r.get(5)?,
+            action: r.get(6)?,
+            resource_type: r.get(7)?,
+            resource_id: r.get(8)?,
+            outcome: parse_col(&r.get::<_, String>(9)?)?,
+            policies: serde_json::from_str(&policies).unwrap_or_default(),
+            details: serde_json::from_str(&details).unwrap_or_default(),
+            message: r.get(12)?,
+        },
+    })
+}
+
+/// One page of the events `filter` selects, newest first. Each filter
+/// field has its index (migration 0005), so a page reads about `limit`
+/// rows past `offset` whatever the log holds.
+pub fn page_of(
+    conn: &Connection,
+    filter: &Filter,
+    limit: usize,
+    offset: usize,
+) -> AppResult<Vec<Stored>> {
+    let mut text = vec![match filter.tenant {
+        Some(_) => "tenant_id = ?",
+        None => "tenant_id IS NULL",
+    }];
+    let mut binds: Vec<Bind> = filter
+        .tenant
+        .iter()
+        .map(|t| Bind::Text(t.to_string()))
+        .collect();
+    let mut eq = |column: &'static str, v: Option<String>| {
+        if let Some(v) = v {
+            text.push(column);
+            binds.push(Bind::Text(v));
+        }
+    };
+    eq("actor_key_id = ?", filter.actor_key.map(|k| k.to_string()));
+    eq("resource_id = ?", filter.resource_id.clone());
+    eq("action = ?", filter.action.clone());
+    eq("outcome = ?", filter.outcome.map(|o| o.as_str().to_owned()));
+    eq("at >= ?", filter.after.as_ref().map(time_to_sql));
+    eq("at < ?", filter.before.as_ref().map(time_to_sql));
+    if let Some(id) = filter.since_id {
+        text.push("id > ?");
+        binds.push(Bind::Int(id));
+    }
+    let order = if filter.since_id.is_some() {
+        "at, id"
+    } else {
+        "at DESC, id DESC"
+    };
+    binds.extend([
+        Bind::Int(i64::try_from(limit).unwrap_or(i64::MAX)),
+        Bind::Int(i64::try_from(offset).unwrap_or(i64::MAX)),
+    ]);
+    let q = Sql::new(
+        format!(
+            "{SELECT} WHERE {} ORDER BY {order} LIMIT ? OFFSET ?",
+            text.join(" AND ")
+        ),
+        binds,
+    );
+    q.rows(conn, None, from_row)
+}
+
+/// Deletes up to `batch` events older than `before`; how many it deleted.
+/// Retention, not an edit: the only way an event leaves the log.
+pub fn prune(w: &Write, before: DateTime<Utc>, batch: usize) -> AppResult<usize> {
+    Ok(w.execute(
+        "DELETE FROM audit_events WHERE id IN
+             (SELECT id FROM audit_events WHERE at < ?1 ORDER BY at LIMIT ?2)",
+        params![
+            time_to_sql(&before),
+            i64::try_from(batch).unwrap_or(i64::MAX)
+        ],
+    )?)
+}
+
+/// The newest event's id (where `--follow` starts).
+pub fn last_id(conn: &Connection) -> AppResult<Option<i64>> {
+    Ok(conn.query_row("SELECT max(id) FROM audit_events", [], |r| r.get(0))?)
+}
