@@ -53,6 +53,7 @@ fn verification(c: &mut Criterion) {
         owner_kind: AccountKind::User,
         owner_is_caller: true,
         owner_role: Some(principal.role),
+        key_role: None,
         expires_at: None,
     };
     let session = authz.session(&principal, &ents, now).unwrap();

@@ -500,6 +500,7 @@ mod tests {
             role,
             key_created_at: chrono::DateTime::UNIX_EPOCH,
             key_expires_at: None,
+            rotation: None,
             member_of: Vec::new().into(),
         }
     }

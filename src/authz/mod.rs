@@ -335,7 +335,7 @@ mod tests {
         let context = serde_json::json!({
             "caller": { "key_age_seconds": 0 },
             "tenant": uid("Keyward::Tenant", "t"),
-            "owner_kind": "USER", "owner_is_caller": true, "owner_role": "USER",
+            "owner_kind": "USER", "owner_is_caller": true, "owner_role": "USER", "key_role": "USER",
         });
         let key: EntityUid = r#"Keyward::ApiKey::"k""#.parse().unwrap();
         let account: EntityUid = r#"Keyward::Account::"a""#.parse().unwrap();

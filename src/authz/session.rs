@@ -141,6 +141,7 @@ mod tests {
             role,
             key_created_at: DateTime::UNIX_EPOCH,
             key_expires_at: None,
+            rotation: None,
             member_of: member_of.into(),
         };
         let (admin, user, robot) = (
@@ -183,6 +184,7 @@ mod tests {
                 owner_kind: AccountKind::User,
                 owner_is_caller: true,
                 owner_role: Some(k.role),
+                key_role: None,
                 expires_at: None,
             },
             _ => RequestContext::Empty,

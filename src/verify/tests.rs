@@ -39,7 +39,17 @@ fn fixture(ttl: Duration) -> Fixture {
 
 fn revoke(f: &Fixture) {
     f.store
-        .write(|w| api_keys::revoke(w, &Allowed::for_tests(Action::DeleteApiKey), f.key, f.now))
+        .write(|w| {
+            api_keys::revoke(w, &Allowed::for_tests(Action::DeleteApiKey), f.key, f.now)?;
+            crate::bootstrap::operator_event(
+                w,
+                Action::DeleteApiKey,
+                ("api_key", f.key.to_string()),
+                None,
+                serde_json::json!({}),
+                f.now,
+            )
+        })
         .unwrap();
 }
 
