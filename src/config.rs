@@ -52,6 +52,16 @@ pub struct Config {
     /// are seen within this bound.
     #[arg(long, env = "KEYWARD_CACHE_TTL", default_value_t = 5)]
     pub cache_ttl: u64,
+
+    /// How long audit events are kept (`90d`, `52weeks`, `8760h`); older
+    /// ones are pruned in the background, a thousand at a time.
+    #[arg(long, env = "KEYWARD_AUDIT_RETENTION", default_value = "365d", value_parser = humantime::parse_duration)]
+    pub audit_retention: std::time::Duration,
+
+    /// Seconds between background tidies: rotated keys past their grace
+    /// become revoked, audit events past the retention are pruned.
+    #[arg(long, env = "KEYWARD_HOUSEKEEPING_INTERVAL", default_value_t = 60)]
+    pub housekeeping_interval: u64,
 }
 
 impl Config {
@@ -69,6 +79,8 @@ impl Config {
             checkpoint_interval: 3600,
             cache_keys: 100_000,
             cache_ttl: 5,
+            audit_retention: std::time::Duration::from_secs(365 * 24 * 3600),
+            housekeeping_interval: 3600,
         }
     }
 }

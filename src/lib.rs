@@ -14,6 +14,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod gql;
+pub mod housekeeping;
 pub mod http;
 pub mod metrics;
 pub mod startup;

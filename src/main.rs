@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use keyward::cli::audit::AuditArgs;
 use keyward::cli::auth::AuthCommand;
 use keyward::cli::client::{self, ClientOpts};
 use keyward::cli::keys::KeysCommand;
@@ -84,6 +85,15 @@ enum Command {
         #[command(subcommand)]
         cmd: MembersCommand,
     },
+    /// Read the audit log: every change and every refusal, with the policies
+    /// that decided it (tenant admins).
+    #[command(after_help = "Example:\n  keyward audit --follow")]
+    Audit {
+        #[command(flatten)]
+        opts: ClientOpts,
+        #[command(flatten)]
+        args: AuditArgs,
+    },
     /// Copy the database, consistently, while it is in use (SQLite's online
     /// backup API): a single file that `serve --db` can use as it is.
     #[command(
@@ -114,5 +124,6 @@ fn main() -> ExitCode {
         Command::Keys { opts, cmd } => client::run(&opts, |c| c.keys(&cmd)),
         Command::ServiceAccounts { opts, cmd } => client::run(&opts, |c| c.service_accounts(&cmd)),
         Command::Members { opts, cmd } => client::run(&opts, |c| c.members(&cmd)),
+        Command::Audit { opts, args } => client::run(&opts, |c| c.audit(&args)),
     }
 }

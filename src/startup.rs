@@ -39,6 +39,8 @@ pub struct Application {
     workers: Option<usize>,
     last_used_interval: Duration,
     checkpoint_interval: Duration,
+    housekeeping_interval: Duration,
+    audit_retention: chrono::Duration,
     watcher: Option<Watcher>,
     /// `GET /metrics`, on its own listener when configured.
     metrics: Option<(TcpListener, Arc<prometheus_client::registry::Registry>)>,
@@ -93,6 +95,9 @@ impl Application {
             workers: config.workers,
             last_used_interval: Duration::from_secs(config.last_used_interval.max(1)),
             checkpoint_interval: Duration::from_secs(config.checkpoint_interval.max(1)),
+            housekeeping_interval: Duration::from_secs(config.housekeeping_interval.max(1)),
+            audit_retention: chrono::Duration::from_std(config.audit_retention)
+                .unwrap_or(chrono::Duration::MAX),
             watcher,
             metrics: metrics_listener.map(|l| (l, Arc::new(registry))),
             bootstrapped,
@@ -154,8 +159,21 @@ impl Application {
         let verifier = self.state.verifier.clone();
         actix_rt::spawn(every(
             self.last_used_interval,
-            "writing last_used_at",
-            move || verifier.flush_last_used(),
+            "writing last_used_at and refused credentials",
+            move || {
+                verifier.flush_refusals()?;
+                verifier.flush_last_used()
+            },
+        ));
+        let (store, clock, retention) = (
+            self.state.store.clone(),
+            self.state.clock.clone(),
+            self.audit_retention,
+        );
+        actix_rt::spawn(every(
+            self.housekeeping_interval,
+            "housekeeping",
+            move || crate::housekeeping::run(&store, clock.now(), retention),
         ));
         let store = self.state.store.clone();
         actix_rt::spawn(every(

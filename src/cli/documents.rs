@@ -11,9 +11,13 @@ pub const TENANT_BY_ID: &str =
 pub const CREATE_TENANT: &str =
     "mutation($input: create_tenant_input!) { create_tenant(input: $input) { id name slug } }";
 
-pub const LIST_KEYS: &str = "{ auth_api_key(order_by: {created: desc}) { id name expires_at user_id default_tenant_id created created_by { id } last_used_at } }";
+pub const LIST_KEYS: &str = "{ auth_api_key(order_by: {created: desc}) { id name expires_at user_id default_tenant_id created created_by { id } last_used_at role disabled_at replaced_by grace_until } }";
 pub const CREATE_KEY: &str =
     "mutation($input: create_api_key_input!) { create_api_key(input: $input) { id token key } }";
+pub const ROTATE_KEY: &str = "mutation($input: rotate_api_key_input!) { rotate_api_key(input: $input) { id token key old_key_works_until } }";
+pub const UPDATE_KEY: &str = "mutation($input: update_api_key_input!) { update_api_key(input: $input) { id name disabled_at } }";
+/// A page of the audit log: `$where` as `audit_event_bool_exp`.
+pub const AUDIT: &str = "query($where: audit_event_bool_exp, $limit: Int) { audit_event(where: $where, limit: $limit) { id at request_id actor_key_id actor_account_id tenant_id action resource_type resource_id outcome determining_policies details message } }";
 pub const DELETE_KEY: &str =
     "mutation($input: delete_api_key_input!) { delete_api_key(input: $input) { success } }";
 

@@ -1,4 +1,5 @@
-//! `keyward keys`: create (for yourself or a service account), list, revoke.
+//! `keyward keys`: create (for yourself or a service account), list,
+//! rotate, disable, enable, rename, revoke.
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::Subcommand;
 use serde_json::{Value, json};
@@ -27,10 +28,47 @@ pub enum KeysCommand {
         /// (default: you)
         #[arg(long = "for", value_name = "ACCOUNT")]
         for_account: Option<String>,
+        /// A restricted key: this role (TENANT_ADMIN, USER, READ_ONLY_USER),
+        /// no higher than the owner's (default: the owner's)
+        #[arg(long)]
+        role: Option<String>,
         /// Print the secret alone, for scripts
         #[arg(short, long)]
         quiet: bool,
     },
+    /// Replace a key with a new secret; the old one keeps working for the
+    /// grace period, then fails, naming its replacement.
+    #[command(after_help = "Examples:
+  keyward keys rotate 3f0c... --grace 1h
+  NEW=$(keyward keys rotate 3f0c... --grace 10m --quiet)")]
+    Rotate {
+        id: String,
+        /// How long the old key keeps working, such as 1h or 7d (default: 0,
+        /// it stops at once)
+        #[arg(long, default_value = "0s")]
+        grace: humantime::Duration,
+        /// The new key's lifetime (default: the old key's expiry)
+        #[arg(long, conflicts_with = "expires_at")]
+        expires_in: Option<humantime::Duration>,
+        /// The new key's expiry, as 2027-01-31 or RFC 3339
+        #[arg(long)]
+        expires_at: Option<String>,
+        /// Print the new secret alone, for scripts
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Disable a key: it fails at once, until enabled again.
+    #[command(after_help = "Example:
+  keyward keys disable 3f0c...")]
+    Disable { id: String },
+    /// Enable a disabled key.
+    #[command(after_help = "Example:
+  keyward keys enable 3f0c...")]
+    Enable { id: String },
+    /// Rename a key.
+    #[command(after_help = "Example:
+  keyward keys rename 3f0c... ci-deploy")]
+    Rename { id: String, name: String },
     /// List the keys you may see (never their secrets).
     #[command(after_help = "Example:\n  keyward keys list")]
     List,
@@ -98,6 +136,26 @@ fn parse_expiry(
     Ok(at.map(|t| t.to_rfc3339_opts(SecondsFormat::Secs, true)))
 }
 
+/// What a listed key's row says besides its times: restricted, disabled,
+/// rotated.
+fn status(k: &Value) -> String {
+    let mut s = Vec::new();
+    if let Some(role) = k["role"].as_str() {
+        s.push(format!("role {role}"));
+    }
+    if !k["disabled_at"].is_null() {
+        s.push("disabled".to_owned());
+    }
+    if !k["replaced_by"].is_null() {
+        s.push(format!("rotated, works until {}", when(&k["grace_until"])));
+    }
+    if s.is_empty() {
+        "active".to_owned()
+    } else {
+        s.join("; ")
+    }
+}
+
 impl Client {
     pub fn keys(&self, cmd: &KeysCommand) -> Result<(), ClientError> {
         let api = self.api()?;
@@ -107,6 +165,7 @@ impl Client {
                 expires_in,
                 expires_at,
                 for_account,
+                role,
                 quiet,
             } => {
                 let expires = parse_expiry(*expires_in, expires_at.as_deref())?;
@@ -114,9 +173,10 @@ impl Client {
                     Some(who) => Value::String(service_account_id(&api, who)?),
                     None => self.whoami(&api)?["user_id"].clone(),
                 };
+                let role = role.as_deref().map(str::to_uppercase);
                 let d = api.call(
                     documents::CREATE_KEY,
-                    json!({ "input": { "user_id": owner, "name": name, "expires_at": expires } }),
+                    json!({ "input": { "user_id": owner, "name": name, "expires_at": expires, "role": role } }),
                 )?;
                 let made = &d["create_api_key"];
                 if *quiet && !self.json {
@@ -147,11 +207,63 @@ impl Client {
                             name_of(&names, &k["user_id"]),
                             when(&k["expires_at"]),
                             when(&k["last_used_at"]),
+                            status(k),
                         ]
                     })
                     .collect();
                 self.print(keys.clone(), || {
-                    table(&["NAME", "ID", "OWNER", "EXPIRES AT", "LAST USED"], &rows)
+                    table(
+                        &["NAME", "ID", "OWNER", "EXPIRES AT", "LAST USED", "STATUS"],
+                        &rows,
+                    )
+                });
+            }
+            KeysCommand::Rotate {
+                id,
+                grace,
+                expires_in,
+                expires_at,
+                quiet,
+            } => {
+                let expires = parse_expiry(*expires_in, expires_at.as_deref())?;
+                let grace = i32::try_from(grace.as_secs()).map_err(|_| {
+                    ClientError::Usage("--grace is too long (at most a year)".into())
+                })?;
+                let mut input = json!({ "key_id": id, "grace_seconds": grace });
+                if let Some(e) = expires {
+                    input["expires_at"] = json!(e);
+                }
+                let d = api.call(documents::ROTATE_KEY, json!({ "input": input }))?;
+                let made = d["rotate_api_key"].clone();
+                if *quiet && !self.json {
+                    println!("{}", text(&made["key"]));
+                    return Ok(());
+                }
+                self.print(made.clone(), || {
+                    format!(
+                        "Rotated key {id}: it works until {}.\nIts replacement is {}; this is the only time its secret is shown:\n{}\n",
+                        when(&made["old_key_works_until"]),
+                        text(&made["id"]),
+                        text(&made["key"])
+                    )
+                });
+            }
+            KeysCommand::Disable { id } | KeysCommand::Enable { id } => {
+                let disabled = matches!(cmd, KeysCommand::Disable { .. });
+                let d = api.call(
+                    documents::UPDATE_KEY,
+                    json!({ "input": { "key_id": id, "disabled": disabled } }),
+                )?;
+                let what = if disabled { "Disabled" } else { "Enabled" };
+                self.print(d["update_api_key"].clone(), || format!("{what} key {id}\n"));
+            }
+            KeysCommand::Rename { id, name } => {
+                let d = api.call(
+                    documents::UPDATE_KEY,
+                    json!({ "input": { "key_id": id, "name": name } }),
+                )?;
+                self.print(d["update_api_key"].clone(), || {
+                    format!("Renamed key {id} to {name}\n")
                 });
             }
             KeysCommand::Revoke { id, yes } => {

@@ -3,6 +3,7 @@
 //! its clap tree beside its code, and the operator's commands on the local
 //! database and files (`local`). `main.rs` declares the tree and calls these.
 pub mod api;
+pub mod audit;
 pub mod auth;
 pub mod client;
 pub mod config;

@@ -1,6 +1,6 @@
 // The GraphQL API: the documents the console sends, and one request.
 
-const KEY_FIELDS = 'id name user_id default_tenant_id created expires_at last_used_at';
+const KEY_FIELDS = 'id name user_id default_tenant_id created expires_at last_used_at role disabled_at replaced_by grace_until';
 
 export const Q = {
   whoami: `{
@@ -14,6 +14,12 @@ export const Q = {
   invitations: `{ membership_invitation { id email role created expires_at accepted_at revoked_at } }`,
   createKey: `mutation ($input: create_api_key_input!) { create_api_key(input: $input) { id key } }`,
   deleteKey: `mutation ($input: delete_api_key_input!) { delete_api_key(input: $input) { success } }`,
+  rotateKey: `mutation ($input: rotate_api_key_input!) {
+    rotate_api_key(input: $input) { id key old_key_works_until } }`,
+  updateKey: `mutation ($input: update_api_key_input!) { update_api_key(input: $input) { id disabled_at } }`,
+  audit: `query ($where: audit_event_bool_exp) {
+    audit_event(where: $where, limit: 100) {
+      id at actor_key_id action resource_type resource_id outcome determining_policies details message } }`,
   createServiceAccount: `mutation ($input: create_service_account_input!) {
     create_service_account(input: $input) { id name } }`,
   deleteServiceAccount: `mutation ($input: delete_service_account_input!) {

@@ -6,6 +6,7 @@
 import { Q, request } from './api.js';
 import { focusName, modal, refocus, scriptForm, showSecret } from './dialogs.js';
 import { announce, field, h, pageHeader, ROLE_LABELS } from './dom.js';
+import { auditPage } from './audit.js';
 import { keysPage } from './keys.js';
 import {
   endSession, isAdmin, savedKey, session, startSession, tenantName, whenSessionEnds,
@@ -40,6 +41,7 @@ const PAGES = {
   '#/keys': { title: 'API Keys', render: keysPage },
   '#/team/service-accounts': { title: 'Service Accounts', render: serviceAccountsPage, admin: true },
   '#/team/members': { title: 'Members', render: membersPage, admin: true },
+  '#/team/audit': { title: 'Audit log', render: auditPage, admin: true },
 };
 
 let renderCount = 0;
@@ -93,7 +95,8 @@ function renderTopbar() {
       isAdmin() && h('li', { class: 'group' }, h('span', { class: 'group-label', id: 'team-label' }, 'Team'),
         h('ul', { 'aria-labelledby': 'team-label' },
           link('#/team/service-accounts', 'Service Accounts'),
-          link('#/team/members', 'Members'))))),
+          link('#/team/members', 'Members'),
+          link('#/team/audit', 'Audit log'))))),
     h('div', { class: 'who' },
       h('span', {}, session.name && h('span', { class: 'who-name' }, session.name),
         h('span', { class: 'muted' }, `${tenantName(session.me.tenant_id)} · ${ROLE_LABELS[session.me.role]}`)),

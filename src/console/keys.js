@@ -2,7 +2,7 @@
 // confirmation, the table, and the API Keys page.
 import { Q } from './api.js';
 import { confirmAction, formDialog, guard, showSecret } from './dialogs.js';
-import { announce, expires, field, h, pageHeader, select, table, trashIcon, when } from './dom.js';
+import { announce, expires, field, h, pageHeader, ROLE_LABELS, select, table, trashIcon, when } from './dom.js';
 import { call, endSession, session, tenantName } from './session.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -77,10 +77,72 @@ export async function deleteKey(key, { owner, onDeleted }) {
   onDeleted();
 }
 
-/** A table of keys; `onDelete` puts a trash button on each row. */
-export function keysTable(keys, { caption, showTenant, onDelete }) {
+/**
+ * Asks how long the old key may keep working, rotates it, and shows the new
+ * secret once.
+ */
+export function rotateKeyDialog(key, onRotated) {
+  const grace = select([['0', 'Stop the old key now'], ['3600', 'For 1 hour'], ['86400', 'For 1 day'], ['604800', 'For 7 days']], '3600');
+  formDialog(`Rotate ${key.name}`, [
+    h('p', {}, 'A new key replaces this one, with the same name, owner, tenant and expiry.'),
+    field('Keep the old key working', grace, 'Time to roll the new key out; then the old one fails, naming its replacement.'),
+  ], 'Rotate', async (dialog) => {
+    const data = await call(Q.rotateKey, { input: { key_id: key.id, grace_seconds: Number(grace.value) } });
+    const made = data.rotate_api_key;
+    showSecret(dialog, {
+      title: 'The new API key',
+      label: 'API key',
+      secret: made.key,
+      note: `The old key works until ${when(made.old_key_works_until)}.`,
+    });
+    if (key.id === session.me.api_key_id && grace.value === '0') {
+      endSession('You rotated the key you were signed in with: sign in with the new one.');
+      return;
+    }
+    onRotated();
+  });
+  grace.focus();
+}
+
+/** Disables an enabled key, enables a disabled one. */
+export async function toggleKey(key, onDone) {
+  const disable = !key.disabled_at;
+  if (disable) {
+    const confirmed = await confirmAction({
+      title: 'Disable API key',
+      message: `Disable ${key.name}?`,
+      detail: key.id === session.me.api_key_id
+        ? 'You are signed in with this key: disabling it signs you out.'
+        : 'Every client using it fails at once, until you enable it again.',
+      confirm: 'Disable',
+    });
+    if (!confirmed) return;
+  }
+  await call(Q.updateKey, { input: { key_id: key.id, disabled: disable } });
+  if (disable && key.id === session.me.api_key_id) {
+    endSession('You disabled the key you were signed in with.');
+    return;
+  }
+  announce(`${disable ? 'Disabled' : 'Enabled'} the API key ${key.name}.`);
+  onDone();
+}
+
+/** What a key's row says besides its times. */
+function status(k) {
+  const parts = [];
+  if (k.role) parts.push(`${ROLE_LABELS[k.role]} only`);
+  if (k.disabled_at) parts.push('Disabled');
+  if (k.replaced_by) parts.push(`Rotated: works until ${when(k.grace_until)}`);
+  return parts.length ? parts.join(' · ') : 'Active';
+}
+
+/**
+ * A table of keys; `onDelete` puts a trash button on each row, `onChange`
+ * (after a rotation or a toggle) rotate and disable/enable buttons.
+ */
+export function keysTable(keys, { caption, showTenant, onDelete, onChange }) {
   if (keys.length === 0) return h('p', { class: 'empty' }, 'No API keys.');
-  const columns = ['Name', showTenant && 'Tenant', 'Created', 'Expires', 'Last used', 'Actions'].filter(Boolean);
+  const columns = ['Name', showTenant && 'Tenant', 'Created', 'Expires', 'Last used', 'Status', 'Actions'].filter(Boolean);
   const rows = keys.map((k) => h('tr', { 'data-key-id': k.id },
     h('th', { scope: 'row', 'data-label': 'Name' }, k.name,
       k.id === session.me.api_key_id && [' ', h('span', { class: 'badge' }, 'this session')]),
@@ -88,14 +150,28 @@ export function keysTable(keys, { caption, showTenant, onDelete }) {
     h('td', { 'data-label': 'Created' }, when(k.created)),
     h('td', { 'data-label': 'Expires' }, expires(k.expires_at)),
     h('td', { 'data-label': 'Last used' }, when(k.last_used_at, 'Not yet')),
-    h('td', { 'data-label': 'Actions' }, h('button', {
-      type: 'button',
-      class: 'icon',
-      'data-focus': `delete-key-${k.id}`,
-      'aria-label': `Delete ${k.name}`,
-      title: `Delete ${k.name}`,
-      onclick: (e) => guard(e.currentTarget, () => onDelete(k)),
-    }, trashIcon())),
+    h('td', { 'data-label': 'Status', 'data-status': '' }, status(k)),
+    h('td', { 'data-label': 'Actions', class: 'row-actions' },
+      onChange && !k.replaced_by && h('button', {
+        type: 'button',
+        'data-focus': `rotate-key-${k.id}`,
+        'aria-label': `Rotate ${k.name}`,
+        onclick: () => rotateKeyDialog(k, onChange),
+      }, 'Rotate'),
+      onChange && h('button', {
+        type: 'button',
+        'data-focus': `toggle-key-${k.id}`,
+        'aria-label': `${k.disabled_at ? 'Enable' : 'Disable'} ${k.name}`,
+        onclick: (e) => guard(e.currentTarget, () => toggleKey(k, onChange)),
+      }, k.disabled_at ? 'Enable' : 'Disable'),
+      h('button', {
+        type: 'button',
+        class: 'icon',
+        'data-focus': `delete-key-${k.id}`,
+        'aria-label': `Delete ${k.name}`,
+        title: `Delete ${k.name}`,
+        onclick: (e) => guard(e.currentTarget, () => onDelete(k)),
+      }, trashIcon())),
   ));
   return table(caption, columns, rows);
 }
@@ -152,6 +228,7 @@ export async function keysPage(refresh) {
       caption: 'Your API keys',
       showTenant: session.tenants.length > 1,
       onDelete: (k) => deleteKey(k, { onDeleted: refresh }),
+      onChange: refresh,
     }),
     h('p', { class: 'hint' }, '"Last used" is written periodically (every minute by default), not on every request.'),
   ];

@@ -65,6 +65,7 @@ export async function serviceAccountsPage(refresh) {
       keysTable(keys, {
         caption: `API keys of ${sa.name}`,
         onDelete: (k) => deleteKey(k, { owner: sa.name, onDeleted: refresh }),
+        onChange: refresh,
       }));
   });
   return [

@@ -43,7 +43,15 @@ fn list_field(name: &str) -> Option<List> {
         query: QUERY,
     };
     Some(match name {
-        "auth_api_key" | "tenant" | "membership" | "membership_invitation" => root(MAX_LIST),
+        "auth_api_key" | "tenant" | "membership" | "membership_invitation" | "audit_event" => {
+            root(MAX_LIST)
+        }
+        // A few policy ids, read with the event.
+        "determining_policies" => List {
+            default: 1,
+            most: 1,
+            query: 0,
+        },
         "service_account" => root(SERVICE_ACCOUNTS),
         "api_keys" => List {
             default: KEYS_PER_ACCOUNT,

@@ -2,6 +2,7 @@
 //! one shape: parse the input, load, ask Cedar, act, all in one transaction.
 mod api_keys;
 pub mod audit;
+mod audit_events;
 mod auth_info;
 pub mod context;
 pub mod cost;

@@ -3,6 +3,7 @@
 use juniper::{DefaultScalarValue, Executor, graphql_object};
 
 use super::api_keys::{self, ApiKeyFilter, ApiKeyNode, ApiKeyOrder};
+use super::audit_events::{self, AuditEventNode, AuditFilter};
 use super::auth_info::{self, AuthInfo};
 use super::context::Context;
 use super::inputs::TenantScope;
@@ -80,5 +81,18 @@ impl Query {
     ) -> AppResult<Vec<ServiceAccountNode>> {
         let keys_each = service_accounts::keys_wanted(&executor.look_ahead())?;
         service_accounts::list(ctx, scope, limit, offset, keys_each)
+    }
+
+    /// The audit log, newest first: a tenant's (default: the calling key's;
+    /// tenant admins) or, with `server: true`, the server's (server admins).
+    /// Every mutation and every refused request is there, with the policies
+    /// that decided it.
+    fn audit_event(
+        ctx: &Context,
+        #[graphql(name = "where")] filter: Option<AuditFilter>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> AppResult<Vec<AuditEventNode>> {
+        audit_events::list(ctx, filter, limit, offset)
     }
 }
