@@ -84,7 +84,11 @@ impl Client {
         let mut last = events.iter().filter_map(|e| e["id"].as_i64()).max();
         let rows: Vec<Vec<String>> = events.iter().map(row).collect();
         self.print(json!(events), || table(&HEADERS, &rows));
-        while args.follow {
+        if !args.follow {
+            return Ok(());
+        }
+        // Until interrupted: a log being followed has no end.
+        loop {
             std::thread::sleep(Duration::from_secs(2));
             let d = api.call(
                 documents::AUDIT,
@@ -99,6 +103,5 @@ impl Client {
                 }
             }
         }
-        Ok(())
     }
 }
