@@ -385,9 +385,10 @@ fn two_authorization_headers_are_refused() {
     );
 }
 
-#[test]
-fn every_admin_mutation_refused_to_users_and_read_only_users() {
-    let w = world();
+/// Every mutation only a tenant admin may make, on the world's tenant:
+/// (name, document, variables); `SELF` in the variables stands for the
+/// caller's own membership.
+pub fn admin_mutations(w: &crate::world::World) -> Vec<(&'static str, &'static str, Value)> {
     let a = &w.app;
     let admin_membership = a.membership_of(&a.admin_id);
     let inv = a.ok(
@@ -400,7 +401,7 @@ fn every_admin_mutation_refused_to_users_and_read_only_users() {
         .unwrap()
         .to_owned();
     a.label(&inv_id, "invitation");
-    let attempts: Vec<(&str, &str, Value)> = vec![
+    vec![
         (
             "create_service_account",
             crate::helpers::CREATE_SERVICE_ACCOUNT,
@@ -451,7 +452,14 @@ fn every_admin_mutation_refused_to_users_and_read_only_users() {
             DELETE_MEMBERSHIP,
             input(json!({ "membership_id": admin_membership })),
         ),
-    ];
+    ]
+}
+
+#[test]
+fn every_admin_mutation_refused_to_users_and_read_only_users() {
+    let w = world();
+    let a = &w.app;
+    let attempts = admin_mutations(&w);
     let mut out = serde_json::Map::new();
     for (caller, key, me) in [
         ("user", &w.user_key, &w.user_id),

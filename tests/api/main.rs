@@ -3,6 +3,7 @@ mod helpers;
 mod world;
 
 mod api_keys;
+mod audit;
 mod auth_info;
 mod authentication;
 mod cli;
@@ -13,6 +14,7 @@ mod forward_auth;
 mod http;
 mod invitations;
 mod isolation;
+mod lifecycle;
 mod lists;
 mod memberships;
 mod nginx;

@@ -118,3 +118,59 @@ fn to_response(r: Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Resp
         text,
     }
 }
+
+impl TestApp {
+    /// Sends `GET /auth/verify` with `key` from four threads, runs `change`
+    /// once 200 requests have succeeded, and stops each thread after 300
+    /// requests sent after `change` returned. Returns how many succeeded
+    /// before it, and after: a change that stops the key must leave 0.
+    pub fn hammer(&self, key: &str, change: impl FnOnce()) -> (usize, usize) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        const AFTER: usize = 300;
+        let url = format!("{}/auth/verify", self.url);
+        let changed = Arc::new(AtomicBool::new(false));
+        let before = Arc::new(AtomicUsize::new(0));
+        let after = Arc::new(AtomicUsize::new(0));
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let (url, key) = (url.clone(), key.to_owned());
+                let (changed, before, after) = (changed.clone(), before.clone(), after.clone());
+                std::thread::spawn(move || {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .build()
+                        .into();
+                    let mut sent_after = 0;
+                    while sent_after < AFTER {
+                        // Read the flag before sending: a request sent after
+                        // the change returned must see it.
+                        let late = changed.load(Ordering::SeqCst);
+                        let status = agent
+                            .get(&url)
+                            .header("Authorization", &format!("Bearer {key}"))
+                            .call()
+                            .unwrap()
+                            .status();
+                        sent_after += usize::from(late);
+                        match (late, status.as_u16()) {
+                            (false, 200) => _ = before.fetch_add(1, Ordering::SeqCst),
+                            (true, 200) => _ = after.fetch_add(1, Ordering::SeqCst),
+                            _ => {}
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Let the hammering start and the key settle in the cache.
+        while before.load(Ordering::SeqCst) < 200 {
+            std::thread::yield_now();
+        }
+        change();
+        changed.store(true, Ordering::SeqCst);
+        for t in threads {
+            t.join().unwrap();
+        }
+        (before.load(Ordering::SeqCst), after.load(Ordering::SeqCst))
+    }
+}
