@@ -6,15 +6,26 @@ import { call } from './session.js';
 // The filters survive re-renders of the page.
 const filters = { outcome: '', action: '' };
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f-]{27}$/;
+
+/** An id, short, with the whole of it on hover. */
+const shortId = (id) => (id ? h('span', { title: id }, UUID.test(id) ? `${id.slice(0, 8)}…` : id) : 'none');
+
+/** The event's arguments as "name: value" pairs, ids shortened, nulls left out. */
+function details(json) {
+  const pairs = Object.entries(JSON.parse(json)).filter(([, v]) => v !== null);
+  return pairs.map(([k, v]) => `${k}: ${typeof v === 'string' && UUID.test(v) ? `${v.slice(0, 8)}…` : v}`).join(', ');
+}
+
 function row(e) {
   return h('tr', { 'data-event-id': String(e.id) },
     h('td', { 'data-label': 'At' }, when(e.at)),
     h('th', { scope: 'row', 'data-label': 'Action' }, e.action),
     h('td', { 'data-label': 'Outcome', 'data-outcome': e.outcome }, e.outcome),
-    h('td', { 'data-label': 'Resource' }, [e.resource_type, e.resource_id].filter(Boolean).join(' ')),
-    h('td', { 'data-label': 'By key' }, e.actor_key_id ?? 'none'),
+    h('td', { 'data-label': 'Resource' }, e.resource_type, ' ', shortId(e.resource_id)),
+    h('td', { 'data-label': 'By key' }, shortId(e.actor_key_id)),
     h('td', { 'data-label': 'Policies' }, e.determining_policies.join(', ') || 'none'),
-    h('td', { 'data-label': 'Details' }, e.message ?? e.details));
+    h('td', { 'data-label': 'Details' }, [e.message, details(e.details)].filter(Boolean).join(' · ')));
 }
 
 export async function auditPage(refresh) {

@@ -76,9 +76,13 @@ export function announce(message) {
   toastTimer = setTimeout(() => { status.textContent = ''; }, 6000);
 }
 
-/** A table with a caption for screen readers; narrow screens stack its rows. */
+/**
+ * A table with a caption for screen readers; narrow screens stack its rows.
+ * Its wrapper scrolls sideways when the table is wide, so it takes the
+ * keyboard focus (arrow keys scroll it) and is named after the table.
+ */
 export function table(caption, columns, rows) {
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  return h('div', { class: 'table-wrap', tabindex: '0', role: 'group', 'aria-label': caption }, h('table', {},
     h('caption', { class: 'sr-only' }, caption),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col' }, c)))),
     h('tbody', {}, rows)));

@@ -93,7 +93,7 @@ export function rotateKeyDialog(key, onRotated) {
       title: 'The new API key',
       label: 'API key',
       secret: made.key,
-      note: `The old key works until ${when(made.old_key_works_until)}.`,
+      note: h('span', {}, 'The old key works until ', when(made.old_key_works_until), '.'),
     });
     if (key.id === session.me.api_key_id && grace.value === '0') {
       endSession('You rotated the key you were signed in with: sign in with the new one.');
@@ -127,13 +127,14 @@ export async function toggleKey(key, onDone) {
   onDone();
 }
 
-/** What a key's row says besides its times. */
+/** What a key's row says besides its times (text and <time> nodes). */
 function status(k) {
   const parts = [];
-  if (k.role) parts.push(`${ROLE_LABELS[k.role]} only`);
-  if (k.disabled_at) parts.push('Disabled');
-  if (k.replaced_by) parts.push(`Rotated: works until ${when(k.grace_until)}`);
-  return parts.length ? parts.join(' · ') : 'Active';
+  if (k.role) parts.push([`${ROLE_LABELS[k.role]} only`]);
+  if (k.disabled_at) parts.push(['Disabled']);
+  if (k.replaced_by) parts.push(['Rotated: works until ', when(k.grace_until)]);
+  if (parts.length === 0) return ['Active'];
+  return parts.flatMap((p, i) => (i === 0 ? p : [' · ', ...p]));
 }
 
 /**
@@ -150,7 +151,7 @@ export function keysTable(keys, { caption, showTenant, onDelete, onChange }) {
     h('td', { 'data-label': 'Created' }, when(k.created)),
     h('td', { 'data-label': 'Expires' }, expires(k.expires_at)),
     h('td', { 'data-label': 'Last used' }, when(k.last_used_at, 'Not yet')),
-    h('td', { 'data-label': 'Status', 'data-status': '' }, status(k)),
+    h('td', { 'data-label': 'Status', 'data-status': '' }, ...status(k)),
     h('td', { 'data-label': 'Actions', class: 'row-actions' },
       onChange && !k.replaced_by && h('button', {
         type: 'button',
