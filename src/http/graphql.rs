@@ -143,6 +143,9 @@ pub async fn post(
     if answer.unauthenticated {
         resp.insert_header((WWW_AUTHENTICATE, "Bearer"));
     }
+    if let Some(id) = answer.request_id {
+        resp.insert_header(("X-Request-Id", id));
+    }
     resp.content_type(actix_web::http::header::ContentType::json())
         .body(answer.body)
 }

@@ -40,6 +40,8 @@ pub struct AppState {
 /// (the response then carries a `WWW-Authenticate` challenge).
 pub struct Executed {
     pub body: Vec<u8>,
+    /// The request's id (its audit events carry it), when it got that far.
+    pub request_id: Option<String>,
     pub unauthenticated: bool,
 }
 
@@ -53,6 +55,7 @@ impl AppState {
             Err(e) => {
                 return Executed {
                     body: json_bytes(&e.graphql_body()),
+                    request_id: None,
                     unauthenticated: matches!(e, AppError::Unauthenticated(_)),
                 };
             }
@@ -73,6 +76,7 @@ impl AppState {
         {
             return Executed {
                 body: json_bytes(&too_expensive(cost)),
+                request_id: Some(ctx.request_id.clone()),
                 unauthenticated: false,
             };
         }
@@ -105,6 +109,7 @@ impl AppState {
         };
         Executed {
             body: body.unwrap_or_else(|e| json_bytes(&e.graphql_body())),
+            request_id: Some(ctx.request_id.clone()),
             unauthenticated,
         }
     }

@@ -194,3 +194,52 @@ pub fn prune(w: &Write, before: DateTime<Utc>, batch: usize) -> AppResult<usize>
 pub fn last_id(conn: &Connection) -> AppResult<Option<i64>> {
     Ok(conn.query_row("SELECT max(id) FROM audit_events", [], |r| r.get(0))?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::{Action, Allowed};
+    use crate::domain::names::{DisplayName, Slug};
+    use crate::store::{Store, tenants};
+
+    /// A decided change commits with its audit event, and only with it.
+    #[test]
+    fn a_decided_change_without_its_event_does_not_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("a.db")).unwrap();
+        let proof = Allowed::for_tests(Action::CreateTenant);
+        let name = DisplayName::parse("name", "Acme").unwrap();
+        let now = DateTime::UNIX_EPOCH;
+        let insert = |slug: &str, audited: bool| {
+            store.write(|w| {
+                let t = tenants::insert(w, &proof, &name, &Slug::parse(slug).unwrap(), now)?;
+                if audited {
+                    append(
+                        w,
+                        &Event {
+                            at: now,
+                            request_id: None,
+                            actor_key: None,
+                            actor_account: None,
+                            tenant: Some(t.id),
+                            action: "CreateTenant".into(),
+                            resource_type: "tenant".into(),
+                            resource_id: Some(t.id.to_string()),
+                            outcome: Outcome::Allowed,
+                            policies: vec![],
+                            details: serde_json::json!({}),
+                            message: None,
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+        };
+        assert!(insert("silent", false).is_err());
+        assert!(insert("audited", true).is_ok());
+        let slugs: Vec<String> = store
+            .read(|c| super::super::all(c, "SELECT slug FROM tenants", [], |r| r.get(0)))
+            .unwrap();
+        assert_eq!(slugs, ["audited"]);
+    }
+}

@@ -241,3 +241,23 @@ fn old_events_are_pruned_and_none_is_ever_edited() {
         .write(|w| Ok(w.execute("UPDATE audit_events SET outcome = 'denied'", [])?));
     assert!(edit.is_err(), "an audit event was edited");
 }
+
+#[test]
+fn an_events_request_id_is_the_responses_x_request_id() {
+    let w = world();
+    let a = &w.app;
+    let r = a.gql_with(
+        Some(&a.admin_key),
+        &[],
+        CREATE_SERVICE_ACCOUNT,
+        input(json!({ "name": "traced" })),
+    );
+    let id = r.headers["x-request-id"].clone();
+    assert_eq!(id.len(), 32, "{id}");
+    let e = &events(
+        a,
+        &a.admin_key,
+        json!({ "action": { "_eq": "CreateServiceAccount" } }),
+    )[0];
+    assert_eq!(e["request_id"], id);
+}

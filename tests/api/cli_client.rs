@@ -584,3 +584,83 @@ fn cli_output_names_accounts_and_explains_refusals() {
     assert_eq!(e["error"]["policies"], json!(["role-ceiling-grants"]));
     assert_eq!(e["error"]["code"], json!("FORBIDDEN"));
 }
+
+#[test]
+fn keys_rotate_disable_enable_restrict_and_the_audit_log() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let k = ["--key", app.admin_key.as_str()];
+    let (id, old) = app.create_key(&app.admin_key, &app.admin_id, "rolled");
+    // Rotate with an hour of grace: the new secret alone with --quiet.
+    let new = cli.ok(
+        &[
+            "keys", "rotate", &id, "--grace", "1h", "--quiet", k[0], k[1],
+        ],
+        &[],
+    );
+    let new = new.stdout.trim();
+    assert!(new.starts_with("kwu_") && new != old);
+    assert!(
+        app.gql(&old, AUTH_INFO, json!({})).get("errors").is_none(),
+        "the old key works in its grace"
+    );
+    assert!(app.gql(new, AUTH_INFO, json!({})).get("errors").is_none());
+    let listed = cli.ok(&["keys", "list", k[0], k[1]], &[]).stdout;
+    assert!(listed.contains("rotated, works until"), "{listed}");
+    // Disable, then enable, the new key.
+    let new_id = app.ok(new, AUTH_INFO, json!({}))["auth_info"]["api_key_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let off = cli.ok(&["keys", "disable", &new_id, k[0], k[1]], &[]);
+    assert_eq!(off.stdout, format!("Disabled key {new_id}\n"));
+    let refused = app.gql(new, AUTH_INFO, json!({}));
+    assert_eq!(refused["errors"][0]["message"], "This API key is disabled.");
+    assert!(
+        cli.ok(&["keys", "list", k[0], k[1]], &[])
+            .stdout
+            .contains("disabled")
+    );
+    cli.ok(&["keys", "enable", &new_id, k[0], k[1]], &[]);
+    assert!(app.gql(new, AUTH_INFO, json!({})).get("errors").is_none());
+    // A restricted key.
+    let ro = cli.ok(
+        &[
+            "keys",
+            "create",
+            "-n",
+            "dash",
+            "--role",
+            "read_only_user",
+            "--quiet",
+            k[0],
+            k[1],
+        ],
+        &[],
+    );
+    let role = app.ok(ro.stdout.trim(), AUTH_INFO, json!({}))["auth_info"]["role"].clone();
+    assert_eq!(role, "READ_ONLY_USER");
+    // The audit log, as JSON and as a table, with the deciding policies.
+    let events = cli.ok(&["audit", "--json", k[0], k[1]], &[]).json();
+    let actions: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for a in ["CreateApiKey", "RotateApiKey", "UpdateApiKey"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let table = cli
+        .ok(&["audit", "--action", "RotateApiKey", k[0], k[1]], &[])
+        .stdout;
+    assert!(table.starts_with("AT "), "{table}");
+    assert!(
+        table.contains("RotateApiKey") && table.contains("self-manage-keys"),
+        "{table}"
+    );
+    assert!(
+        !table.contains("UpdateApiKey"),
+        "the filter applies: {table}"
+    );
+}
