@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::Token;
 use crate::domain::ids::{AccountId, TenantId};
-use crate::domain::model::{AccountKind, Role};
+use crate::domain::model::{AccountKind, Role, Tenant};
 use crate::domain::names::{DisplayName, Email, Slug};
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
@@ -93,6 +93,13 @@ pub fn operator_event(
     )
 }
 
+/// Records that the operator made `tenant`, run by `admin`.
+fn tenant_made(w: &Write, tenant: &Tenant, admin: AccountId, now: DateTime<Utc>) -> AppResult<()> {
+    let details = json!({ "slug": tenant.slug.as_str(), "admin": admin.to_string() });
+    let what = ("tenant", tenant.id.to_string());
+    operator_event(w, Action::CreateTenant, what, Some(tenant.id), details, now)
+}
+
 /// Initialises an empty database; refuses one that already has a tenant.
 pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Bootstrapped> {
     store.write(|w| {
@@ -106,15 +113,7 @@ pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Boo
         let admin = accounts::insert_user(w, &by, &spec.admin_email, true, now)?;
         memberships::insert(w, &by, tenant.id, admin.id, Role::TenantAdmin, now)?;
         let api_key = operator_key(w, (admin.id, admin.kind), tenant.id, "bootstrap", now)?;
-        let details = json!({ "slug": tenant.slug.as_str(), "admin": admin.id.to_string() });
-        operator_event(
-            w,
-            Action::CreateTenant,
-            ("tenant", tenant.id.to_string()),
-            Some(tenant.id),
-            details,
-            now,
-        )?;
+        tenant_made(w, &tenant, admin.id, now)?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id: admin.id,
@@ -142,15 +141,7 @@ pub fn add_tenant(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResu
         let tenant = tenants::insert(w, &by, &spec.tenant_name, &spec.tenant_slug, now)?;
         let (user_id, api_key) =
             member_with_key(w, tenant.id, &spec.admin_email, Role::TenantAdmin, now)?;
-        let details = json!({ "slug": tenant.slug.as_str(), "admin": user_id.to_string() });
-        operator_event(
-            w,
-            Action::CreateTenant,
-            ("tenant", tenant.id.to_string()),
-            Some(tenant.id),
-            details,
-            now,
-        )?;
+        tenant_made(w, &tenant, user_id, now)?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id,
