@@ -22,6 +22,12 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_METRICS_LISTEN")]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// Refuse to start (or reload) with policies that could not be proven
+    /// against keyward's invariants because no SMT solver (cvc5) is found.
+    /// A set whose proof fails is refused either way.
+    #[arg(long, env = "KEYWARD_REQUIRE_PROOFS")]
+    pub require_proofs: bool,
+
     /// Serve GraphiQL at `GET /graphql`. Off by default: its page loads its
     /// scripts from a CDN (esm.sh), which keyward's own pages never do.
     #[arg(long, env = "KEYWARD_GRAPHIQL")]
@@ -73,6 +79,7 @@ impl Config {
             policies: None,
             metrics_listen: None,
             graphiql: false,
+            require_proofs: false,
             workers: Some(2),
             // Tests flush `last_used_at` themselves.
             last_used_interval: 3600,

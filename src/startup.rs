@@ -56,6 +56,7 @@ impl Application {
         let (metrics, registry) = Metrics::registered();
         let policies = Arc::new(Policies::load(
             config.policies.as_deref(),
+            config.require_proofs,
             clock.clone(),
             metrics.clone(),
         )?);

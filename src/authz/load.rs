@@ -12,11 +12,15 @@ pub struct PolicyError {
     pub problems: Vec<String>,
     /// The set is valid but fails its test cases.
     pub failed_tests: bool,
+    /// The set is valid and passes its cases, but breaks an invariant.
+    pub failed_proofs: bool,
 }
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let what = if self.failed_tests {
+        let what = if self.failed_proofs {
+            "the policies break keyward's invariants (see `keyward policy prove`)"
+        } else if self.failed_tests {
             "the policies fail their test cases (if the change is intended, change the cases with it: see `keyward policy test`)"
         } else {
             "invalid policies"
@@ -36,13 +40,21 @@ impl PolicyError {
         Self {
             problems,
             failed_tests: false,
+            failed_proofs: false,
         }
     }
 
     pub(super) fn tests(failures: Vec<String>) -> Self {
         Self {
-            problems: failures,
             failed_tests: true,
+            ..Self::many(failures)
+        }
+    }
+
+    pub(super) fn proofs(failures: Vec<String>) -> Self {
+        Self {
+            failed_proofs: true,
+            ..Self::many(failures)
         }
     }
 }
@@ -149,6 +161,9 @@ pub struct PolicyFiles {
     pub source: String,
     pub schema: (String, String),
     pub policies: Vec<(String, String)>,
+    /// The operator's invariants (`DIR/invariants/*.cedar`): reference sets
+    /// the policies must imply.
+    pub invariants: Vec<(String, String)>,
 }
 
 impl PolicyFiles {
@@ -164,6 +179,7 @@ impl PolicyFiles {
                 .iter()
                 .map(|(n, t)| (n.to_string(), t.to_string()))
                 .collect(),
+            invariants: Vec::new(),
         }
     }
 
@@ -193,10 +209,23 @@ impl PolicyFiles {
             .iter()
             .map(|p| Ok((p.display().to_string(), read(p)?)))
             .collect::<Result<Vec<_>, PolicyError>>()?;
+        let mut invariant_paths: Vec<_> = std::fs::read_dir(dir.join("invariants"))
+            .map(|d| {
+                d.filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "cedar") && p.is_file())
+                    .collect()
+            })
+            .unwrap_or_default();
+        invariant_paths.sort();
+        let invariants = invariant_paths
+            .iter()
+            .map(|p| Ok((p.display().to_string(), read(p)?)))
+            .collect::<Result<Vec<_>, PolicyError>>()?;
         Ok(Self {
             source: dir.display().to_string(),
             schema: (schema_path.display().to_string(), schema_text),
             policies,
+            invariants,
         })
     }
 
@@ -218,6 +247,12 @@ impl PolicyFiles {
             .map(|(n, t)| (base(n), t.as_str()))
             .collect();
         policies.sort();
+        // An invariant is part of what was vetted: editing one reloads.
+        policies.extend(
+            self.invariants
+                .iter()
+                .map(|(n, t)| (format!("invariants/{}", base(n)), t.as_str())),
+        );
         let mut h = blake3::Hasher::new();
         let schema = (base(&self.schema.0), self.schema.1.as_str());
         for (name, text) in std::iter::once(schema).chain(policies) {

@@ -9,6 +9,7 @@ pub mod entities;
 pub mod listing;
 mod load;
 mod proof;
+pub mod proofs;
 pub mod reload;
 mod session;
 
@@ -56,6 +57,24 @@ pub struct Authorizer {
     check_built: bool,
     /// Callers' own entities, built (`caller_entities`).
     callers: Mutex<LruCache<CallerKey, Arc<cedar_policy::Entities>>>,
+    /// The whole set, for proofs.
+    policies: PolicySet,
+    /// What was proven of this set (`vetted` sets it).
+    pub proofs: Proofs,
+}
+
+/// What the proofs said of a set that went live.
+#[derive(Clone, Debug, serde::Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Proofs {
+    /// Every invariant holds, for every request the schema allows.
+    Proven {
+        solver: String,
+        invariants: Vec<String>,
+        took_ms: u128,
+    },
+    /// No proof was made (no solver); why.
+    NotProven { reason: String },
 }
 
 /// Everything a caller's entities are made of.
@@ -92,6 +111,9 @@ impl Authorizer {
     pub fn compile(files: &PolicyFiles) -> Result<Self, PolicyError> {
         let (schema, policies) = files.compile()?;
         let by_action = slice_by_action(&schema, &policies)?;
+        let not_yet = Proofs::NotProven {
+            reason: "not run".into(),
+        };
         let action_groups = schema
             .action_entities()
             .map_err(|e| PolicyError::one(format!("schema actions: {e}")))?
@@ -105,6 +127,8 @@ impl Authorizer {
             action_groups,
             check_built: cfg!(debug_assertions),
             callers: Mutex::new(LruCache::new(CALLERS_KEPT)),
+            policies,
+            proofs: not_yet,
             schema,
             by_action,
             authorizer: cedar_policy::Authorizer::new(),
@@ -139,9 +163,38 @@ impl Authorizer {
             Some(d) => PolicyFiles::read_dir(d)?,
             None => PolicyFiles::embedded(),
         };
-        let authz = Self::compile(&files)?;
+        let mut authz = Self::compile(&files)?;
         let report = cases::Suite::for_dir(dir).gate(&authz)?;
+        authz.proofs = match authz.prove(&files) {
+            Ok(r) if r.holds() => Proofs::Proven {
+                invariants: r.proven(),
+                solver: r.solver,
+                took_ms: r.took.as_millis(),
+            },
+            Ok(r) => return Err(PolicyError::proofs(r.failures())),
+            Err(proofs::ProofError::NoSolver(why)) => {
+                tracing::warn!(reason = %why, "the policies were not proven against keyward's invariants: no SMT solver (install cvc5)");
+                Proofs::NotProven { reason: why }
+            }
+            Err(e @ proofs::ProofError::Failed(_)) => {
+                return Err(PolicyError::proofs(vec![e.to_string()]));
+            }
+        };
         Ok((authz, report))
+    }
+
+    /// Proves this set against keyward's invariants and the operator's
+    /// (`files.invariants`).
+    pub fn prove(&self, files: &PolicyFiles) -> Result<proofs::ProofReport, proofs::ProofError> {
+        let mut invariants =
+            proofs::Invariant::built_in().map_err(|e| proofs::ProofError::Failed(e.to_string()))?;
+        for (file, text) in &files.invariants {
+            invariants.push(
+                proofs::Invariant::from_file(file, text)
+                    .map_err(|e| proofs::ProofError::Failed(e.to_string()))?,
+            );
+        }
+        proofs::prove(&self.schema, &self.policies, &invariants)
     }
 
     /// Fixes the entities and the time for one request whose principal is

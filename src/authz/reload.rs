@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use notify::event::{AccessKind, AccessMode, EventKind, ModifyKind};
 use notify::{Event, RecommendedWatcher, RecursiveMode, Watcher as _};
 
-use super::{Authorizer, PolicyError, PolicyFiles};
+use super::{Authorizer, PolicyError, PolicyFiles, Proofs};
 use crate::clock::Clock;
 use crate::metrics::Metrics;
 
@@ -25,10 +25,16 @@ pub struct PolicyStatus {
     pub source: String,
     pub hash: String,
     pub loaded_at: DateTime<Utc>,
+    /// Which of keyward's invariants (and the operator's) were proven for
+    /// this set, and with which solver; or why not.
+    pub proofs: Proofs,
 }
 
 pub struct Policies {
     dir: Option<PathBuf>,
+    /// Refuse a set that could not be proven (no solver), not only one
+    /// that fails a proof.
+    require_proofs: bool,
     clock: Clock,
     metrics: Metrics,
     active: RwLock<Active>,
@@ -54,6 +60,26 @@ impl Reload {
     }
 }
 
+/// `dir`'s set, vetted (valid, its cases pass, its invariants proven or no
+/// solver to prove them); with `require_proofs`, proven.
+fn proven(dir: Option<&Path>, require_proofs: bool) -> Result<Authorizer, PolicyError> {
+    let authz = Authorizer::vetted(dir)?.0;
+    match &authz.proofs {
+        Proofs::NotProven { reason } if require_proofs => Err(PolicyError::proofs(vec![format!(
+            "--require-proofs: the policies could not be proven: {reason}"
+        )])),
+        Proofs::Proven {
+            invariants,
+            took_ms,
+            ..
+        } => {
+            tracing::info!(invariants = %invariants.join(", "), took_ms, "policies proven");
+            Ok(authz)
+        }
+        Proofs::NotProven { .. } => Ok(authz),
+    }
+}
+
 /// How long the directory must be quiet after a change before it is read:
 /// an editor's save is several events.
 const SETTLE: Duration = Duration::from_millis(250);
@@ -61,14 +87,20 @@ const SETTLE: Duration = Duration::from_millis(250);
 impl Policies {
     /// Loads `dir`, or the embedded defaults when there is none; the set
     /// must pass its test cases.
-    pub fn load(dir: Option<&Path>, clock: Clock, metrics: Metrics) -> Result<Self, PolicyError> {
-        let authz = Authorizer::vetted(dir)?.0.observed_by(metrics.clone());
+    pub fn load(
+        dir: Option<&Path>,
+        require_proofs: bool,
+        clock: Clock,
+        metrics: Metrics,
+    ) -> Result<Self, PolicyError> {
+        let authz = proven(dir, require_proofs)?.observed_by(metrics.clone());
         let active = Active {
             authz: Arc::new(authz),
             loaded_at: clock.now(),
         };
         Ok(Self {
             dir: dir.map(Path::to_path_buf),
+            require_proofs,
             clock,
             metrics,
             active: RwLock::new(active),
@@ -90,6 +122,7 @@ impl Policies {
             source: a.authz.source.clone(),
             hash: a.authz.hash.clone(),
             loaded_at: a.loaded_at,
+            proofs: a.authz.proofs.clone(),
         }
     }
 
@@ -103,11 +136,8 @@ impl Policies {
         if PolicyFiles::read_dir(dir)?.hash() == self.status().hash {
             return Ok(false);
         }
-        let authz = Arc::new(
-            Authorizer::vetted(Some(dir))?
-                .0
-                .observed_by(self.metrics.clone()),
-        );
+        let authz =
+            Arc::new(proven(Some(dir), self.require_proofs)?.observed_by(self.metrics.clone()));
         *self.active.write().unwrap_or_else(|e| e.into_inner()) = Active {
             authz,
             loaded_at: self.clock.now(),

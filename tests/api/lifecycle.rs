@@ -304,22 +304,7 @@ fn a_restricted_key_acts_with_its_own_role_capped_by_its_owners() {
 
 #[test]
 fn the_rotation_grace_example_bounds_the_grace() {
-    let dir = tempfile::tempdir().unwrap();
-    keyward::authz::defaults::write_to(dir.path()).unwrap();
-    let ex = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/policies/examples/rotation-grace-at-most-24h"
-    );
-    std::fs::copy(
-        format!("{ex}/rotation-grace-at-most-24h.cedar"),
-        dir.path().join("rotation-grace-at-most-24h.cedar"),
-    )
-    .unwrap();
-    std::fs::copy(
-        format!("{ex}/tests/rotation-grace-at-most-24h.toml"),
-        dir.path().join("tests/rotation-grace-at-most-24h.toml"),
-    )
-    .unwrap();
+    let dir = crate::helpers::policy_dir_with_example("rotation-grace-at-most-24h", &[]);
     let path = dir.path().to_owned();
     let a = spawn_app_with(move |c| c.policies = Some(path));
     let (id, _) = a.create_key(&a.admin_key, &a.admin_id, "rolled");

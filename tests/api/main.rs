@@ -22,6 +22,7 @@ mod operations;
 mod policies;
 mod policy_ops;
 mod prefect_cli;
+mod proofs;
 mod schema;
 mod service_accounts;
 mod tenants;

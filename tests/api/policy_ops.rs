@@ -5,10 +5,12 @@ use std::process::Command;
 use chrono::Duration;
 use serde_json::{Value, json};
 
-use crate::helpers::{CREATE_KEY, TestApp, printed, spawn_app_with};
+use crate::helpers::{
+    CREATE_KEY, TestApp, policy_dir_with, policy_dir_with_example, printed, spawn_app_with,
+};
 
 const BIN: &str = env!("CARGO_BIN_EXE_keyward");
-const REPO_POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+use crate::helpers::REPO_POLICIES;
 
 fn keyward(args: &[&str]) -> (bool, String) {
     let out = Command::new(BIN)
@@ -55,37 +57,6 @@ fn policy_init_writes_a_directory_that_checks_and_tests() {
     assert_eq!(healthz_hash(&served), hash);
 }
 
-/// The defaults (as `policy init` writes them) with the example `name`
-/// added as the README says (its policy and its cases), and the `extra`
-/// files written.
-fn with_example(name: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    keyward::authz::defaults::write_to(dir.path()).unwrap();
-    let ex = Path::new(REPO_POLICIES).join("examples").join(name);
-    let policy = std::fs::read_to_string(ex.join(format!("{name}.cedar"))).unwrap();
-    std::fs::write(dir.path().join(format!("{name}.cedar")), policy).unwrap();
-    let cases = format!("{name}.toml");
-    std::fs::copy(
-        ex.join("tests").join(&cases),
-        dir.path().join("tests").join(&cases),
-    )
-    .unwrap();
-    for (f, text) in extra {
-        std::fs::write(dir.path().join(f), text).unwrap();
-    }
-    dir
-}
-
-/// The defaults (as `policy init` writes them) and the `extra` files.
-fn defaults_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    keyward::authz::defaults::write_to(dir.path()).unwrap();
-    for (f, text) in extra {
-        std::fs::write(dir.path().join(f), text).unwrap();
-    }
-    dir
-}
-
 fn serve_with(dir: &tempfile::TempDir) -> TestApp {
     serve_with_path(dir.path())
 }
@@ -118,7 +89,7 @@ fn allowed(body: &Value) {
 
 #[test]
 fn example_keys_expire_within_90_days() {
-    let dir = with_example("keys-expire-within-90-days", &[]);
+    let dir = policy_dir_with_example("keys-expire-within-90-days", &[]);
     let (ok, out) = keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]);
     assert!(ok, "{out}");
     let a = serve_with(&dir);
@@ -154,15 +125,15 @@ when { principal.role == "TENANT_ADMIN" };
 "#;
     // Changing behaviour on purpose means changing the cases with it.
     let lax_cases = "retires = [\"an admin may not make keys for another person\"]\n";
-    let without = defaults_with(&[("lax.cedar", lax), ("tests/lax.toml", lax_cases)]);
+    let without = policy_dir_with(&[("lax.cedar", lax), ("tests/lax.toml", lax_cases)]);
     let a = serve_with(&without);
     let (user_id, _) = a.member("u@default", keyward::domain::model::Role::User);
     allowed(&create_key(&a, &a.admin_key, &user_id, None));
 
-    let alone = with_example("admin-service-keys-own-user-keys", &[]);
+    let alone = policy_dir_with_example("admin-service-keys-own-user-keys", &[]);
     let (ok, out) = keyward(&["policy", "test", "--dir", alone.path().to_str().unwrap()]);
     assert!(ok, "{out}");
-    let with = with_example(
+    let with = policy_dir_with_example(
         "admin-service-keys-own-user-keys",
         &[("lax.cedar", lax), ("tests/lax.toml", lax_cases)],
     );
@@ -177,7 +148,7 @@ when { principal.role == "TENANT_ADMIN" };
 
 #[test]
 fn example_read_only_users_cannot_create_keys() {
-    let dir = with_example("read-only-users-cannot-create-keys", &[]);
+    let dir = policy_dir_with_example("read-only-users-cannot-create-keys", &[]);
     assert!(keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]).0);
     let a = serve_with(&dir);
     let (ro, ro_key) = a.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
@@ -193,7 +164,7 @@ fn example_read_only_users_cannot_create_keys() {
 fn example_no_keys_without_expiry_in_one_tenant() {
     // The tenant id is only known once the server has bootstrapped, so the
     // policy is written after start and picked up by a reload.
-    let dir = with_example("no-keys-without-expiry-in-tenant", &[]);
+    let dir = policy_dir_with_example("no-keys-without-expiry-in-tenant", &[]);
     assert!(keyward(&["policy", "test", "--dir", dir.path().to_str().unwrap()]).0);
     let a = serve_with(&dir);
     // The policy and its cases name the tenant; both are edited.
@@ -228,7 +199,7 @@ fn the_context_carries_the_calling_keys_age() {
 forbid (principal, action == Keyward::Action::"CreateApiKey", resource)
 when { context.caller.key_age_seconds > 86400 };
 "#;
-    let dir = defaults_with(&[("stale.cedar", stale)]);
+    let dir = policy_dir_with(&[("stale.cedar", stale)]);
     let a = serve_with(&dir);
     allowed(&create_key(&a, &a.admin_key, &a.admin_id, None));
     a.clock.advance(Duration::days(2));
@@ -280,7 +251,7 @@ fn healthz_hash(a: &TestApp) -> String {
 
 #[test]
 fn editing_the_policy_directory_reloads_the_running_server() {
-    let dir = defaults_with(&[]);
+    let dir = policy_dir_with(&[]);
     let a = serve_with(&dir);
     let before = a.get("/healthz").json();
     assert_eq!(
@@ -319,7 +290,7 @@ fn editing_the_policy_directory_reloads_the_running_server() {
 
 #[test]
 fn an_invalid_edit_keeps_the_running_set() {
-    let dir = defaults_with(&[]);
+    let dir = policy_dir_with(&[]);
     let a = serve_with(&dir);
     let before = a.policies.status();
     std::fs::write(
@@ -340,7 +311,7 @@ fn an_invalid_edit_keeps_the_running_set() {
 
 #[test]
 fn sighup_reloads_and_the_server_lives_on() {
-    let dir = defaults_with(&[]);
+    let dir = policy_dir_with(&[]);
     let (mut child, rx) = serve_logging(&dir);
     let hup = |pid: u32| {
         assert!(
@@ -386,7 +357,7 @@ fn sighup_reloads_and_the_server_lives_on() {
 /// at start; the same set with its cases changed on purpose does.
 #[test]
 fn a_policy_edit_that_fails_the_cases_is_refused() {
-    let dir = defaults_with(&[]);
+    let dir = policy_dir_with(&[]);
     let a = serve_with(&dir);
     let running = a.policies.status();
     let (_, _, other_key) = a.other_tenant("other");
@@ -466,7 +437,7 @@ fn a_policy_edit_that_fails_the_cases_is_refused() {
 /// like edits (they used to, and the log grew by four lines a second).
 #[test]
 fn an_edit_reloads_once_and_the_log_stays_quiet() {
-    let dir = defaults_with(&[]);
+    let dir = policy_dir_with(&[]);
     let (mut child, rx) = serve_logging(&dir);
     assert!(rx.iter().any(|l| l.contains("keyward listening")));
     // The start-up lines that follow (actix's workers) end before the edit.

@@ -19,8 +19,6 @@ use super::model::Model;
 use super::{load_model, ops, setup};
 use crate::helpers::{TestApp, spawn_app};
 
-const REPO_POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
-
 /// A forbid whose residual the translator cannot write as SQL (`like`, and
 /// the context, which the lists' partial evaluation leaves unknown): those
 /// lists are read as a superset and decided row by row.
@@ -105,31 +103,17 @@ fn random_data(app: &TestApp, rng: &mut StdRng) -> (Model, Vec<String>) {
 /// to them, and the untranslatable pack.
 fn policy_sets() -> Vec<(String, Authorizer)> {
     let mut sets = vec![("defaults".to_owned(), Authorizer::vetted(None).unwrap().0)];
-    let examples = Path::new(REPO_POLICIES).join("examples");
+    let examples = Path::new(crate::helpers::REPO_POLICIES).join("examples");
     let mut names: Vec<_> = std::fs::read_dir(&examples)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
     for name in names {
-        let dir = tempfile::tempdir().unwrap();
-        keyward::authz::defaults::write_to(dir.path()).unwrap();
-        let ex = examples.join(&name);
-        std::fs::copy(
-            ex.join(format!("{name}.cedar")),
-            dir.path().join(format!("{name}.cedar")),
-        )
-        .unwrap();
-        std::fs::copy(
-            ex.join("tests").join(format!("{name}.toml")),
-            dir.path().join("tests").join(format!("{name}.toml")),
-        )
-        .unwrap();
+        let dir = crate::helpers::policy_dir_with_example(&name, &[]);
         sets.push((name, Authorizer::vetted(Some(dir.path())).unwrap().0));
     }
-    let dir = tempfile::tempdir().unwrap();
-    keyward::authz::defaults::write_to(dir.path()).unwrap();
-    std::fs::write(dir.path().join("untranslatable.cedar"), UNTRANSLATABLE).unwrap();
+    let dir = crate::helpers::policy_dir_with(&[("untranslatable.cedar", UNTRANSLATABLE)]);
     sets.push((
         "untranslatable".to_owned(),
         Authorizer::from_dir(dir.path()).unwrap(),

@@ -107,3 +107,48 @@ impl TestApp {
         key.expose().to_owned()
     }
 }
+
+/// The repository's policies directory.
+pub const REPO_POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
+
+/// A policy directory: the defaults (as `policy init` writes them) and the
+/// `extra` files written.
+pub fn policy_dir_with(extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    keyward::authz::defaults::write_to(dir.path()).unwrap();
+    for (f, text) in extra {
+        let path = dir.path().join(f);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// `policy_dir_with`, plus the example `name` copied in as the README says:
+/// its policy, its cases, and its invariants if it has any.
+pub fn policy_dir_with_example(name: &str, extra: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = policy_dir_with(extra);
+    let ex = std::path::Path::new(REPO_POLICIES)
+        .join("examples")
+        .join(name);
+    let copy = |from: std::path::PathBuf, to: std::path::PathBuf| {
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(from, to).unwrap();
+    };
+    copy(
+        ex.join(format!("{name}.cedar")),
+        dir.path().join(format!("{name}.cedar")),
+    );
+    copy(
+        ex.join("tests").join(format!("{name}.toml")),
+        dir.path().join("tests").join(format!("{name}.toml")),
+    );
+    let invariant = ex.join("invariants").join(format!("{name}.cedar"));
+    if invariant.exists() {
+        copy(
+            invariant,
+            dir.path().join("invariants").join(format!("{name}.cedar")),
+        );
+    }
+    dir
+}

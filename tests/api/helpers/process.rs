@@ -27,9 +27,15 @@ pub fn serve_binary(db: &str) -> ServerProcess {
 /// Starts `keyward` with `args` (a `serve`; debug logs) and reads its stdout
 /// up to the "serving" line.
 pub fn serve_binary_with(args: &[&str]) -> ServerProcess {
+    serve_binary_env(args, &[])
+}
+
+/// `serve_binary_with`, with `env` added to its environment.
+pub fn serve_binary_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "debug")
         .env_remove("NO_COLOR")
         .stdout(std::process::Stdio::piped())
