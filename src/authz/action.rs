@@ -23,10 +23,11 @@ pub enum Action {
     RotateApiKey,
     UpdateApiKey,
     ReadAuditEvent,
+    Forward,
 }
 
 impl Action {
-    pub const ALL: [Action; 19] = [
+    pub const ALL: [Action; 20] = [
         Action::ReadAccount,
         Action::ReadTenant,
         Action::ReadApiKey,
@@ -46,6 +47,7 @@ impl Action {
         Action::RotateApiKey,
         Action::UpdateApiKey,
         Action::ReadAuditEvent,
+        Action::Forward,
     ];
 
     pub fn name(self) -> &'static str {
@@ -69,6 +71,7 @@ impl Action {
             Action::RotateApiKey => "RotateApiKey",
             Action::UpdateApiKey => "UpdateApiKey",
             Action::ReadAuditEvent => "ReadAuditEvent",
+            Action::Forward => "Forward",
         }
     }
 
@@ -94,6 +97,7 @@ impl Action {
             Action::RotateApiKey => "rotate this API key",
             Action::UpdateApiKey => "change this API key",
             Action::ReadAuditEvent => "read this tenant's audit log",
+            Action::Forward => "make this request",
         }
     }
 }

@@ -38,6 +38,13 @@ pub enum RequestContext {
     UpdateApiKey {
         disabled: Option<bool>,
     },
+    Forward {
+        method: String,
+        path: String,
+        host: String,
+        role: Role,
+        tenant: TenantId,
+    },
 }
 
 /// The calling key's facts at the request's "now".
@@ -143,6 +150,22 @@ impl RequestContext {
                 v.extend(expiry(expires_at, now));
                 v
             }
+            Self::Forward {
+                method,
+                path,
+                host,
+                role,
+                tenant,
+            } => vec![
+                ("method".into(), string(&method)),
+                ("path".into(), string(&path)),
+                ("host".into(), string(&host)),
+                ("role".into(), string(role.as_str())),
+                (
+                    "tenant".into(),
+                    RestrictedExpression::new_entity_uid(entities::tenant_uid(tenant)),
+                ),
+            ],
             Self::UpdateApiKey { disabled } => disabled
                 .map(|d| ("disabled".into(), RestrictedExpression::new_bool(d)))
                 .into_iter()

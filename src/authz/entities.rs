@@ -18,6 +18,7 @@ struct Types {
     key: EntityTypeName,
     membership: EntityTypeName,
     invitation: EntityTypeName,
+    route: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -33,6 +34,7 @@ static TYPES: LazyLock<Types> = LazyLock::new(|| {
         key: t("Keyward::ApiKey"),
         membership: t("Keyward::Membership"),
         invitation: t("Keyward::Invitation"),
+        route: t("Keyward::Route"),
         action: t("Keyward::Action"),
     }
 });
@@ -235,6 +237,16 @@ impl EntitySet {
         )?;
         self.put(e);
         Ok(membership_uid(m.membership.id))
+    }
+
+    /// A proxied request's route, in `tenant` (whose upstream serves it).
+    pub fn route(&mut self, id: &str, tenant: TenantId) -> EntityUid {
+        let t = self.add_tenant(tenant);
+        let uid = uid(&TYPES.route, id);
+        self.entities
+            .entry(uid.clone())
+            .or_insert_with(|| Entity::new_no_attrs(uid.clone(), HashSet::from([t])));
+        uid
     }
 
     pub fn invitation(&mut self, inv: &Invitation) -> AppResult<EntityUid> {

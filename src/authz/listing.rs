@@ -120,6 +120,10 @@ fn resource_type(action: Action) -> Option<&'static str> {
         Action::ReadInvitation => "Invitation",
         Action::ReadAccount => "Account",
         Action::ReadTenant => "Tenant",
+        // Not a list: a proxied request, whose filter says whether every
+        // route is allowed to a caller of this shape (then no decision is
+        // needed per request).
+        Action::Forward => "Route",
         _ => return None,
     })
 }

@@ -8,6 +8,7 @@ pub mod defaults;
 pub mod entities;
 pub mod listing;
 mod load;
+pub mod forward;
 mod proof;
 pub mod proofs;
 pub mod reload;
@@ -59,6 +60,8 @@ pub struct Authorizer {
     callers: Mutex<LruCache<CallerKey, Arc<cedar_policy::Entities>>>,
     /// The whole set, for proofs.
     policies: PolicySet,
+    /// Proxied requests' decisions (`forward`).
+    routes: forward::RouteCache,
     /// What was proven of this set (`vetted` sets it).
     pub proofs: Proofs,
 }
@@ -128,6 +131,7 @@ impl Authorizer {
             check_built: cfg!(debug_assertions),
             callers: Mutex::new(LruCache::new(CALLERS_KEPT)),
             policies,
+            routes: Mutex::new(LruCache::new(forward::ROUTES_KEPT)),
             proofs: not_yet,
             schema,
             by_action,

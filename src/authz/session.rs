@@ -16,6 +16,7 @@ pub struct Session<'a> {
 }
 
 /// The answer and the ids of the policies that decided it.
+#[derive(Clone, Debug)]
 pub struct Verdict {
     pub allowed: bool,
     pub policies: Vec<String>,

@@ -23,18 +23,55 @@ fn unauthenticated(msg: impl Into<String>) -> AppError {
     AppError::Unauthenticated(msg.into())
 }
 
-fn parse_bearer(raw: &[u8]) -> AppResult<Token> {
-    const MALFORMED: &str = "Malformed Authorization header: expected `Bearer <API key>`";
+const MALFORMED: &str = "Malformed Authorization header: expected `Bearer <API key>`";
+
+/// The `scheme` and credential of an `Authorization` header.
+fn scheme(raw: &[u8]) -> AppResult<(&str, &str)> {
     let text = std::str::from_utf8(raw).map_err(|_| unauthenticated(MALFORMED))?;
     let (scheme, rest) = text
         .trim()
         .split_once(' ')
         .ok_or_else(|| unauthenticated(MALFORMED))?;
-    let key = rest.trim();
-    if !scheme.eq_ignore_ascii_case("bearer") || key.is_empty() || key.contains(char::is_whitespace)
-    {
+    let cred = rest.trim();
+    if cred.is_empty() || cred.contains(char::is_whitespace) {
         return Err(unauthenticated(MALFORMED));
     }
+    Ok((scheme, cred))
+}
+
+fn parse_bearer(raw: &[u8]) -> AppResult<Token> {
+    match scheme(raw)? {
+        (s, key) if s.eq_ignore_ascii_case("bearer") => parse_key(key),
+        _ => Err(unauthenticated(MALFORMED)),
+    }
+}
+
+/// `Bearer <key>`, or `Basic base64(<key>)` / `Basic base64(<any>:<key>)`,
+/// as Prefect's UI and `PREFECT_API_AUTH_STRING` send a key.
+fn parse_bearer_or_basic(raw: &[u8]) -> AppResult<Token> {
+    use base64::Engine as _;
+    match scheme(raw)? {
+        (s, key) if s.eq_ignore_ascii_case("bearer") => parse_key(key),
+        (s, encoded) if s.eq_ignore_ascii_case("basic") => {
+            let bad = || {
+                unauthenticated(
+                    "Malformed Authorization header: Basic credentials must be base64 of `<API key>` or `<anything>:<API key>`",
+                )
+            };
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(encoded)
+                .map_err(|_| bad())?;
+            let text = String::from_utf8(decoded).map_err(|_| bad())?;
+            let key = text.rsplit_once(':').map_or(text.as_str(), |(_, k)| k);
+            parse_key(key)
+        }
+        _ => Err(unauthenticated(
+            "Malformed Authorization header: expected `Bearer <API key>` (or `Basic` with the key as its password)",
+        )),
+    }
+}
+
+fn parse_key(key: &str) -> AppResult<Token> {
     let token = Token::parse(key).map_err(|e| match e {
         // S11: the old credential styles point to API keys.
         KeyFormatError::Prefix if key.matches('.').count() == 2 || key.len() > 64 => unauthenticated(
@@ -54,6 +91,16 @@ fn parse_bearer(raw: &[u8]) -> AppResult<Token> {
 /// Two headers are refused, not resolved: proxies and servers disagree on
 /// which one wins, and a credential must mean one thing.
 pub fn bearer(req: &HttpRequest) -> Option<AppResult<Token>> {
+    one_authorization(req).map(|h| parse_bearer(h?))
+}
+
+/// `bearer`, or a key sent as Basic credentials (forward-auth only: the
+/// GraphQL API takes Bearer alone).
+pub fn bearer_or_basic(req: &HttpRequest) -> Option<AppResult<Token>> {
+    one_authorization(req).map(|h| parse_bearer_or_basic(h?))
+}
+
+fn one_authorization(req: &HttpRequest) -> Option<AppResult<&[u8]>> {
     let mut all = req.headers().get_all(AUTHORIZATION);
     let first = all.next()?;
     if all.next().is_some() {
@@ -61,7 +108,7 @@ pub fn bearer(req: &HttpRequest) -> Option<AppResult<Token>> {
             "More than one Authorization header: send exactly one, `Authorization: Bearer <key>`.",
         )));
     }
-    Some(parse_bearer(first.as_bytes()))
+    Some(Ok(first.as_bytes()))
 }
 
 impl Credentials {

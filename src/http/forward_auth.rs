@@ -1,11 +1,16 @@
 //! `GET /auth/verify`: key checks for other services, behind nginx's
 //! `auth_request` or any proxy's forward-auth. 200 with the caller's identity
-//! in `X-Keyward-*` headers, or 401. A cached key needs no blocking hop.
+//! in `X-Keyward-*` headers; 401 for a missing or bad key; 403 when the
+//! policies (`Forward`) refuse the original request, which the proxy names
+//! in `X-Original-Method`, `X-Original-URI` and `X-Forwarded-Host`.
+//! Refusals carry their reason in `X-Keyward-Reason` and in a JSON body of
+//! Prefect's error shape. A cached key needs no blocking hop.
 use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
 use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
-use super::auth::bearer;
+use super::auth::bearer_or_basic;
+use crate::authz::forward::Route;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
@@ -31,19 +36,68 @@ fn allowed(p: &Principal) -> HttpResponse {
         .finish()
 }
 
-/// RFC 6750: no credentials get a bare challenge; bad ones say why.
+const REASON: HeaderName = HeaderName::from_static("x-keyward-reason");
+const POLICIES: HeaderName = HeaderName::from_static("x-keyward-policies");
+
+/// A refusal's reason: in a header (for the proxy to pass on) and in a
+/// body shaped as Prefect's errors (its CLI prints the body).
+fn explained(status: actix_web::http::StatusCode, reason: &str) -> actix_web::HttpResponseBuilder {
+    let mut r = HttpResponse::build(status);
+    let header = reason.replace(|c: char| c.is_control(), " ");
+    if let Ok(v) = HeaderValue::from_str(&header) {
+        r.insert_header((REASON, v));
+    }
+    r
+}
+
+fn detail(reason: &str) -> serde_json::Value {
+    serde_json::json!({ "detail": format!("keyward: {reason}") })
+}
+
+/// RFC 6750: no credentials get a bare challenge; bad ones say why. Always
+/// `Bearer`, even for Basic credentials: a browser shows no login dialog.
 fn refused(e: &AppError) -> HttpResponse {
-    HttpResponse::build(e.http_status())
+    let reason = e.public_message();
+    explained(e.http_status(), &reason)
         .insert_header((WWW_AUTHENTICATE, e.bearer_challenge()))
-        .finish()
+        .json(detail(&reason))
+}
+
+/// The proxied request the policies refused: 403, naming the policies.
+fn forbidden(policies: &[String]) -> HttpResponse {
+    let reason = if policies.is_empty() {
+        "no policy permits this request".to_owned()
+    } else {
+        format!("denied by {}", policies.join(", "))
+    };
+    let mut r = explained(actix_web::http::StatusCode::FORBIDDEN, &reason);
+    if let Ok(v) = HeaderValue::from_str(&policies.join(",")) {
+        r.insert_header((POLICIES, v));
+    }
+    r.json(serde_json::json!({ "detail": format!("keyward: {reason}"), "policies": policies }))
+}
+
+/// The request the proxy asks about: its original method, URI and host
+/// (`GET /` on this host when the proxy does not say).
+fn route(req: &HttpRequest) -> Route {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let host = header("x-forwarded-host")
+        .or_else(|| header("host"))
+        .unwrap_or_default();
+    Route::new(
+        header("x-original-method").unwrap_or("GET"),
+        header("x-original-uri").unwrap_or("/"),
+        host,
+    )
 }
 
 pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
-    let token = match bearer(&req) {
+    let token = match bearer_or_basic(&req) {
         None => {
-            return HttpResponse::Unauthorized()
+            let reason = "no API key: send `Authorization: Bearer <key>`";
+            return explained(actix_web::http::StatusCode::UNAUTHORIZED, reason)
                 .insert_header((WWW_AUTHENTICATE, "Bearer realm=\"keyward\""))
-                .finish();
+                .json(detail(reason));
         }
         Some(Err(e)) => {
             state.verifier.malformed(state.clock.now());
@@ -63,12 +117,22 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
             }
         }
     };
-    match answer {
-        Ok(p) => {
+    let decided = answer.and_then(|p| {
+        let verdict = state.policies.current().forward(&p, &route(&req), now)?;
+        Ok((p, verdict))
+    });
+    match decided {
+        Ok((p, v)) if v.allowed => {
             state.verifier.record_use(p.key_id, now);
             allowed(&p)
         }
+        Ok((p, v)) => {
+            let r = route(&req);
+            let why = format!("{} {}{}: denied by {}", r.method, r.host, r.path, v.policies.join(", "));
+            state.verifier.forward_refused(&p, &why, now);
+            forbidden(&v.policies)
+        }
         Err(e @ AppError::Unauthenticated(_)) => refused(&e),
-        Err(e) => HttpResponse::build(e.http_status()).body(e.public_message()),
+        Err(e) => explained(e.http_status(), &e.public_message()).json(detail(&e.public_message())),
     }
 }

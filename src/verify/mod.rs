@@ -151,6 +151,11 @@ impl Verifier {
         }
     }
 
+    /// Notes that the policies refused `p` a proxied request (`reason`).
+    pub fn forward_refused(&self, p: &Principal, reason: &str, now: DateTime<Utc>) {
+        self.refusals.refused(identity(p), "Forward", reason, now);
+    }
+
     /// Counts a credential refused elsewhere that keyward cannot place (an
     /// unknown invitation token).
     pub fn unknown_credential(&self, now: DateTime<Utc>) {

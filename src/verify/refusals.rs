@@ -25,6 +25,9 @@ pub struct Identity {
 
 struct Pending {
     who: Identity,
+    /// `Authenticate`, or `Forward` for a proxied request the policies
+    /// refused.
+    action: &'static str,
     message: String,
     first: DateTime<Utc>,
     count: u64,
@@ -35,7 +38,7 @@ const MOST_KEYS: usize = 10_000;
 
 #[derive(Default)]
 struct State {
-    keys: HashMap<KeyId, Pending>,
+    keys: HashMap<(KeyId, &'static str), Pending>,
     /// Unplaceable credentials per minute.
     unknown: BTreeMap<DateTime<Utc>, u64>,
 }
@@ -52,14 +55,21 @@ impl Refusals {
 
     /// A recognised key was refused with `message` at `now`.
     pub fn recognised(&self, who: Identity, message: &str, now: DateTime<Utc>) {
+        self.refused(who, "Authenticate", message, now);
+    }
+
+    /// A recognised key's `action` was refused with `message` at `now`.
+    pub fn refused(&self, who: Identity, action: &'static str, message: &str, now: DateTime<Utc>) {
         let mut s = self.lock();
-        let full = s.keys.len() >= MOST_KEYS && !s.keys.contains_key(&who.key);
+        let key = (who.key, action);
+        let full = s.keys.len() >= MOST_KEYS && !s.keys.contains_key(&key);
         if full {
             *s.unknown.entry(minute(now)).or_default() += 1;
             return;
         }
-        let p = s.keys.entry(who.key).or_insert_with(|| Pending {
+        let p = s.keys.entry(key).or_insert_with(|| Pending {
             who,
+            action,
             message: message.to_owned(),
             first: now,
             count: 0,
@@ -90,7 +100,7 @@ impl Refusals {
                 actor_key: Some(p.who.key),
                 actor_account: p.who.account,
                 tenant: p.who.tenant,
-                action: "Authenticate".into(),
+                action: p.action.into(),
                 resource_type: "api_key".into(),
                 resource_id: Some(p.who.key.to_string()),
                 outcome: Outcome::Denied,
@@ -153,6 +163,6 @@ mod tests {
         assert_eq!(s.unknown.len(), 1);
         assert_eq!(s.unknown.values().sum::<u64>(), 1_000);
         assert_eq!(s.keys.len(), 1);
-        assert_eq!(s.keys[&who.key].count, 50);
+        assert_eq!(s.keys[&(who.key, "Authenticate")].count, 50);
     }
 }
