@@ -2,6 +2,7 @@
 CARGO ?= cargo
 PYTHON ?= python3
 PREFECT_VENV := target/prefect-venv
+PREFECT3_VENV := target/prefect3-venv
 NPM ?= npm
 UI_DEPS := tests/ui/node_modules/.package-lock.json
 DB ?= keyward.db
@@ -10,10 +11,10 @@ LISTEN ?= 127.0.0.1:4200
 OPS ?= 20000
 SEED ?= $(shell date +%s)
 
-.PHONY: help run install deps test test-ui differential lint fmt schema snapshots prefect-venv ui-deps clean-db bench bench-micro bench-load
+.PHONY: help run install deps test test-ui differential lint fmt schema snapshots prefect-venv prefect3-venv ui-deps clean-db bench bench-micro bench-load
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
 
 run: ## Build and serve on 127.0.0.1:4200 with ./keyward.db, bootstrapping an empty one (make run LISTEN=127.0.0.1:8000)
 	$(CARGO) run --bin keyward -- serve --db $(DB) --listen $(LISTEN)
@@ -24,7 +25,7 @@ install: ## Install the keyward binary into ~/.cargo/bin (cargo install --path .
 deps: ## Install what the tests need from Debian when missing (apt-get as root; otherwise prints the command)
 	./.ci/deps
 
-test: deps lint prefect-venv ui-deps ## Install what is missing (deps), then formatting, clippy, unit, black-box, snapshot, policy, nginx, Prefect CLI and browser tests
+test: deps lint prefect-venv prefect3-venv ui-deps ## Install what is missing (deps), then formatting, clippy, unit, black-box, snapshot, policy, nginx, Prefect 1 CLI, Prefect 3 server and browser tests
 	$(CARGO) test --locked
 
 test-ui: deps ui-deps ## Only the web console's browser tests (headless chromium; screenshots in target/ui-screenshots/)
@@ -61,6 +62,13 @@ prefect-venv: $(PREFECT_VENV)/bin/prefect ## The Prefect 1.4.1 CLI the integrati
 $(PREFECT_VENV)/bin/prefect:
 	$(PYTHON) -m venv $(PREFECT_VENV)
 	$(PREFECT_VENV)/bin/pip install --quiet --disable-pip-version-check prefect==1.4.1
+	@test -x $@
+
+prefect3-venv: $(PREFECT3_VENV)/bin/prefect ## Prefect 3.9.1 (server, CLI, worker) for the Prefect 3 behind nginx test (built once)
+
+$(PREFECT3_VENV)/bin/prefect:
+	$(PYTHON) -m venv $(PREFECT3_VENV)
+	$(PREFECT3_VENV)/bin/pip install --quiet --disable-pip-version-check prefect==3.9.1
 	@test -x $@
 
 ui-deps: $(UI_DEPS) ## playwright-core for the browser tests (npm ci in tests/ui; the browser is Debian's chromium)

@@ -17,6 +17,7 @@ Environment: BENCH_KEYS (default "10000,1000000"), BENCH_SERVICE_ACCOUNTS
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,6 +43,13 @@ request = function()
   return wrk.format("GET", path, { ["Authorization"] = "Bearer " .. keys[math.random(#keys)] })
 end
 """
+
+# The same, as nginx asks for a Prefect call: the original request named.
+ROUTE_LUA = VERIFY_LUA.replace(
+    '{ ["Authorization"] = "Bearer " .. keys[math.random(#keys)] }',
+    '{ ["Authorization"] = "Bearer " .. keys[math.random(#keys)], ["X-Original-Method"] = "GET", '
+    '["X-Original-URI"] = "/api/flow_runs/0b7e6f7e-1111-4000-8000-000000000000?x=1", '
+    '["X-Forwarded-Host"] = "prefect.local" }')
 
 GRAPHQL_LUA = """
 wrk.method = "POST"
@@ -93,6 +101,30 @@ def post(url, key, body):
     return json.load(urllib.request.urlopen(req))
 
 
+def serve(db, port, *extra):
+    server = subprocess.Popen([BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}", *extra],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
+    for _ in range(400):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/livez")
+            break
+        except OSError:
+            time.sleep(0.05)
+    return server
+
+
+def read_only_policies(tmp):
+    """The defaults plus the prefect-read-only example: Forward decided per
+    key and route (and cached), not allowed wholesale."""
+    d = os.path.join(tmp, "prefect-read-only")
+    if not os.path.isdir(d):
+        subprocess.run([BIN, "policy", "init", d], check=True, capture_output=True)
+        ex = "policies/examples/prefect-read-only"
+        shutil.copy(f"{ex}/prefect-read-only.cedar", d)
+        shutil.copy(f"{ex}/tests/prefect-read-only.toml", os.path.join(d, "tests"))
+    return d
+
+
 def rss_mb(pid):
     status = open(f"/proc/{pid}/status").read()
     return {k: int(re.search(rf"{k}:\s+(\d+) kB", status).group(1)) / 1024 for k in ("VmRSS", "VmHWM")}
@@ -107,22 +139,15 @@ def run(n, tmp):
         capture_output=True, text=True, check=True).stdout)
     load_s = time.time() - started
     port = free_port()
-    server = subprocess.Popen([BIN, "serve", "--db", db, "--listen", f"127.0.0.1:{port}"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"})
+    server = serve(db, port)
     base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{base}/livez")
-                break
-            except OSError:
-                time.sleep(0.05)
         admin = loaded["admin_key"]
         me = post(f"{base}/graphql", admin, AUTH_INFO)["data"]["auth_info"]
         create = CREATE_KEY.replace("USER_ID", me["user_id"])
         assert "errors" not in post(f"{base}/graphql", admin, create), "create_api_key failed"
         scripts = {}
-        for name, text in (("verify", VERIFY_LUA), ("graphql", GRAPHQL_LUA), ("plain", "")):
+        for name, text in (("verify", VERIFY_LUA), ("route", ROUTE_LUA), ("graphql", GRAPHQL_LUA), ("plain", "")):
             scripts[name] = os.path.join(tmp, f"{name}.lua")
             open(scripts[name], "w").write(text)
         keys = {"admin": admin, "user": loaded["user_key"], "service account": loaded["robot_key"]}
@@ -146,6 +171,8 @@ def run(n, tmp):
             "GET /livez, static request": wrk(f"{base}/livez", scripts["plain"], {}, SECONDS),
             "GET /auth/verify (random valid keys)": wrk(
                 base, scripts["verify"], {"KEYS_FILE": keys_file, "REQUEST_PATH": "/auth/verify"}, SECONDS),
+            "GET /auth/verify, a Prefect route named (X-Original-*)": wrk(
+                base, scripts["route"], {"KEYS_FILE": keys_file, "REQUEST_PATH": "/auth/verify"}, SECONDS),
             "POST /graphql auth_info": wrk(f"{base}/graphql", scripts["graphql"], {**gql, "BODY": AUTH_INFO}, SECONDS),
             "POST /graphql create_api_key": wrk(f"{base}/graphql", scripts["graphql"], {**gql, "BODY": create}, SECONDS),
         }
@@ -158,6 +185,20 @@ def run(n, tmp):
             results[f"POST /graphql {name}, one client"] = wrk(
                 f"{base}/graphql", scripts["graphql"], {"KEY": key, "BODY": body}, SECONDS, connections=1)
         memory = rss_mb(server.pid)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=30)
+    # The same database under prefect-read-only: each key's route decided
+    # by Cedar once, then cached.
+    port = free_port()
+    server = serve(db, port, "--policies", read_only_policies(tmp))
+    try:
+        base = f"http://127.0.0.1:{port}"
+        env = {"KEYS_FILE": keys_file, "REQUEST_PATH": "/auth/verify"}
+        results["GET /livez (baseline), prefect-read-only server"] = wrk(
+            base, scripts["verify"], {**env, "REQUEST_PATH": "/livez"}, SECONDS)
+        results["GET /auth/verify, a Prefect route, prefect-read-only (decisions cached)"] = wrk(
+            base, scripts["route"], env, SECONDS)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
@@ -174,7 +215,9 @@ def main():
         print("| endpoint | req/s | p50 ms | p99 ms | ratio to /livez |")
         print("|---|---:|---:|---:|---:|")
         for name, x in r["results"].items():
-            print(f"| {name} | {x['rps']:,.0f} | {x['p50']:.3f} | {x['p99']:.3f} | {x['rps'] / base:.2f} |")
+            # Rows from the second server compare with its own baseline.
+            b = r["results"]["GET /livez (baseline), prefect-read-only server"]["rps"] if "prefect-read-only" in name else base
+            print(f"| {name} | {x['rps']:,.0f} | {x['p50']:.3f} | {x['p99']:.3f} | {x['rps'] / b:.2f} |")
         print(f"\nResident memory after the run: {r['memory_mb']['VmRSS']:.1f} MB (peak {r['memory_mb']['VmHWM']:.1f} MB)\n")
     if len(runs) >= 2:
         small, large = runs[0], runs[-1]

@@ -23,7 +23,10 @@ pub const POLICIES: &[(&str, &str)] = &[
         "server_admin.cedar",
         include_str!("../../policies/server_admin.cedar"),
     ),
-    ("forward.cedar", include_str!("../../policies/forward.cedar")),
+    (
+        "forward.cedar",
+        include_str!("../../policies/forward.cedar"),
+    ),
 ];
 
 /// The policy test cases, written to `tests/` beside the policies.

@@ -1,13 +1,16 @@
 //! Requests a proxy forwards (`GET /auth/verify` behind nginx's
 //! auth_request), decided by Cedar's `Forward` action on the hot path: when
-//! the policies allow every route to a caller of this shape (the default),
-//! no decision is made per request; otherwise a decision is cached per
-//! caller, method, path shape and host, for a few seconds.
+//! the policies allow every route to a caller of this shape (the default;
+//! found once per shape by partial evaluation, as lists' filters are), no
+//! decision is made per request, nor the route parsed; otherwise a
+//! decision is cached per caller, method, path shape and host, for a few
+//! seconds.
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, Utc};
 use lru::LruCache;
 
+use super::listing::{Atom, ListFilter, Param, Val};
 use super::{Action, Authorizer, CallerKey, EntitySet, RequestContext, Verdict};
 use crate::domain::principal::Principal;
 use crate::error::AppResult;
@@ -39,20 +42,44 @@ impl Route {
 
 /// A path segment that names one thing among many: a UUID or a number.
 fn is_id(seg: &str) -> bool {
-    (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit())) || uuid::Uuid::try_parse(seg).is_ok()
+    (!seg.is_empty() && seg.bytes().all(|b| b.is_ascii_digit()))
+        || uuid::Uuid::try_parse(seg).is_ok()
 }
 
 /// How long a cached decision answers (the verification cache's default).
 const FRESH: i64 = 5;
-pub(super) const ROUTES_KEPT: std::num::NonZeroUsize = std::num::NonZeroUsize::new(100_000).unwrap();
+/// The longest route whose decision is kept.
+const ROUTE_CACHED_LEN: usize = 512;
+pub(super) const ROUTES_KEPT: std::num::NonZeroUsize =
+    std::num::NonZeroUsize::new(100_000).unwrap();
 
 pub(super) type RouteCache = Mutex<LruCache<(CallerKey, Route), (DateTime<Utc>, Arc<Verdict>)>>;
 
+/// Whether `filter` (the policies' `Forward` filter for a caller's shape)
+/// holds of every route keyward asks about: a `Route` has no attributes
+/// and is in the calling key's tenant, so a conjunction of nothing but
+/// "the resource is in the caller's tenant" (what tenant isolation leaves)
+/// always holds.
+fn every_route(filter: &ListFilter) -> bool {
+    let in_own_tenant = Atom::In(vec![], Val::Param(Param::Tenant));
+    filter.exact
+        && filter
+            .condition
+            .any_of
+            .iter()
+            .any(|c| c.iter().all(|l| !l.negated && l.atom == in_own_tenant))
+}
+
 impl Authorizer {
-    /// May `p` make the proxied request `route`?
-    pub fn forward(&self, p: &Principal, route: &Route, now: DateTime<Utc>) -> AppResult<Arc<Verdict>> {
-        let filter = self.list_filter(Action::Forward, p)?;
-        if filter.exact && filter.condition.any_of.iter().any(Vec::is_empty) {
+    /// May `p` make the proxied request `route` (made only when a decision
+    /// is needed)?
+    pub fn forward(
+        &self,
+        p: &Principal,
+        route: impl FnOnce() -> Route,
+        now: DateTime<Utc>,
+    ) -> AppResult<Arc<Verdict>> {
+        if every_route(&*self.list_filter(Action::Forward, p)?) {
             static EVERY: std::sync::LazyLock<Arc<Verdict>> = std::sync::LazyLock::new(|| {
                 Arc::new(Verdict {
                     allowed: true,
@@ -61,7 +88,8 @@ impl Authorizer {
             });
             return Ok(EVERY.clone());
         }
-        let key = (CallerKey::of(p), route.clone());
+        let route = route();
+        let key = (CallerKey::of(p), route);
         let lock = || self.routes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, v)) = lock().get(&key)
             && now >= *at
@@ -69,6 +97,7 @@ impl Authorizer {
         {
             return Ok(v.clone());
         }
+        let route = &key.1;
         let mut ents = EntitySet::for_caller(p);
         let id = format!("{} {}{}", route.method, route.host, route.path);
         let resource = ents.route(&id, p.tenant_id);
@@ -79,8 +108,16 @@ impl Authorizer {
             role: p.role,
             tenant: p.tenant_id,
         };
-        let verdict = Arc::new(self.session(p, &ents, now)?.decide(Action::Forward, &resource, context)?);
-        lock().put(key, (now, verdict.clone()));
+        let verdict = Arc::new(self.session(p, &ents, now)?.decide(
+            Action::Forward,
+            &resource,
+            context,
+        )?);
+        // Long paths are decided each time: a caller inventing paths must
+        // not fill memory with them.
+        if id.len() <= ROUTE_CACHED_LEN {
+            lock().put(key, (now, verdict.clone()));
+        }
         Ok(verdict)
     }
 }
@@ -88,6 +125,8 @@ impl Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ids::{AccountId, KeyId, TenantId};
+    use crate::domain::model::{AccountKind, Role};
 
     #[test]
     fn ids_become_stars_and_the_query_goes() {
@@ -100,6 +139,56 @@ mod tests {
         assert_eq!(r.path, "/api/flow_runs/*/set_state");
         assert_eq!(r.host, "prefect.local");
         assert_eq!(Route::new("GET", "/api/logs/42", "h").path, "/api/logs/*");
-        assert_eq!(Route::new("GET", "/api/flows/filter", "h").path, "/api/flows/filter");
+        assert_eq!(
+            Route::new("GET", "/api/flows/filter", "h").path,
+            "/api/flows/filter"
+        );
+    }
+
+    fn caller(role: Role, kind: AccountKind) -> Principal {
+        Principal {
+            key_id: KeyId::random(),
+            account_id: AccountId::random(),
+            account_kind: kind,
+            server_admin: false,
+            tenant_id: TenantId::random(),
+            role,
+            key_created_at: chrono::DateTime::UNIX_EPOCH,
+            key_expires_at: None,
+            rotation: None,
+            member_of: Vec::new().into(),
+        }
+    }
+
+    const READ_ONLY: &str =
+        include_str!("../../policies/examples/prefect-read-only/prefect-read-only.cedar");
+
+    /// The shipped policies let every route through for every caller, so
+    /// the hot path makes no decision; the read-only example does not.
+    #[test]
+    fn the_defaults_need_no_decision_per_request() {
+        let a = Authorizer::embedded().unwrap();
+        for role in [Role::TenantAdmin, Role::User, Role::ReadOnlyUser] {
+            for kind in [AccountKind::User, AccountKind::Service] {
+                let f = a.list_filter(Action::Forward, &caller(role, kind)).unwrap();
+                assert!(every_route(&f), "{role:?} {kind:?}: {f:?}");
+            }
+        }
+        let mut files = crate::authz::PolicyFiles::embedded();
+        files
+            .policies
+            .push(("prefect-read-only.cedar".into(), READ_ONLY.into()));
+        let a = Authorizer::compile(&files).unwrap();
+        let ro = caller(Role::ReadOnlyUser, AccountKind::User);
+        assert!(!every_route(&a.list_filter(Action::Forward, &ro).unwrap()));
+        let now = chrono::DateTime::UNIX_EPOCH;
+        let read = || Route::new("GET", "/api/flows/42", "p");
+        let write = || Route::new("POST", "/api/flows/", "p");
+        assert!(a.forward(&ro, read, now).unwrap().allowed);
+        let v = a.forward(&ro, write, now).unwrap();
+        assert!(!v.allowed);
+        assert_eq!(v.policies, vec!["prefect-read-only".to_owned()]);
+        let user = caller(Role::User, AccountKind::User);
+        assert!(a.forward(&user, write, now).unwrap().allowed);
     }
 }

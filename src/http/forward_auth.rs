@@ -63,13 +63,17 @@ fn refused(e: &AppError) -> HttpResponse {
         .json(detail(&reason))
 }
 
-/// The proxied request the policies refused: 403, naming the policies.
-fn forbidden(policies: &[String]) -> HttpResponse {
-    let reason = if policies.is_empty() {
+fn denial(policies: &[String]) -> String {
+    if policies.is_empty() {
         "no policy permits this request".to_owned()
     } else {
         format!("denied by {}", policies.join(", "))
-    };
+    }
+}
+
+/// The proxied request the policies refused: 403, naming the policies.
+fn forbidden(policies: &[String]) -> HttpResponse {
+    let reason = denial(policies);
     let mut r = explained(actix_web::http::StatusCode::FORBIDDEN, &reason);
     if let Ok(v) = HeaderValue::from_str(&policies.join(",")) {
         r.insert_header((POLICIES, v));
@@ -118,7 +122,7 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         }
     };
     let decided = answer.and_then(|p| {
-        let verdict = state.policies.current().forward(&p, &route(&req), now)?;
+        let verdict = state.policies.current().forward(&p, || route(&req), now)?;
         Ok((p, verdict))
     });
     match decided {
@@ -128,8 +132,8 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         }
         Ok((p, v)) => {
             let r = route(&req);
-            let why = format!("{} {}{}: denied by {}", r.method, r.host, r.path, v.policies.join(", "));
-            state.verifier.forward_refused(&p, &why, now);
+            let why = format!("{} {}{}: {}", r.method, r.host, r.path, denial(&v.policies));
+            state.verifier.forward_refused(&p, &why, &v.policies, now);
             forbidden(&v.policies)
         }
         Err(e @ AppError::Unauthenticated(_)) => refused(&e),

@@ -151,9 +151,16 @@ impl Verifier {
         }
     }
 
-    /// Notes that the policies refused `p` a proxied request (`reason`).
-    pub fn forward_refused(&self, p: &Principal, reason: &str, now: DateTime<Utc>) {
-        self.refusals.refused(identity(p), "Forward", reason, now);
+    /// Notes that `policies` refused `p` a proxied request (`reason`).
+    pub fn forward_refused(
+        &self,
+        p: &Principal,
+        reason: &str,
+        policies: &[String],
+        now: DateTime<Utc>,
+    ) {
+        self.refusals
+            .refused(identity(p), "Forward", reason, policies, now);
     }
 
     /// Counts a credential refused elsewhere that keyward cannot place (an

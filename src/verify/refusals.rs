@@ -29,6 +29,8 @@ struct Pending {
     /// refused.
     action: &'static str,
     message: String,
+    /// The policies that refused the first request (`Forward`).
+    policies: Vec<String>,
     first: DateTime<Utc>,
     count: u64,
 }
@@ -55,11 +57,18 @@ impl Refusals {
 
     /// A recognised key was refused with `message` at `now`.
     pub fn recognised(&self, who: Identity, message: &str, now: DateTime<Utc>) {
-        self.refused(who, "Authenticate", message, now);
+        self.refused(who, "Authenticate", message, &[], now);
     }
 
     /// A recognised key's `action` was refused with `message` at `now`.
-    pub fn refused(&self, who: Identity, action: &'static str, message: &str, now: DateTime<Utc>) {
+    pub fn refused(
+        &self,
+        who: Identity,
+        action: &'static str,
+        message: &str,
+        policies: &[String],
+        now: DateTime<Utc>,
+    ) {
         let mut s = self.lock();
         let key = (who.key, action);
         let full = s.keys.len() >= MOST_KEYS && !s.keys.contains_key(&key);
@@ -71,6 +80,7 @@ impl Refusals {
             who,
             action,
             message: message.to_owned(),
+            policies: policies.to_vec(),
             first: now,
             count: 0,
         });
@@ -104,7 +114,7 @@ impl Refusals {
                 resource_type: "api_key".into(),
                 resource_id: Some(p.who.key.to_string()),
                 outcome: Outcome::Denied,
-                policies: vec![],
+                policies: p.policies,
                 details: json!({ "attempts": p.count }),
                 message: Some(p.message),
             })

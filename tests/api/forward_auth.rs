@@ -1,4 +1,6 @@
-//! `GET /auth/verify`, the verification cache and synchronous revocation.
+//! `GET /auth/verify`, the verification cache and synchronous revocation,
+//! Cedar's decision on each proxied request, Basic credentials.
+use keyward::domain::model::Role;
 use serde_json::json;
 
 use crate::helpers::{
@@ -165,5 +167,156 @@ fn pending_uses_are_written_at_graceful_shutdown() {
     assert!(
         last_used().is_some(),
         "the pending use was written at shutdown"
+    );
+}
+
+/// `/auth/verify` as nginx calls it for `method uri` on prefect.local.
+fn forwarded(a: &TestApp, auth: &str, method: &str, uri: &str) -> crate::helpers::Response {
+    a.get_with(
+        "/auth/verify",
+        &[
+            ("authorization", auth),
+            ("x-original-method", method),
+            ("x-original-uri", uri),
+            ("x-forwarded-host", "prefect.local"),
+        ],
+    )
+}
+
+#[test]
+fn the_policies_decide_each_proxied_request() {
+    let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
+    let path = policies.path().to_owned();
+    let a = crate::helpers::spawn_app_on(
+        move |c| c.policies = Some(path),
+        keyward::clock::Clock::system(),
+    );
+    let (reader_id, reader) = a.member("ro@default", Role::ReadOnlyUser);
+    let bearer = format!("Bearer {reader}");
+    let run = "/api/flow_runs/0b7e6f7e-1111-4000-8000-000000000000";
+
+    for (method, uri) in [
+        ("GET", run),
+        ("POST", "/api/flows/filter"),
+        ("POST", "/api/flow_runs/count?x=1"),
+        ("GET", "/api/events/out"),
+    ] {
+        let r = forwarded(&a, &bearer, method, uri);
+        assert_eq!(r.status, 200, "{method} {uri}: {}", r.text);
+    }
+    for (method, uri) in [
+        ("POST", "/api/work_pools/"),
+        ("DELETE", run),
+        ("GET", "/api/events/in"),
+    ] {
+        let r = forwarded(&a, &bearer, method, uri);
+        assert_eq!(r.status, 403, "{method} {uri}");
+        assert_eq!(r.headers["x-keyward-policies"], "prefect-read-only");
+        assert_eq!(r.headers["x-keyward-reason"], "denied by prefect-read-only");
+        assert_eq!(
+            r.json(),
+            json!({ "detail": "keyward: denied by prefect-read-only", "policies": ["prefect-read-only"] })
+        );
+        assert!(!r.headers.contains_key("x-keyward-user-id"));
+    }
+    // The same route for a USER key goes through: the policy reads the role.
+    let (_, user) = a.member("u@default", Role::User);
+    let r = forwarded(&a, &format!("Bearer {user}"), "POST", "/api/work_pools/");
+    assert_eq!(r.status, 200);
+
+    // A promotion changes the next decision (no stale cached verdict), and
+    // a demotion changes it back.
+    let membership = a.membership_of(&reader_id);
+    let set = |role: &str| {
+        a.ok(
+            &a.admin_key,
+            SET_ROLE,
+            json!({ "input": { "membership_id": membership, "role": role } }),
+        )
+    };
+    set("USER");
+    assert_eq!(
+        forwarded(&a, &bearer, "POST", "/api/work_pools/").status,
+        200
+    );
+    set("READ_ONLY_USER");
+    assert_eq!(
+        forwarded(&a, &bearer, "POST", "/api/work_pools/").status,
+        403
+    );
+
+    // The refusals are in the audit log, with the deciding policy.
+    a.verifier.flush_refusals().unwrap();
+    let events = a.ok(
+        &a.admin_key,
+        "query($where: audit_event_bool_exp) { audit_event(where: $where) { actor_account_id outcome determining_policies details message } }",
+        json!({ "where": { "action": { "_eq": "Forward" } } }),
+    )["audit_event"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["actor_account_id"], json!(reader_id));
+    assert_eq!(events[0]["outcome"], "denied");
+    assert_eq!(
+        events[0]["determining_policies"],
+        json!(["prefect-read-only"])
+    );
+    assert!(
+        events[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("POST prefect.local/api/work_pools/: denied by prefect-read-only"),
+        "{events:?}"
+    );
+    let attempts: serde_json::Value =
+        serde_json::from_str(events[0]["details"].as_str().unwrap()).unwrap();
+    assert_eq!(attempts["attempts"], 4);
+}
+
+#[test]
+fn basic_credentials_carry_the_key_for_proxies_but_not_for_graphql() {
+    use base64::Engine as _;
+    let a = spawn_app();
+    let basic = |s: &str| {
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(s)
+        )
+    };
+    for auth in [
+        basic(&a.admin_key),
+        basic(&format!("anyone:{}", a.admin_key)),
+    ] {
+        let r = forwarded(&a, &auth, "GET", "/api/admin/version");
+        assert_eq!(r.status, 200, "{auth}: {}", r.text);
+        assert_eq!(r.headers["x-keyward-user-id"], a.admin_id);
+    }
+    for auth in [basic("kwu_nope"), basic("user:"), "Basic !!!".to_owned()] {
+        let r = forwarded(&a, &auth, "GET", "/api/admin/version");
+        assert_eq!(r.status, 401, "{auth}");
+        // A Bearer challenge: a browser shows no login dialog of its own.
+        assert!(
+            r.headers["www-authenticate"].starts_with("Bearer "),
+            "{:?}",
+            r.headers
+        );
+        assert!(
+            r.json()["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("keyward: ")
+        );
+    }
+    // GraphQL keeps Bearer only.
+    let r = a.gql_with(
+        None,
+        &[("authorization", &basic(&a.admin_key))],
+        crate::helpers::AUTH_INFO,
+        json!({}),
+    );
+    assert_eq!(
+        r.json()["errors"][0]["extensions"]["code"],
+        "UNAUTHENTICATED"
     );
 }

@@ -21,6 +21,7 @@ mod nginx;
 mod operations;
 mod policies;
 mod policy_ops;
+mod prefect3;
 mod prefect_cli;
 mod proofs;
 mod schema;

@@ -30,7 +30,7 @@ fn echo_upstream() -> u16 {
     port
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -38,7 +38,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Nginx(Child);
+pub struct Nginx(Child);
 
 /// The processes whose parent is `pid` (nginx's workers).
 fn children(pid: u32) -> Vec<u32> {
@@ -82,10 +82,6 @@ impl Drop for Nginx {
 }
 
 fn start_nginx(dir: &std::path::Path, listen: u16, keyward: &str, upstream: u16) -> Nginx {
-    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
-        .into_iter()
-        .find(|p| std::path::Path::new(p).exists())
-        .expect("nginx is not installed: apt-get install nginx (.ci/run does)");
     let example = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/nginx/keyward.conf"
@@ -95,8 +91,18 @@ fn start_nginx(dir: &std::path::Path, listen: u16, keyward: &str, upstream: u16)
         .replace("127.0.0.1:8080", &format!("127.0.0.1:{listen}"))
         .replace("127.0.0.1:4200", keyward)
         .replace("127.0.0.1:9000", &format!("127.0.0.1:{upstream}"));
+    run_nginx(dir, listen, &server)
+}
+
+/// nginx serving `site` (server blocks, maps) from `dir`, listening on
+/// `listen`, its access log in `dir/access.log`.
+pub fn run_nginx(dir: &std::path::Path, listen: u16, site: &str) -> Nginx {
+    let bin = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .expect("nginx is not installed: apt-get install nginx (.ci/run does)");
     let conf = format!(
-        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{server}\n}}\n",
+        "daemon off;\nworker_processes 1;\npid {d}/nginx.pid;\nerror_log stderr;\nevents {{}}\nhttp {{\n  access_log {d}/access.log;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n{site}\n}}\n",
         d = dir.display()
     );
     let path = dir.join("nginx.conf");

@@ -45,7 +45,12 @@ fn the_shipped_policies_and_every_example_pack_prove() {
         );
     }
     assert!(!out.contains("fails"), "{out}");
-    assert!(out.contains("57 checks, 0 failed"), "{out}");
+    // Every check is reported, and every one holds: 3 invariants × the 20
+    // actions of the schema.
+    let holds = out.lines().filter(|l| l.starts_with("  holds  ")).count();
+    assert_eq!(holds, 60, "{out}");
+    assert!(out.contains("60 checks, 0 failed"), "{out}");
+    assert!(out.contains("holds  tenant-isolation  Forward"), "{out}");
     let examples = Path::new(REPO_POLICIES).join("examples");
     let mut packs = 0;
     for e in std::fs::read_dir(&examples).unwrap() {
