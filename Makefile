@@ -8,10 +8,13 @@ UI_DEPS := tests/ui/node_modules/.package-lock.json
 DB ?= keyward.db
 LISTEN ?= 127.0.0.1:4200
 
+# The PostgreSQL `make pg` starts; each test makes a database of its own.
+PG_URL ?= postgres://keyward:keyward@127.0.0.1:5432/postgres
+
 OPS ?= 20000
 SEED ?= $(shell date +%s)
 
-.PHONY: help run install deps test test-ui differential lint fmt schema snapshots prefect-venv prefect3-venv ui-deps clean-db bench bench-micro bench-load
+.PHONY: help run install deps pg test test-pg test-ui differential lint fmt schema snapshots prefect-venv prefect3-venv ui-deps clean-db bench bench-micro bench-load
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -25,8 +28,15 @@ install: ## Install the keyward binary into ~/.cargo/bin (cargo install --path .
 deps: ## Install what the tests need from Debian when missing (apt-get as root; otherwise prints the command)
 	./.ci/deps
 
-test: deps lint prefect-venv prefect3-venv ui-deps ## Install what is missing (deps), then formatting, clippy, unit, black-box, snapshot, policy, nginx, Prefect 1 CLI, Prefect 3 server and browser tests
+test: deps lint prefect-venv prefect3-venv ui-deps pg ## Install what is missing (deps), then formatting, clippy, unit, black-box, snapshot, policy, nginx, Prefect 1 CLI, Prefect 3 server and browser tests, then the black-box suite again on PostgreSQL
 	$(CARGO) test --locked
+	KEYWARD_TEST_POSTGRES=$(PG_URL) $(CARGO) test --locked --test api
+
+test-pg: deps pg ## Only the black-box suite, on PostgreSQL (PG_URL: a role that may create databases)
+	KEYWARD_TEST_POSTGRES=$(PG_URL) $(CARGO) test --locked --test api
+
+pg: ## Start Debian's PostgreSQL for the tests when it is down, with a keyward role (as root; otherwise prints the commands)
+	./.ci/postgres
 
 test-ui: deps ui-deps ## Only the web console's browser tests (headless chromium; screenshots in target/ui-screenshots/)
 	$(CARGO) test --locked --test api console::

@@ -147,6 +147,12 @@ impl From<rusqlite::Error> for AppError {
     }
 }
 
+impl From<postgres::Error> for AppError {
+    fn from(e: postgres::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
 impl From<r2d2::Error> for AppError {
     fn from(e: r2d2::Error) -> Self {
         Self::internal(e)

@@ -81,6 +81,16 @@ impl Application {
         );
         let evictor: std::sync::Weak<dyn crate::store::Evict> = Arc::downgrade(&verifier) as _;
         store.evict_into(evictor);
+        if let Some(url) = store.postgres_url() {
+            // Other replicas' changes reach this cache through the database.
+            let listener: std::sync::Weak<dyn crate::store::notify::Listener> =
+                Arc::downgrade(&verifier) as _;
+            crate::store::notify::listen(url, listener).map_err(|e| {
+                StartupError::Store(AppError::internal(format!(
+                    "cannot start the invalidation listener: {e}"
+                )))
+            })?;
+        }
         let state = web::Data::new(AppState {
             verifier,
             store,

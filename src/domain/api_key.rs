@@ -70,9 +70,9 @@ impl KeyHash {
     }
 }
 
-impl rusqlite::ToSql for KeyHash {
-    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-        Ok(rusqlite::types::ToSqlOutput::from(&self.0[..]))
+impl crate::store::ToValue for KeyHash {
+    fn to_value(&self) -> crate::store::Value<'_> {
+        crate::store::Value::Blob(self.0[..].into())
     }
 }
 

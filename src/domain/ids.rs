@@ -44,16 +44,18 @@ macro_rules! uuid_id {
             }
         }
 
-        impl rusqlite::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(rusqlite::types::ToSqlOutput::from(self.to_string()))
+        impl $crate::store::ToValue for $name {
+            fn to_value(&self) -> $crate::store::Value<'_> {
+                $crate::store::Value::Text(self.to_string().into())
             }
         }
 
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
-                let s = v.as_str()?;
-                s.parse().map_err(|e| rusqlite::types::FromSqlError::Other(Box::new(e)))
+        impl $crate::store::FromValue for $name {
+            fn from_value(v: $crate::store::ValueRef<'_>) -> Result<Self, String> {
+                match v {
+                    $crate::store::ValueRef::Text(s) => s.parse().map_err(|e: uuid::Error| e.to_string()),
+                    other => Err(format!("expected an id, found {other:?}")),
+                }
             }
         }
     };

@@ -21,19 +21,20 @@ macro_rules! text_newtype {
             }
         }
 
-        impl rusqlite::ToSql for $name {
-            fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
-                Ok(rusqlite::types::ToSqlOutput::from(self.0.as_str()))
+        impl $crate::store::ToValue for $name {
+            fn to_value(&self) -> $crate::store::Value<'_> {
+                $crate::store::Value::Text(self.0.as_str().into())
             }
         }
 
         /// The store holds only values that were parsed on the way in, so
         /// what it gives back is trusted as it is.
-        impl rusqlite::types::FromSql for $name {
-            fn column_result(
-                v: rusqlite::types::ValueRef<'_>,
-            ) -> rusqlite::types::FromSqlResult<Self> {
-                Ok(Self(v.as_str()?.to_owned()))
+        impl $crate::store::FromValue for $name {
+            fn from_value(v: $crate::store::ValueRef<'_>) -> Result<Self, String> {
+                match v {
+                    $crate::store::ValueRef::Text(s) => Ok(Self(s.to_owned())),
+                    other => Err(format!("expected text, found {other:?}")),
+                }
             }
         }
     };

@@ -1,8 +1,8 @@
 //! API keys: `auth_api_key`, `create_api_key`, `delete_api_key`, their
 //! inputs and nodes.
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
-use rusqlite::Connection;
 use serde_json::json;
 
 use super::audit::{self, Change};
@@ -207,7 +207,7 @@ pub fn list(
 /// (decided row by row) when they do not.
 pub fn first_of(
     ctx: &Context,
-    c: &Connection,
+    c: &Conn,
     accounts: &[AccountId],
     n: usize,
 ) -> AppResult<Vec<Listed>> {
@@ -236,7 +236,7 @@ pub fn first_of(
 }
 
 /// The keys among `rows` that Cedar lets the caller see, one decision each.
-pub fn decide(ctx: &Context, c: &Connection, rows: Vec<Listed>) -> AppResult<Vec<Listed>> {
+pub fn decide(ctx: &Context, c: &Conn, rows: Vec<Listed>) -> AppResult<Vec<Listed>> {
     let p = ctx.caller()?;
     let mut ents = caller_entities(p)?;
     let mut owners: Vec<AccountId> = rows.iter().map(|(r, _)| r.key.account_id).collect();
@@ -382,7 +382,7 @@ pub fn delete(ctx: &Context, input: DeleteApiKeyInput) -> AppResult<Success> {
 /// for an id that never was a key).
 fn already_revoked(
     ctx: &Context,
-    conn: &Connection,
+    conn: &Conn,
     p: &Principal,
     key_id: KeyId,
 ) -> AppResult<AppError> {

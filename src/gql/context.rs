@@ -2,8 +2,8 @@
 //! request's one "now".
 use std::sync::Arc;
 
+use crate::store::Conn;
 use chrono::{DateTime, Utc};
-use rusqlite::Connection;
 
 use super::listing::Strategy;
 use crate::authz::{Authorizer, EntitySet, Session};
@@ -81,7 +81,7 @@ pub fn caller_entities(p: &Principal) -> AppResult<EntitySet> {
 }
 
 /// Adds `account` (with its memberships) unless it is already there.
-pub fn add_account(conn: &Connection, set: &mut EntitySet, account: &Account) -> AppResult<()> {
+pub fn add_account(conn: &Conn, set: &mut EntitySet, account: &Account) -> AppResult<()> {
     if !set.has_account(account.id) {
         set.stored_account(account, &memberships::tenants_of(conn, account.id)?)?;
     }

@@ -1,9 +1,9 @@
 //! Invitations: `membership_invitation`, `create_membership_invitation`,
 //! `delete_membership_invitation`, `accept_membership_invitation`, their
 //! inputs and nodes.
+use crate::store::Conn;
 use chrono::{DateTime, Duration, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
-use rusqlite::Connection;
 
 use serde_json::json;
 
@@ -345,11 +345,7 @@ fn accept_with(
 }
 
 /// The invitation of `token`, if it can still be accepted.
-fn usable_invitation(
-    conn: &Connection,
-    token: &Token,
-    now: DateTime<Utc>,
-) -> AppResult<Invitation> {
+fn usable_invitation(conn: &Conn, token: &Token, now: DateTime<Utc>) -> AppResult<Invitation> {
     let at = |t: DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let inv = invitations::find_by_hash(conn, &token.hash())?
         .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;

@@ -1,7 +1,7 @@
 //! Pages of lists the policies filter: in SQL where the policies' residual
 //! conditions translate (authz/listing.rs, store/listing.rs), and row by
 //! row with Cedar where they do not, reading a bounded number of rows.
-use rusqlite::Connection;
+use crate::store::Conn;
 
 use super::context::Context;
 use crate::authz::Action;
@@ -97,17 +97,17 @@ pub fn exact_conditions(
 /// allows, one by one.
 pub fn page<T>(
     ctx: &Context,
-    conn: &Connection,
+    conn: &Conn,
     action: Action,
     resource: Resource,
     Window { limit, offset }: Window,
     fetch: impl Fn(&[Sql], usize, usize) -> AppResult<Vec<T>>,
-    decide: impl Fn(&Connection, Vec<T>) -> AppResult<Vec<T>>,
+    decide: impl Fn(&Conn, Vec<T>) -> AppResult<Vec<T>>,
 ) -> AppResult<Vec<T>> {
     let filter = ctx.authz.list_filter(action, ctx.caller()?)?;
     let (conditions, cap) = match conditions(ctx, &filter, resource) {
         Some(exact) => return fetch(&exact, limit, offset),
-        None if ctx.lists == Strategy::RowByRow => (vec![Sql::new("1", vec![])], usize::MAX),
+        None if ctx.lists == Strategy::RowByRow => (vec![Sql::new("TRUE", vec![])], usize::MAX),
         None => (
             where_clauses(resource, &filter.condition).any_of,
             MAX_DECIDED,

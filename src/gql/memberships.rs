@@ -1,7 +1,7 @@
 //! Members and roles: `membership`, `set_membership_role`,
 //! `delete_membership`, their inputs and node, and the last-admin rule.
+use crate::store::Conn;
 use juniper::{GraphQLInputObject, GraphQLObject};
-use rusqlite::Connection;
 
 use serde_json::json;
 
@@ -57,7 +57,7 @@ impl From<&Member> for MembershipNode {
 
 /// A membership and its account, as entities, after checking the caller may
 /// see it.
-fn load_member(tx: &Connection, p: &Principal, id: MembershipId) -> AppResult<(Member, EntitySet)> {
+fn load_member(tx: &Conn, p: &Principal, id: MembershipId) -> AppResult<(Member, EntitySet)> {
     let member = memberships::get(tx, id)?.ok_or(AppError::NotFound("membership"))?;
     let mut ents = caller_entities(p)?;
     add_account(tx, &mut ents, &member.account)?;
@@ -69,7 +69,7 @@ fn load_member(tx: &Connection, p: &Principal, id: MembershipId) -> AppResult<(M
 /// returns it with the proof that the caller may `action` it.
 fn member_for(
     ctx: &Context,
-    tx: &Connection,
+    tx: &Conn,
     p: &Principal,
     id: MembershipId,
     action: Action,
@@ -88,7 +88,7 @@ fn member_for(
 
 /// Keyward refuses to leave a tenant without a person who administers it,
 /// whatever the policies say: an operator's edit must not orphan a tenant.
-fn keep_an_admin(tx: &Connection, member: &Member) -> AppResult<()> {
+fn keep_an_admin(tx: &Conn, member: &Member) -> AppResult<()> {
     let was_human_admin =
         member.membership.role == Role::TenantAdmin && member.account.kind == AccountKind::User;
     if was_human_admin && memberships::count_human_admins(tx, member.membership.tenant_id)? == 0 {

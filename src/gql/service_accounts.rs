@@ -1,10 +1,10 @@
 //! Service accounts: `service_account`, `create_service_account`,
 //! `update_service_account`, `delete_service_account`, their inputs and node.
+use crate::store::Conn;
 use juniper::{
     DefaultScalarValue, GraphQLInputObject, LookAheadSelection, LookAheadValue, ScalarValue,
     graphql_object,
 };
-use rusqlite::Connection;
 
 use std::collections::HashMap;
 
@@ -158,7 +158,7 @@ pub fn keys_wanted(
 /// returns it with the proof that the caller may `action` it.
 fn service_account_for(
     ctx: &Context,
-    tx: &Connection,
+    tx: &Conn,
     p: &Principal,
     id: AccountId,
     action: Action,

@@ -1,8 +1,9 @@
+use super::sql::{Conn, Row};
+use crate::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{Bind, SortKey, Sql, page};
-use super::{Invalidation, Write, is_unique_violation, parse_col, time_from_sql, time_to_sql};
+use super::{Invalidation, Write, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::{Account, AccountKind, Role};
@@ -15,25 +16,25 @@ const COLUMNS: &str = "id, kind, name, email, tenant_id, created_at, server_admi
 const ACC_COLUMNS: &str =
     "acc.id, acc.kind, acc.name, acc.email, acc.tenant_id, acc.created_at, acc.server_admin";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Account> {
+fn from_row(r: &Row<'_>) -> AppResult<Account> {
     from_row_at(r, 0)
 }
 
 /// An account whose `COLUMNS` start at column `at` (after a join's own).
-pub(super) fn from_row_at(r: &Row<'_>, at: usize) -> rusqlite::Result<Account> {
+pub(super) fn from_row_at(r: &Row<'_>, at: usize) -> AppResult<Account> {
     Ok(Account {
         id: r.get(at)?,
-        kind: parse_col(&r.get::<_, String>(at + 1)?)?,
+        kind: parse_col(&r.get::<String>(at + 1)?)?,
         name: r.get(at + 2)?,
         email: r.get(at + 3)?,
         tenant_id: r.get(at + 4)?,
-        created_at: time_from_sql(&r.get::<_, String>(at + 5)?)?,
+        created_at: time_from_sql(&r.get::<String>(at + 5)?)?,
         server_admin: r.get(at + 6)?,
     })
 }
 
 fn insert(w: &Write, a: &Account) -> AppResult<()> {
-    w.execute(
+    w.insert(
         &format!("INSERT INTO accounts ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
         params![
             a.id,
@@ -44,17 +45,13 @@ fn insert(w: &Write, a: &Account) -> AppResult<()> {
             time_to_sql(&a.created_at),
             a.server_admin
         ],
-    )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
+        || {
             AppError::Conflict(format!(
                 "a user with e-mail {:?} already exists",
                 a.email.as_ref().map(Email::as_str).unwrap_or_default()
             ))
-        } else {
-            e.into()
-        }
-    })?;
+        },
+    )?;
     Ok(())
 }
 
@@ -113,37 +110,33 @@ pub fn insert_service_account(
     Ok(a)
 }
 
-pub fn get(conn: &Connection, id: AccountId) -> AppResult<Option<Account>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
-            [id],
-            from_row,
-        )
-        .optional()?)
+pub fn get(conn: &Conn, id: AccountId) -> AppResult<Option<Account>> {
+    conn.query_opt(
+        &format!("SELECT {COLUMNS} FROM accounts WHERE id = ?1"),
+        params![id],
+        from_row,
+    )
 }
 
 /// Deletes the account; its memberships and keys go with it (foreign keys).
 pub fn delete(w: &Write, proof: &Allowed, id: AccountId) -> AppResult<bool> {
     w.authorized(proof, &[Action::DeleteServiceAccount])?;
     w.evict(Invalidation::Account(id));
-    Ok(w.execute("DELETE FROM accounts WHERE id = ?1", [id])? == 1)
+    Ok(w.execute("DELETE FROM accounts WHERE id = ?1", params![id])? == 1)
 }
 
-pub fn find_user_by_email(conn: &Connection, email: &Email) -> AppResult<Option<Account>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM accounts WHERE email = ?1"),
-            [email.as_str()],
-            from_row,
-        )
-        .optional()?)
+pub fn find_user_by_email(conn: &Conn, email: &Email) -> AppResult<Option<Account>> {
+    conn.query_opt(
+        &format!("SELECT {COLUMNS} FROM accounts WHERE email = ?1"),
+        params![email.as_str()],
+        from_row,
+    )
 }
 
 /// One page of `tenant`'s service accounts where any of `conditions`
 /// holds, oldest first, with their roles there.
 pub fn service_accounts_page(
-    conn: &Connection,
+    conn: &Conn,
     p: &Principal,
     tenant: TenantId,
     conditions: &[Sql],
@@ -162,7 +155,7 @@ pub fn service_accounts_page(
         "SELECT {ACC_COLUMNS}, r.role FROM accounts acc
          LEFT JOIN memberships r ON r.account_id = acc.id AND r.tenant_id = acc.tenant_id"
     );
-    page(&select, &scope, conditions, &order, limit, offset).map_or(Ok(vec![]), |q| {
+    page(conn.dialect(), &select, &scope, conditions, &order, limit, offset).map_or(Ok(vec![]), |q| {
         q.rows(conn, Some(p), |r| {
             let role: Option<String> = r.get(7)?;
             Ok((from_row(r)?, role.as_deref().map(parse_col).transpose()?))

@@ -1,8 +1,9 @@
+use super::sql::{Conn, Row, ToValue};
+use crate::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{Bind, SortKey, Sql, more_than, page};
-use super::{Invalidation, Write, all, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use super::{Invalidation, Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::{KeyHash, Token};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
@@ -20,7 +21,7 @@ const SELECT: &str = "SELECT k.id, k.name, k.account_id, k.tenant_id, k.created_
     JOIN accounts a ON a.id = k.account_id
     LEFT JOIN memberships m ON m.account_id = k.account_id AND m.tenant_id = k.tenant_id";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
+fn from_row(r: &Row<'_>) -> AppResult<KeyWithOwner> {
     Ok(KeyWithOwner {
         key: ApiKey {
             id: r.get(0)?,
@@ -28,11 +29,11 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
             account_id: r.get(2)?,
             tenant_id: r.get(3)?,
             created_by: r.get(4)?,
-            created_at: time_from_sql(&r.get::<_, String>(5)?)?,
+            created_at: time_from_sql(&r.get::<String>(5)?)?,
             expires_at: opt_time_from_sql(r.get(6)?)?,
             last_used_at: opt_time_from_sql(r.get(7)?)?,
             role: r
-                .get::<_, Option<String>>(12)?
+                .get::<Option<String>>(12)?
                 .as_deref()
                 .map(parse_col)
                 .transpose()?,
@@ -40,7 +41,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
             rotated_from: r.get(14)?,
             rotation: match (
                 opt_time_from_sql(r.get(15)?)?,
-                r.get::<_, Option<KeyId>>(16)?,
+                r.get::<Option<KeyId>>(16)?,
                 opt_time_from_sql(r.get(17)?)?,
             ) {
                 (Some(at), Some(replaced_by), Some(grace_until)) => Some(Rotation {
@@ -51,9 +52,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyWithOwner> {
                 _ => None,
             },
         },
-        owner_kind: parse_col(&r.get::<_, String>(8)?)?,
+        owner_kind: parse_col(&r.get::<String>(8)?)?,
         owner_role: r
-            .get::<_, Option<String>>(9)?
+            .get::<Option<String>>(9)?
             .as_deref()
             .map(parse_col)
             .transpose()?,
@@ -116,11 +117,9 @@ fn insert(
             Action::RotateApiKey,
         ],
     )?;
-    w.prepare_cached(
+    w.execute(
         "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at, owner_kind, role, rotated_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", params![
             key.id,
             hash,
             key.name,
@@ -136,26 +135,23 @@ fn insert(
     Ok(())
 }
 
-pub fn find_by_hash(conn: &Connection, hash: &KeyHash) -> AppResult<Option<KeyWithOwner>> {
-    Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE k.hash = ?1"))?
-        .query_row([hash], from_row)
-        .optional()?)
+pub fn find_by_hash(conn: &Conn, hash: &KeyHash) -> AppResult<Option<KeyWithOwner>> {
+    conn.query_opt(
+        &format!("{SELECT} WHERE k.hash = ?1"),
+        params![hash],
+        from_row,
+    )
 }
 
-pub fn get(conn: &Connection, id: KeyId) -> AppResult<Option<KeyWithOwner>> {
-    Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE k.id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?)
+pub fn get(conn: &Conn, id: KeyId) -> AppResult<Option<KeyWithOwner>> {
+    conn.query_opt(&format!("{SELECT} WHERE k.id = ?1"), params![id], from_row)
 }
 
 /// The key `id` with its cursor (as a list gives it).
-pub fn listed(conn: &Connection, id: KeyId) -> AppResult<Option<(KeyWithOwner, Cursor)>> {
-    Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE k.id = ?1"))?
-        .query_row([id], |r| Ok((from_row(r)?, Cursor::of(r)?)))
-        .optional()?)
+pub fn listed(conn: &Conn, id: KeyId) -> AppResult<Option<(KeyWithOwner, Cursor)>> {
+    conn.query_opt(&format!("{SELECT} WHERE k.id = ?1"), params![id], |r| {
+        Ok((from_row(r)?, Cursor::of(r)?))
+    })
 }
 
 /// Where a key stands in creation order: what `after` continues from.
@@ -166,7 +162,7 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    fn of(r: &Row<'_>) -> rusqlite::Result<Self> {
+    fn of(r: &Row<'_>) -> AppResult<Self> {
         Ok(Self {
             created_at: r.get(5)?,
             rowid: r.get(11)?,
@@ -237,7 +233,7 @@ const LIVE: &str = "(k.grace_until IS NULL OR k.grace_until > ?)";
 /// One page of the keys where any of `conditions` holds, with each key's
 /// cursor.
 pub fn page_of(
-    conn: &Connection,
+    conn: &Conn,
     p: &Principal,
     conditions: &[Sql],
     scope: &KeyScope,
@@ -278,7 +274,7 @@ pub fn page_of(
             "ordering by name or expires_at sorts every matching key, and more than {MAX_SORTED} match: order by created (indexed), or narrow the list with where: {{user_id: {{_eq: ...}}}}"
         )));
     }
-    page(SELECT, &scope, conditions, &sort_keys(order), limit, offset).map_or(Ok(vec![]), |q| {
+    page(conn.dialect(), SELECT, &scope, conditions, &sort_keys(order), limit, offset).map_or(Ok(vec![]), |q| {
         q.rows(conn, Some(p), |r| Ok((from_row(r)?, Cursor::of(r)?)))
     })
 }
@@ -287,7 +283,7 @@ pub fn page_of(
 /// of `conditions` holds, in creation order: one statement, each account's
 /// keys read through its index and cut there, however many it holds.
 pub fn of_accounts(
-    conn: &Connection,
+    conn: &Conn,
     p: &Principal,
     accounts: &[AccountId],
     conditions: &[Sql],
@@ -341,31 +337,33 @@ impl RevokedKey {
 const TOMBSTONE: &str =
     "SELECT key_id, account_id, tenant_id, reason, revoked_at, replaced_by FROM revoked_keys";
 
-fn tombstone(r: &Row<'_>) -> rusqlite::Result<RevokedKey> {
+fn tombstone(r: &Row<'_>) -> AppResult<RevokedKey> {
     Ok(RevokedKey {
         id: r.get(0)?,
         owner: r.get(1)?,
         tenant: r.get(2)?,
-        reason: parse_col(&r.get::<_, String>(3)?)?,
-        at: time_from_sql(&r.get::<_, String>(4)?)?,
+        reason: parse_col(&r.get::<String>(3)?)?,
+        at: time_from_sql(&r.get::<String>(4)?)?,
         replaced_by: r.get(5)?,
     })
 }
 
 /// Why the key with this hash stopped working, if it ever existed.
-pub fn revocation(conn: &Connection, hash: &KeyHash) -> AppResult<Option<RevokedKey>> {
-    Ok(conn
-        .prepare_cached(&format!("{TOMBSTONE} WHERE hash = ?1"))?
-        .query_row([hash], tombstone)
-        .optional()?)
+pub fn revocation(conn: &Conn, hash: &KeyHash) -> AppResult<Option<RevokedKey>> {
+    conn.query_opt(
+        &format!("{TOMBSTONE} WHERE hash = ?1"),
+        params![hash],
+        tombstone,
+    )
 }
 
 /// The key `id` if it was revoked.
-pub fn revoked(conn: &Connection, id: KeyId) -> AppResult<Option<RevokedKey>> {
-    Ok(conn
-        .prepare_cached(&format!("{TOMBSTONE} WHERE key_id = ?1"))?
-        .query_row([id], tombstone)
-        .optional()?)
+pub fn revoked(conn: &Conn, id: KeyId) -> AppResult<Option<RevokedKey>> {
+    conn.query_opt(
+        &format!("{TOMBSTONE} WHERE key_id = ?1"),
+        params![id],
+        tombstone,
+    )
 }
 
 /// Deletes keys matching `filter` (over `args`, `?1`…), leaving a
@@ -373,22 +371,22 @@ pub fn revoked(conn: &Connection, id: KeyId) -> AppResult<Option<RevokedKey>> {
 fn revoke_where(
     w: &Write,
     filter: &str,
-    args: &[&dyn rusqlite::ToSql],
+    args: &[&dyn ToValue],
     reason: Revocation,
     now: DateTime<Utc>,
 ) -> AppResult<usize> {
     let (r, t) = (args.len() + 1, args.len() + 2);
     let (reason, now) = (reason.as_str(), time_to_sql(&now));
-    let mut all: Vec<&dyn rusqlite::ToSql> = args.to_vec();
-    all.extend([&reason as &dyn rusqlite::ToSql, &now]);
-    w.execute(
-        &format!(
-            "INSERT OR REPLACE INTO revoked_keys (hash, key_id, reason, revoked_at, account_id, tenant_id, replaced_by)
-             SELECT hash, id, ?{r}, ?{t}, account_id, tenant_id, replaced_by FROM api_keys WHERE {filter}"
-        ),
-        all.as_slice(),
-    )?;
-    Ok(w.execute(&format!("DELETE FROM api_keys WHERE {filter}"), args)?)
+    let mut all: Vec<&dyn ToValue> = args.to_vec();
+    all.extend([&reason as &dyn ToValue, &now]);
+    w.execute(&format!(
+            "INSERT INTO revoked_keys (hash, key_id, reason, revoked_at, account_id, tenant_id, replaced_by)
+             SELECT hash, id, ?{r}, ?{t}, account_id, tenant_id, replaced_by FROM api_keys WHERE {filter}
+             ON CONFLICT (hash) DO UPDATE SET key_id = excluded.key_id, reason = excluded.reason,
+                 revoked_at = excluded.revoked_at, account_id = excluded.account_id,
+                 tenant_id = excluded.tenant_id, replaced_by = excluded.replaced_by"
+        ), all.as_slice())?;
+    w.execute(&format!("DELETE FROM api_keys WHERE {filter}"), args)
 }
 
 /// Revokes one key (it was deleted).
@@ -420,10 +418,8 @@ pub fn revoke_all_of(
 /// write without a proof: it is the verifier's bookkeeping of a request that
 /// authenticated, and changes nothing any key may do.
 pub fn set_last_used(w: &Write, id: KeyId, when: DateTime<Utc>) -> AppResult<()> {
-    w.prepare_cached(
-        "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)",
-    )?
-    .execute(params![id, time_to_sql(&when)])?;
+    w.execute(
+        "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)", params![id, time_to_sql(&when)])?;
     Ok(())
 }
 
@@ -468,7 +464,10 @@ pub fn update(
             "UPDATE api_keys SET disabled_at = ?2 WHERE id = ?1 AND disabled_at IS NULL",
             params![id, time_to_sql(&now)],
         )?,
-        Some(false) => w.execute("UPDATE api_keys SET disabled_at = NULL WHERE id = ?1", [id])?,
+        Some(false) => w.execute(
+            "UPDATE api_keys SET disabled_at = NULL WHERE id = ?1",
+            params![id],
+        )?,
         None => 0,
     };
     Ok(())
@@ -519,8 +518,7 @@ pub fn rotate(
 /// working at its end (the verifier checks it); this only tidies up.
 pub fn sweep_rotated(w: &Write, now: DateTime<Utc>, batch: usize) -> AppResult<usize> {
     let now_sql = time_to_sql(&now);
-    let ids: Vec<KeyId> = all(
-        w,
+    let ids: Vec<KeyId> = w.query(
         "SELECT id FROM api_keys WHERE grace_until IS NOT NULL AND grace_until <= ?1 LIMIT ?2",
         params![now_sql, i64::try_from(batch).unwrap_or(i64::MAX)],
         |r| r.get(0),
@@ -533,11 +531,10 @@ pub fn sweep_rotated(w: &Write, now: DateTime<Utc>, batch: usize) -> AppResult<u
 }
 
 /// Every key `account` holds, oldest first.
-pub fn of_account(conn: &Connection, account: AccountId) -> AppResult<Vec<KeyWithOwner>> {
-    all(
-        conn,
+pub fn of_account(conn: &Conn, account: AccountId) -> AppResult<Vec<KeyWithOwner>> {
+    conn.query(
         &format!("{SELECT} WHERE k.account_id = ?1 ORDER BY k.created_at, k.rowid"),
-        [account],
+        params![account],
         from_row,
     )
 }

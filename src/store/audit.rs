@@ -3,8 +3,9 @@
 //! first, and pruned by age. Nothing updates an event (a trigger refuses
 //! it). No event holds a secret, a token or a hash: callers pass names,
 //! roles, times and ids only.
+use super::sql::{Conn, Row};
+use crate::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, Row, params};
 
 use super::listing::{Bind, Sql};
 use super::{Write, parse_col, time_from_sql, time_to_sql};
@@ -59,12 +60,10 @@ pub struct Stored {
 }
 
 pub fn append(w: &Write, e: &Event) -> AppResult<()> {
-    w.prepare_cached(
+    w.execute(
         "INSERT INTO audit_events (at, request_id, actor_key_id, actor_account_id, tenant_id, action,
              resource_type, resource_id, outcome, policies, details, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?
-    .execute(params![
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", params![
         time_to_sql(&e.at),
         e.request_id,
         e.actor_key,
@@ -102,13 +101,13 @@ const SELECT: &str = "SELECT id, at, request_id, actor_key_id, actor_account_id,
         resource_type, resource_id, outcome, policies, details, message
     FROM audit_events";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
+fn from_row(r: &Row<'_>) -> AppResult<Stored> {
     let policies: String = r.get(10)?;
     let details: String = r.get(11)?;
     Ok(Stored {
         id: r.get(0)?,
         event: Event {
-            at: time_from_sql(&r.get::<_, String>(1)?)?,
+            at: time_from_sql(&r.get::<String>(1)?)?,
             request_id: r.get(2)?,
             actor_key: r.get(3)?,
             actor_account: r.get(4)?,
@@ -116,7 +115,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
             action: r.get(6)?,
             resource_type: r.get(7)?,
             resource_id: r.get(8)?,
-            outcome: parse_col(&r.get::<_, String>(9)?)?,
+            outcome: parse_col(&r.get::<String>(9)?)?,
             policies: serde_json::from_str(&policies).unwrap_or_default(),
             details: serde_json::from_str(&details).unwrap_or_default(),
             message: r.get(12)?,
@@ -128,7 +127,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Stored> {
 /// field has its index (migration 0005), so a page reads about `limit`
 /// rows past `offset` whatever the log holds.
 pub fn page_of(
-    conn: &Connection,
+    conn: &Conn,
     filter: &Filter,
     limit: usize,
     offset: usize,
@@ -180,19 +179,19 @@ pub fn page_of(
 /// Deletes up to `batch` events older than `before`; how many it deleted.
 /// Retention, not an edit: the only way an event leaves the log.
 pub fn prune(w: &Write, before: DateTime<Utc>, batch: usize) -> AppResult<usize> {
-    Ok(w.execute(
+    w.execute(
         "DELETE FROM audit_events WHERE id IN
              (SELECT id FROM audit_events WHERE at < ?1 ORDER BY at LIMIT ?2)",
         params![
             time_to_sql(&before),
             i64::try_from(batch).unwrap_or(i64::MAX)
         ],
-    )?)
+    )
 }
 
 /// The newest event's id (where `--follow` starts).
-pub fn last_id(conn: &Connection) -> AppResult<Option<i64>> {
-    Ok(conn.query_row("SELECT max(id) FROM audit_events", [], |r| r.get(0))?)
+pub fn last_id(conn: &Conn) -> AppResult<Option<i64>> {
+    conn.query_one("SELECT max(id) FROM audit_events", &[], |r| r.get(0))
 }
 
 #[cfg(test)]
@@ -238,7 +237,7 @@ mod tests {
         assert!(insert("silent", false).is_err());
         assert!(insert("audited", true).is_ok());
         let slugs: Vec<String> = store
-            .read(|c| super::super::all(c, "SELECT slug FROM tenants", [], |r| r.get(0)))
+            .read(|c| c.query("SELECT slug FROM tenants", &[], |r| r.get(0)))
             .unwrap();
         assert_eq!(slugs, ["audited"]);
     }

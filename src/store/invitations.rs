@@ -1,5 +1,6 @@
+use super::sql::{Conn, Row};
+use crate::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{Bind, SortKey, Sql, page};
 use super::{Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
@@ -14,15 +15,15 @@ const SELECT: &str = "SELECT i.id, i.tenant_id, i.email, i.role, i.created_by, i
         i.expires_at, i.accepted_at, i.revoked_at
     FROM invitations i";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
+fn from_row(r: &Row<'_>) -> AppResult<Invitation> {
     Ok(Invitation {
         id: r.get(0)?,
         tenant_id: r.get(1)?,
         email: r.get(2)?,
-        role: parse_col(&r.get::<_, String>(3)?)?,
+        role: parse_col(&r.get::<String>(3)?)?,
         created_by: r.get(4)?,
-        created_at: time_from_sql(&r.get::<_, String>(5)?)?,
-        expires_at: time_from_sql(&r.get::<_, String>(6)?)?,
+        created_at: time_from_sql(&r.get::<String>(5)?)?,
+        expires_at: time_from_sql(&r.get::<String>(6)?)?,
         accepted_at: opt_time_from_sql(r.get(7)?)?,
         revoked_at: opt_time_from_sql(r.get(8)?)?,
     })
@@ -30,10 +31,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Invitation> {
 
 pub fn insert(w: &Write, proof: &Allowed, inv: &Invitation, hash: &KeyHash) -> AppResult<()> {
     w.authorized(proof, &[Action::CreateInvitation])?;
-    w.execute(
-        "INSERT INTO invitations (id, hash, tenant_id, email, role, created_by, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
+    w.execute("INSERT INTO invitations (id, hash, tenant_id, email, role, created_by, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", params![
             inv.id,
             hash,
             inv.tenant_id,
@@ -42,29 +41,26 @@ pub fn insert(w: &Write, proof: &Allowed, inv: &Invitation, hash: &KeyHash) -> A
             inv.created_by,
             time_to_sql(&inv.created_at),
             time_to_sql(&inv.expires_at),
-        ],
-    )?;
+        ])?;
     Ok(())
 }
 
-pub fn find_by_hash(conn: &Connection, hash: &KeyHash) -> AppResult<Option<Invitation>> {
-    Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE i.hash = ?1"))?
-        .query_row([hash], from_row)
-        .optional()?)
+pub fn find_by_hash(conn: &Conn, hash: &KeyHash) -> AppResult<Option<Invitation>> {
+    conn.query_opt(
+        &format!("{SELECT} WHERE i.hash = ?1"),
+        params![hash],
+        from_row,
+    )
 }
 
-pub fn get(conn: &Connection, id: InvitationId) -> AppResult<Option<Invitation>> {
-    Ok(conn
-        .prepare_cached(&format!("{SELECT} WHERE i.id = ?1"))?
-        .query_row([id], from_row)
-        .optional()?)
+pub fn get(conn: &Conn, id: InvitationId) -> AppResult<Option<Invitation>> {
+    conn.query_opt(&format!("{SELECT} WHERE i.id = ?1"), params![id], from_row)
 }
 
 /// One page of `tenant`'s invitations where any of `conditions` holds,
 /// newest first.
 pub fn page_of(
-    conn: &Connection,
+    conn: &Conn,
     p: &Principal,
     tenant: TenantId,
     conditions: &[Sql],
@@ -76,7 +72,7 @@ pub fn page_of(
         SortKey::desc("i.rowid", "s_row"),
     ];
     let scope = Sql::new("i.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
-    page(SELECT, &scope, conditions, &order, limit, offset)
+    page(conn.dialect(), SELECT, &scope, conditions, &order, limit, offset)
         .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
 }
 

@@ -3,8 +3,8 @@
 //! the condition becomes its own index-ordered arm of a compound SELECT,
 //! merged in order and cut in SQL: an OR across columns would otherwise
 //! make SQLite sort every matching row to return ten.
-use rusqlite::types::Value;
 
+use super::sql::{Conn, Dialect, Row, ToValue, Value};
 use crate::authz::listing::{Atom, Condition, Lit, Param, Val};
 use crate::domain::principal::Principal;
 
@@ -31,14 +31,14 @@ pub enum Bind {
 
 impl Bind {
     /// Its value; a caller's id without a caller is NULL (matches nothing).
-    fn value(&self, p: Option<&Principal>) -> Value {
+    fn value(&self, p: Option<&Principal>) -> Value<'_> {
         match (self, p) {
             (Bind::Param(_), None) => Value::Null,
-            (Bind::Param(Param::Key), Some(p)) => Value::Text(p.key_id.to_string()),
-            (Bind::Param(Param::Owner), Some(p)) => Value::Text(p.account_id.to_string()),
-            (Bind::Param(Param::Tenant), Some(p)) => Value::Text(p.tenant_id.to_string()),
-            (Bind::Text(s), _) => Value::Text(s.clone()),
-            (Bind::Int(n), _) => Value::Integer(*n),
+            (Bind::Param(Param::Key), Some(p)) => Value::Text(p.key_id.to_string().into()),
+            (Bind::Param(Param::Owner), Some(p)) => Value::Text(p.account_id.to_string().into()),
+            (Bind::Param(Param::Tenant), Some(p)) => Value::Text(p.tenant_id.to_string().into()),
+            (Bind::Text(s), _) => Value::Text(s.as_str().into()),
+            (Bind::Int(n), _) => Value::Int(*n),
         }
     }
 }
@@ -58,7 +58,7 @@ impl Sql {
         }
     }
 
-    pub fn values(&self, p: Option<&Principal>) -> Vec<Value> {
+    pub fn values(&self, p: Option<&Principal>) -> Vec<Value<'_>> {
         self.binds.iter().map(|b| b.value(p)).collect()
     }
 
@@ -66,16 +66,13 @@ impl Sql {
     /// by `f`.
     pub fn rows<T>(
         &self,
-        conn: &rusqlite::Connection,
+        conn: &Conn,
         p: Option<&Principal>,
-        f: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+        f: impl FnMut(&Row<'_>) -> crate::error::AppResult<T>,
     ) -> crate::error::AppResult<Vec<T>> {
-        super::all(
-            conn,
-            &self.text,
-            rusqlite::params_from_iter(self.values(p)),
-            f,
-        )
+        let values = self.values(p);
+        let params: Vec<&dyn ToValue> = values.iter().map(|v| v as &dyn ToValue).collect();
+        conn.query(&self.text, &params, f)
     }
 }
 
@@ -107,7 +104,7 @@ pub fn where_clauses(resource: Resource, condition: &Condition) -> Where {
                 }
             }
             if parts.is_empty() {
-                Sql::new("1", vec![])
+                Sql::new("TRUE", vec![])
             } else {
                 Sql::new(parts.join(" AND "), binds)
             }
@@ -158,7 +155,7 @@ fn bind(v: &Val) -> Bind {
 /// `column = value`, or false when the value is of another kind.
 fn equals(column: &str, kind: Kind, v: &Val) -> Sql {
     if kind_of(v) != kind {
-        return Sql::new("0", vec![]);
+        return Sql::new("FALSE", vec![]);
     }
     Sql::new(format!("{column} = ?"), vec![bind(v)])
 }
@@ -223,7 +220,7 @@ fn within(column: &str, kind: Kind, ancestor: &Val) -> Option<Sql> {
             member(column, "?", vec![bind(ancestor)])
         }
         (Kind::Entity(_), Kind::Entity(_)) => return None,
-        _ => Sql::new("0", vec![]),
+        _ => Sql::new("FALSE", vec![]),
     })
 }
 
@@ -263,7 +260,7 @@ fn atom(resource: Resource, atom: &Atom) -> Option<Sql> {
                     Some(member("?", col, vec![bind(descendant)]))
                 }
                 (d, k) if d == k => Some(equals(col, kind, descendant)),
-                _ => Some(Sql::new("0", vec![])),
+                _ => Some(Sql::new("FALSE", vec![])),
             }
         }
         Atom::Member(a, b) => match (kind_of(a), kind_of(b)) {
@@ -280,7 +277,7 @@ fn atom(resource: Resource, atom: &Atom) -> Option<Sql> {
 /// `conditions`, reading at most `max + 1` of them per condition (an
 /// overestimate where conditions overlap, never an under one).
 pub fn more_than(
-    conn: &rusqlite::Connection,
+    conn: &Conn,
     p: &Principal,
     select: &str,
     scope: &Sql,
@@ -294,7 +291,7 @@ pub fn more_than(
     for c in conditions {
         let q = Sql::new(
             format!(
-                "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE ({}) AND ({}) LIMIT ?)",
+                "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE ({}) AND ({}) LIMIT ?) AS sub",
                 scope.text, c.text
             ),
             scope
@@ -305,9 +302,11 @@ pub fn more_than(
                 .chain([Bind::Int(i64::try_from(max + 1).unwrap_or(i64::MAX))])
                 .collect(),
         );
-        let n: i64 = conn
-            .prepare_cached(&q.text)?
-            .query_row(rusqlite::params_from_iter(q.values(Some(p))), |r| r.get(0))?;
+        let n: i64 = q
+            .rows(conn, Some(p), |r| r.get(0))?
+            .first()
+            .copied()
+            .unwrap_or(0);
         seen += usize::try_from(n).unwrap_or(usize::MAX);
         if seen > max {
             return Ok(true);
@@ -353,6 +352,7 @@ fn order_by(keys: &[SortKey], outer: bool) -> String {
 /// holds and any of `conditions` does, in `order`: one arm per condition,
 /// merged in order. `None` when no condition can hold (nothing to read).
 pub fn page(
+    dialect: Dialect,
     select: &str,
     scope: &Sql,
     conditions: &[Sql],
@@ -403,12 +403,24 @@ pub fn page(
     // A compound ordered by the sort columns: SQLite merges the arms as
     // they come out of their indexes (MERGE (UNION)), dropping a row two
     // arms share, and stops at the limit: no arm is read further or sorted.
+    // PostgreSQL sorts a compound whole before it limits it: each arm is
+    // cut at the page's end first (through its index), so no arm is read
+    // past `limit + offset` rows there either.
     let mut parts = Vec::new();
     let mut binds = Vec::new();
     for c in conditions {
         let (text, b) = one(c);
-        parts.push(text);
         binds.extend(b);
+        match dialect {
+            Dialect::Sqlite => parts.push(text),
+            Dialect::Postgres => {
+                parts.push(format!(
+                    "({text} ORDER BY {} LIMIT ?)",
+                    order_by(order, false)
+                ));
+                binds.push(Bind::Int(limit.saturating_add(offset)));
+            }
+        }
     }
     binds.extend([Bind::Int(limit), Bind::Int(offset)]);
     Some(Sql::new(
@@ -469,7 +481,10 @@ mod tests {
                 Val::Param(Param::Tenant),
             ))]],
         };
-        assert_eq!(where_clauses(Resource::ApiKey, &wrong).any_of[0].text, "0");
+        assert_eq!(
+            where_clauses(Resource::ApiKey, &wrong).any_of[0].text,
+            "FALSE"
+        );
         // An attribute the schema does not have: left out, and said so.
         let unknown = Condition {
             any_of: vec![vec![lit(Atom::Eq(

@@ -1,8 +1,9 @@
+use super::sql::{Conn, Row};
+use crate::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use super::listing::{Bind, SortKey, Sql, page};
-use super::{Invalidation, Write, all, parse_col, time_to_sql};
+use super::{Invalidation, Write, parse_col, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, MembershipId, TenantId};
 use crate::domain::model::{Member, Membership, Role};
@@ -33,34 +34,24 @@ pub fn insert(
         account_id: account,
         role,
     };
-    w.execute(
-        "INSERT INTO memberships (id, tenant_id, account_id, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![m.id, tenant, account, role.as_str(), time_to_sql(&now)],
-    )
-    .map_err(|e| {
-        if super::is_unique_violation(&e) {
-            AppError::Conflict("the account is already a member of this tenant".to_owned())
-        } else {
-            e.into()
-        }
-    })?;
+    w.insert("INSERT INTO memberships (id, tenant_id, account_id, role, created_at) VALUES (?1, ?2, ?3, ?4, ?5)", params![m.id, tenant, account, role.as_str(), time_to_sql(&now)], || { AppError::Conflict("the account is already a member of this tenant".to_owned()) })?;
     Ok(m)
 }
 
-pub fn role_of(conn: &Connection, account: AccountId, tenant: TenantId) -> AppResult<Option<Role>> {
-    let role: Option<String> = conn
-        .prepare_cached("SELECT role FROM memberships WHERE account_id = ?1 AND tenant_id = ?2")?
-        .query_row(params![account, tenant], |r| r.get(0))
-        .optional()?;
-    Ok(role.as_deref().map(parse_col).transpose()?)
+pub fn role_of(conn: &Conn, account: AccountId, tenant: TenantId) -> AppResult<Option<Role>> {
+    let role: Option<String> = conn.query_opt(
+        "SELECT role FROM memberships WHERE account_id = ?1 AND tenant_id = ?2",
+        params![account, tenant],
+        |r| r.get(0),
+    )?;
+    role.as_deref().map(parse_col).transpose()
 }
 
 /// Every tenant `account` is a member of.
-pub fn tenants_of(conn: &Connection, account: AccountId) -> AppResult<Vec<TenantId>> {
-    all(
-        conn,
+pub fn tenants_of(conn: &Conn, account: AccountId) -> AppResult<Vec<TenantId>> {
+    conn.query(
         "SELECT tenant_id FROM memberships WHERE account_id = ?1",
-        [account],
+        params![account],
         |r| r.get(0),
     )
 }
@@ -69,29 +60,30 @@ const MEMBER: &str = "SELECT mb.id, mb.tenant_id, mb.account_id, mb.role,
         acc.id, acc.kind, acc.name, acc.email, acc.tenant_id, acc.created_at, acc.server_admin
     FROM memberships mb JOIN accounts acc ON acc.id = mb.account_id";
 
-fn member_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Member> {
+fn member_from_row(r: &Row<'_>) -> AppResult<Member> {
     Ok(Member {
         membership: Membership {
             id: r.get(0)?,
             tenant_id: r.get(1)?,
             account_id: r.get(2)?,
-            role: parse_col(&r.get::<_, String>(3)?)?,
+            role: parse_col(&r.get::<String>(3)?)?,
         },
         account: super::accounts::from_row_at(r, 4)?,
     })
 }
 
-pub fn get(conn: &Connection, id: MembershipId) -> AppResult<Option<Member>> {
-    Ok(conn
-        .prepare_cached(&format!("{MEMBER} WHERE mb.id = ?1"))?
-        .query_row([id], member_from_row)
-        .optional()?)
+pub fn get(conn: &Conn, id: MembershipId) -> AppResult<Option<Member>> {
+    conn.query_opt(
+        &format!("{MEMBER} WHERE mb.id = ?1"),
+        params![id],
+        member_from_row,
+    )
 }
 
 /// One page of `tenant`'s members where any of `conditions` holds, in the
 /// order they joined (the tenant index's order: no sort, whatever the size).
 pub fn page_of(
-    conn: &Connection,
+    conn: &Conn,
     p: &Principal,
     tenant: TenantId,
     conditions: &[Sql],
@@ -100,19 +92,18 @@ pub fn page_of(
 ) -> AppResult<Vec<Member>> {
     let order = [SortKey::asc("mb.rowid", "s_row")];
     let scope = Sql::new("mb.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
-    page(MEMBER, &scope, conditions, &order, limit, offset)
+    page(conn.dialect(), MEMBER, &scope, conditions, &order, limit, offset)
         .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), member_from_row))
 }
 
 /// Changes a member's role; its keys in that tenant carry the new one.
 pub fn set_role(w: &Write, proof: &Allowed, id: MembershipId, role: Role) -> AppResult<()> {
     w.authorized(proof, &[Action::UpdateMembership])?;
-    let changed = w
-        .prepare_cached(
-            "UPDATE memberships SET role = ?2 WHERE id = ?1 RETURNING account_id, tenant_id",
-        )?
-        .query_row(params![id, role.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let changed = w.query_opt(
+        "UPDATE memberships SET role = ?2 WHERE id = ?1 RETURNING account_id, tenant_id",
+        params![id, role.as_str()],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if let Some((account, tenant)) = changed {
         w.evict(Invalidation::AccountInTenant(account, tenant));
     }
@@ -122,10 +113,11 @@ pub fn set_role(w: &Write, proof: &Allowed, id: MembershipId, role: Role) -> App
 /// Removes a membership; the account's keys in that tenant stop working.
 pub fn delete(w: &Write, proof: &Allowed, id: MembershipId) -> AppResult<()> {
     w.authorized(proof, &[Action::DeleteMembership])?;
-    let gone = w
-        .prepare_cached("DELETE FROM memberships WHERE id = ?1 RETURNING account_id, tenant_id")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+    let gone = w.query_opt(
+        "DELETE FROM memberships WHERE id = ?1 RETURNING account_id, tenant_id",
+        params![id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     if let Some((account, tenant)) = gone {
         w.evict(Invalidation::AccountInTenant(account, tenant));
     }
@@ -133,11 +125,11 @@ pub fn delete(w: &Write, proof: &Allowed, id: MembershipId) -> AppResult<()> {
 }
 
 /// How many people (not service accounts) administer `tenant`.
-pub fn count_human_admins(conn: &Connection, tenant: TenantId) -> AppResult<i64> {
-    Ok(conn.query_row(
+pub fn count_human_admins(conn: &Conn, tenant: TenantId) -> AppResult<i64> {
+    conn.query_one(
         "SELECT count(*) FROM memberships m JOIN accounts a ON a.id = m.account_id
          WHERE m.tenant_id = ?1 AND m.role = 'TENANT_ADMIN' AND a.kind = 'USER'",
-        [tenant],
+        params![tenant],
         |r| r.get(0),
-    )?)
+    )
 }

@@ -1,10 +1,12 @@
-//! Versioned migrations, embedded in the binary and tracked in
-//! `PRAGMA user_version`. Each runs in its own transaction.
-use rusqlite::Connection;
-
+//! Versioned migrations, embedded in the binary: one set per backend,
+//! numbered alike (SQLite's version N and PostgreSQL's version N hold the
+//! same data). SQLite tracks its version in `PRAGMA user_version`,
+//! PostgreSQL in `keyward_schema`. Each runs in its own transaction; a
+//! database newer than the binary is refused.
+use super::sql::{Conn, Dialect};
 use crate::error::{AppError, AppResult};
 
-const MIGRATIONS: &[&str] = &[
+const SQLITE: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_teams.sql"),
     include_str!("migrations/0003_revoked_key_owner.sql"),
@@ -12,20 +14,88 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_key_lifecycle_and_audit.sql"),
 ];
 
-pub fn run(conn: &mut Connection) -> AppResult<()> {
-    let current: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+const POSTGRES: &[&str] = &[
+    include_str!("migrations/postgres/0001_init.sql"),
+    include_str!("migrations/postgres/0002_teams.sql"),
+    include_str!("migrations/postgres/0003_revoked_key_owner.sql"),
+    include_str!("migrations/postgres/0004_list_indexes.sql"),
+    include_str!("migrations/postgres/0005_key_lifecycle_and_audit.sql"),
+];
+
+pub fn run(conn: &Conn<'_>) -> AppResult<()> {
+    match conn.dialect() {
+        Dialect::Sqlite => {
+            let current: i64 = conn.query_one("PRAGMA user_version", &[], |r| r.get(0))?;
+            apply(conn, SQLITE, current, |v| {
+                format!("PRAGMA user_version = {v}")
+            })
+        }
+        Dialect::Postgres => {
+            // Replicas starting together: one migrates, the others wait for
+            // its lock and then find nothing to do.
+            conn.batch(
+                "BEGIN;
+                 SELECT pg_advisory_xact_lock(7318349394477057);
+                 CREATE TABLE IF NOT EXISTS keyward_schema (version BIGINT NOT NULL);
+                 INSERT INTO keyward_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM keyward_schema);",
+            )?;
+            let out = conn
+                .query_one("SELECT version FROM keyward_schema", &[], |r| r.get(0))
+                .and_then(|current: i64| {
+                    apply_in(conn, POSTGRES, current, |v| {
+                        format!("UPDATE keyward_schema SET version = {v}")
+                    })
+                });
+            match out {
+                Ok(()) => conn.batch("COMMIT"),
+                Err(e) => {
+                    let _ = conn.batch("ROLLBACK");
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn check(set: &[&str], current: i64) -> AppResult<usize> {
     let current = usize::try_from(current).unwrap_or(usize::MAX);
-    if current > MIGRATIONS.len() {
+    if current > set.len() {
         return Err(AppError::internal(format!(
             "the database is at schema version {current}, newer than this keyward ({}); upgrade keyward",
-            MIGRATIONS.len()
+            set.len()
         )));
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
+    Ok(current)
+}
+
+/// Each migration in a transaction of its own (SQLite).
+fn apply(
+    conn: &Conn<'_>,
+    set: &[&str],
+    current: i64,
+    mark: impl Fn(usize) -> String,
+) -> AppResult<()> {
+    for (i, sql) in set.iter().enumerate().skip(check(set, current)?) {
+        conn.batch(&format!("BEGIN;\n{sql}\n;{};\nCOMMIT;", mark(i + 1)))
+            .inspect_err(|_| {
+                let _ = conn.batch("ROLLBACK");
+            })?;
+        tracing::info!(version = i + 1, "applied database migration");
+    }
+    Ok(())
+}
+
+/// Every migration inside the caller's transaction (PostgreSQL, under the
+/// migration lock).
+fn apply_in(
+    conn: &Conn<'_>,
+    set: &[&str],
+    current: i64,
+    mark: impl Fn(usize) -> String,
+) -> AppResult<()> {
+    for (i, sql) in set.iter().enumerate().skip(check(set, current)?) {
+        conn.batch(sql)?;
+        conn.batch(&mark(i + 1))?;
         tracing::info!(version = i + 1, "applied database migration");
     }
     Ok(())

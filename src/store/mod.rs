@@ -16,18 +16,23 @@ pub mod invitations;
 pub mod listing;
 pub mod memberships;
 mod migrate;
+pub mod notify;
+mod pg;
+pub mod sql;
 pub mod tenants;
 
 use std::cell::{Cell, RefCell};
 use std::ops::Deref;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use r2d2::Pool;
+use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use sql::{Conn, Dialect, FromValue, Row, ToValue, Value, ValueRef};
 
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
@@ -51,12 +56,44 @@ pub trait Evict: Send + Sync {
     fn evict(&self, what: &[Invalidation]);
 }
 
+/// Where the data lives: a SQLite file (a path, or `sqlite://path`), or a
+/// PostgreSQL database (`postgres://` or `postgresql://`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    pub fn parse(db: &Path) -> Self {
+        let text = db.to_string_lossy();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Self::Postgres(text.into_owned())
+        } else if let Some(path) = text.strip_prefix("sqlite://") {
+            Self::Sqlite(PathBuf::from(path))
+        } else {
+            Self::Sqlite(db.to_owned())
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Sqlite {
+        pool: Pool<SqliteConnectionManager>,
+        /// Writers queue here rather than in SQLite's busy handler, which
+        /// sleeps with backoff and gave concurrent writes second-long tails.
+        writer: Arc<Mutex<()>>,
+    },
+    Postgres {
+        pool: Pool<pg::Manager>,
+        url: Arc<str>,
+    },
+}
+
 #[derive(Clone)]
 pub struct Store {
-    pool: Pool<SqliteConnectionManager>,
-    /// Writers queue here rather than in SQLite's busy handler, which sleeps
-    /// with backoff and gave concurrent writes second-long tails.
-    writer: Arc<Mutex<()>>,
+    backend: Backend,
     /// Told after every commit what it changed. Weak: the cache holds the
     /// store, not the other way round.
     evictor: Arc<OnceLock<Weak<dyn Evict>>>,
@@ -64,19 +101,19 @@ pub struct Store {
 }
 
 /// A read: a pooled connection, outside any write transaction.
-pub struct Read<'c>(&'c Connection);
+pub struct Read<'c>(Conn<'c>);
 
-impl Deref for Read<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.0
+impl<'c> Deref for Read<'c> {
+    type Target = Conn<'c>;
+    fn deref(&self) -> &Conn<'c> {
+        &self.0
     }
 }
 
 /// The write transaction. Functions that change data take this (and a
 /// proof), so they cannot run in a plain read.
 pub struct Write<'c> {
-    tx: Transaction<'c>,
+    conn: Conn<'c>,
     evictions: RefCell<Vec<Invalidation>>,
     /// Changes made on a Cedar decision, and audit events appended: a
     /// transaction with the first and none of the second does not commit.
@@ -84,10 +121,10 @@ pub struct Write<'c> {
     audited: Cell<usize>,
 }
 
-impl Deref for Write<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        &self.tx
+impl<'c> Deref for Write<'c> {
+    type Target = Conn<'c>;
+    fn deref(&self) -> &Conn<'c> {
+        &self.conn
     }
 }
 
@@ -109,12 +146,53 @@ impl Write<'_> {
     pub(crate) fn audited(&self) {
         self.audited.set(self.audited.get() + 1);
     }
+
+    fn new(conn: Conn<'_>) -> Write<'_> {
+        Write {
+            conn,
+            evictions: RefCell::new(Vec::new()),
+            decided: Cell::new(0),
+            audited: Cell::new(0),
+        }
+    }
+
+    /// What `f` recorded, once it is known that it may commit.
+    fn finish(&self) -> AppResult<Vec<Invalidation>> {
+        if self.decided.get() > 0 && self.audited.get() == 0 {
+            return Err(AppError::internal(
+                "a change was made without its audit event; nothing was committed",
+            ));
+        }
+        Ok(self.evictions.take())
+    }
+}
+
+/// A pooled connection of either backend (one lives per call, on the
+/// stack: the size difference does not matter).
+#[allow(clippy::large_enum_variant)]
+enum Pooled {
+    Sqlite(PooledConnection<SqliteConnectionManager>),
+    Postgres(PooledConnection<pg::Manager>),
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and brings its schema
-    /// up to date.
-    pub fn open(path: &Path) -> AppResult<Self> {
+    /// Opens the database at `db` (a SQLite file, created if needed, or a
+    /// PostgreSQL URL) and brings its schema up to date.
+    pub fn open(db: &Path) -> AppResult<Self> {
+        let backend = match Location::parse(db) {
+            Location::Sqlite(path) => Self::sqlite(&path)?,
+            Location::Postgres(url) => Self::postgres(&url)?,
+        };
+        let store = Self {
+            backend,
+            evictor: Arc::new(OnceLock::new()),
+            metrics: Metrics::default(),
+        };
+        store.with_conn(|c| migrate::run(&c))?;
+        Ok(store)
+    }
+
+    fn sqlite(path: &Path) -> AppResult<Backend> {
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             // WAL: readers never block the writer. FULL: an acknowledged write
             // (a revocation above all) survives a power cut.
@@ -133,14 +211,38 @@ impl Store {
             .map_err(|e| {
                 AppError::internal(format!("cannot open database {}: {e}", path.display()))
             })?;
-        let store = Self {
+        Ok(Backend::Sqlite {
             pool,
             writer: Arc::new(Mutex::new(())),
-            evictor: Arc::new(OnceLock::new()),
-            metrics: Metrics::default(),
-        };
-        store.with_conn(migrate::run)?;
-        Ok(store)
+        })
+    }
+
+    fn postgres(url: &str) -> AppResult<Backend> {
+        let pool = Pool::builder()
+            .max_size(16)
+            .connection_timeout(Duration::from_secs(5))
+            .build(pg::Manager::new(url)?)
+            .map_err(|e| AppError::internal(format!("cannot connect to PostgreSQL: {e}")))?;
+        Ok(Backend::Postgres {
+            pool,
+            url: url.into(),
+        })
+    }
+
+    /// Which database this store talks to.
+    pub fn dialect(&self) -> Dialect {
+        match self.backend {
+            Backend::Sqlite { .. } => Dialect::Sqlite,
+            Backend::Postgres { .. } => Dialect::Postgres,
+        }
+    }
+
+    /// The PostgreSQL URL, for the invalidation listener.
+    pub fn postgres_url(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Postgres { url, .. } => Some(url),
+            Backend::Sqlite { .. } => None,
+        }
     }
 
     /// Counts into `metrics` (the pool's waits) from now on.
@@ -149,11 +251,24 @@ impl Store {
         self
     }
 
-    fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> AppResult<T>) -> AppResult<T> {
+    fn pooled(&self) -> AppResult<Pooled> {
         let waited = std::time::Instant::now();
-        let mut conn = self.pool.get()?;
+        let conn = match &self.backend {
+            Backend::Sqlite { pool, .. } => Pooled::Sqlite(pool.get()?),
+            Backend::Postgres { pool, .. } => Pooled::Postgres(pool.get()?),
+        };
         self.metrics.pool_wait(waited.elapsed());
-        f(&mut conn)
+        Ok(conn)
+    }
+
+    fn with_conn<T>(&self, f: impl FnOnce(Conn<'_>) -> AppResult<T>) -> AppResult<T> {
+        match self.pooled()? {
+            Pooled::Sqlite(c) => f(Conn::lite(&c)),
+            Pooled::Postgres(mut c) => {
+                let cell = RefCell::new(&mut *c);
+                f(Conn::pg(&cell))
+            }
+        }
     }
 
     /// Sets who hears of committed invalidations (once; later calls are ignored).
@@ -165,31 +280,55 @@ impl Store {
         self.with_conn(|c| f(&Read(c)))
     }
 
-    /// Runs `f` in one IMMEDIATE transaction: commits on `Ok`, rolls back on
-    /// `Err`. What `f` recorded with `Write::evict` reaches the cache after
-    /// the commit and before this returns.
+    /// Runs `f` in one transaction: commits on `Ok`, rolls back on `Err`.
+    /// What `f` recorded with `Write::evict` reaches the cache after the
+    /// commit and before this returns (and, on PostgreSQL, every other
+    /// replica through a notification sent in the same transaction).
+    ///
+    /// SQLite: an IMMEDIATE transaction, one writer at a time. PostgreSQL:
+    /// writers from every replica take one transaction-scoped advisory
+    /// lock, so checks such as "the last admin" see every committed change.
     pub fn write<T>(&self, f: impl FnOnce(&Write<'_>) -> AppResult<T>) -> AppResult<T> {
-        let _turn = self.writer.lock().unwrap_or_else(|e| e.into_inner());
         let mut evictions = Vec::new();
-        let out = self.with_conn(|c| {
-            let w = Write {
-                tx: c.transaction_with_behavior(TransactionBehavior::Immediate)?,
-                evictions: RefCell::new(Vec::new()),
-                decided: Cell::new(0),
-                audited: Cell::new(0),
-            };
-            let out = f(&w)?;
-            if w.decided.get() > 0 && w.audited.get() == 0 {
-                return Err(AppError::internal(
-                    "a change was made without its audit event; nothing was committed",
-                ));
+        let out = match &self.backend {
+            Backend::Sqlite { writer, .. } => {
+                let _turn = writer.lock().unwrap_or_else(|e| e.into_inner());
+                let Pooled::Sqlite(mut c) = self.pooled()? else {
+                    unreachable!("a SQLite store pools SQLite connections")
+                };
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let w = Write::new(Conn::lite(&tx));
+                let out = f(&w)?;
+                evictions = w.finish()?;
+                drop(w);
+                // Evicting is harmless even if the commit then fails, so the
+                // evictions are applied whatever the commit's outcome.
+                tx.commit()?;
+                Ok(out)
             }
-            evictions = w.evictions.take();
-            // Evicting is harmless even if the commit then fails, so the
-            // evictions are applied whatever the commit's outcome.
-            w.tx.commit()?;
-            Ok(out)
-        });
+            Backend::Postgres { .. } => self.with_conn(|c| {
+                c.batch("BEGIN; SELECT pg_advisory_xact_lock(7318349394477056)")?;
+                let w = Write::new(c);
+                let attempt = f(&w).and_then(|out| {
+                    let ev = w.finish()?;
+                    notify::publish(&w, &ev)?;
+                    Ok((out, ev))
+                });
+                match attempt {
+                    Ok((out, ev)) => {
+                        evictions = ev;
+                        w.batch("COMMIT")?;
+                        Ok(out)
+                    }
+                    Err(e) => {
+                        // A broken connection is dropped by the pool; the
+                        // rollback's own failure adds nothing.
+                        let _ = w.batch("ROLLBACK");
+                        Err(e)
+                    }
+                }
+            }),
+        };
         if !evictions.is_empty()
             && let Some(cache) = self.evictor.get().and_then(Weak::upgrade)
         {
@@ -202,11 +341,24 @@ impl Store {
     /// a second: a health check must not hang on a busy pool or a lock.
     pub fn ping(&self) -> AppResult<()> {
         const PATIENCE: Duration = Duration::from_secs(1);
-        let conn = self.pool.get_timeout(PATIENCE)?;
-        conn.busy_timeout(PATIENCE)?;
-        let answer = conn.query_row("SELECT count(*) FROM tenants", [], |_| Ok(()));
-        conn.busy_timeout(BUSY_TIMEOUT)?;
-        Ok(answer?)
+        match &self.backend {
+            Backend::Sqlite { pool, .. } => {
+                let conn = pool.get_timeout(PATIENCE)?;
+                conn.busy_timeout(PATIENCE)?;
+                let answer = conn.query_row("SELECT count(*) FROM tenants", [], |_| Ok(()));
+                conn.busy_timeout(BUSY_TIMEOUT)?;
+                Ok(answer?)
+            }
+            Backend::Postgres { pool, .. } => {
+                let mut conn = pool.get_timeout(PATIENCE)?;
+                let cell = RefCell::new(&mut *conn);
+                let c = Conn::pg(&cell);
+                c.batch("SET statement_timeout = 1000")?;
+                let answer = c.query_one("SELECT count(*) FROM tenants", &[], |_| Ok(()));
+                c.batch("SET statement_timeout = 0")?;
+                answer
+            }
+        }
     }
 
     /// A consistent copy of the whole database in a new file at `to`, taken
@@ -214,6 +366,11 @@ impl Store {
     /// (writers are not blocked for the whole copy: it goes a batch of
     /// pages at a time). Refuses to overwrite an existing file.
     pub fn backup_to(&self, to: &Path) -> AppResult<()> {
+        let Backend::Sqlite { pool, .. } = &self.backend else {
+            return Err(AppError::Invalid(
+                "keyward backup copies SQLite databases; back PostgreSQL up with pg_dump".into(),
+            ));
+        };
         if to.exists() {
             return Err(AppError::Conflict(format!(
                 "{} exists; give a new file name (a backup never overwrites)",
@@ -222,14 +379,12 @@ impl Store {
         }
         let mut dst = Connection::open(to)
             .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", to.display())))?;
-        self.with_conn(|src| {
-            rusqlite::backup::Backup::new(src, &mut dst)?.run_to_completion(
-                256,
-                Duration::from_millis(5),
-                None,
-            )?;
-            Ok(())
-        })?;
+        let src = pool.get()?;
+        rusqlite::backup::Backup::new(&src, &mut dst)?.run_to_completion(
+            256,
+            Duration::from_millis(5),
+            None,
+        )?;
         // The copy is a plain database file, readable without its WAL.
         dst.execute_batch("PRAGMA journal_mode = DELETE;")?;
         Ok(())
@@ -238,29 +393,24 @@ impl Store {
     /// Moves the WAL's content into the database and truncates the WAL
     /// file, so that constant writes never grow it without bound. Returns
     /// whether the checkpoint completed (false: readers kept it busy; the
-    /// next one catches up).
+    /// next one catches up). PostgreSQL checkpoints by itself.
     pub fn checkpoint(&self) -> AppResult<bool> {
-        let busy: i64 = self
-            .with_conn(|c| Ok(c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?))?;
+        let Backend::Sqlite { pool, .. } = &self.backend else {
+            return Ok(true);
+        };
+        let busy: i64 = pool
+            .get()?
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
         Ok(busy == 0)
     }
 
     /// How many connections the pool holds at most.
     pub fn max_connections(&self) -> u32 {
-        self.pool.max_size()
+        match &self.backend {
+            Backend::Sqlite { pool, .. } => pool.max_size(),
+            Backend::Postgres { pool, .. } => pool.max_size(),
+        }
     }
-}
-
-/// Every row `sql` selects, each through `map` (a cached statement).
-pub(crate) fn all<T>(
-    conn: &Connection,
-    sql: &str,
-    params: impl rusqlite::Params,
-    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-) -> AppResult<Vec<T>> {
-    let mut stmt = conn.prepare_cached(sql)?;
-    let rows = stmt.query_map(params, map)?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// Times are stored as fixed-width RFC 3339 UTC text, so they sort as they compare.
@@ -268,30 +418,20 @@ pub(crate) fn time_to_sql(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
-pub(crate) fn time_from_sql(s: &str) -> rusqlite::Result<DateTime<Utc>> {
+pub(crate) fn time_from_sql(s: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })
+        .map_err(|e| AppError::internal(format!("a stored time {s:?}: {e}")))
 }
 
-pub(crate) fn opt_time_from_sql(s: Option<String>) -> rusqlite::Result<Option<DateTime<Utc>>> {
+pub(crate) fn opt_time_from_sql(s: Option<String>) -> AppResult<Option<DateTime<Utc>>> {
     s.as_deref().map(time_from_sql).transpose()
 }
 
 /// Reads a text column holding one of our text enums.
-pub(crate) fn parse_col<T: std::str::FromStr<Err = String>>(s: &str) -> rusqlite::Result<T> {
-    s.parse().map_err(|e: String| {
-        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, e.into())
-    })
-}
-
-/// True when `e` is a UNIQUE constraint failure.
-pub(crate) fn is_unique_violation(e: &rusqlite::Error) -> bool {
-    matches!(e, rusqlite::Error::SqliteFailure(f, _)
-        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+pub(crate) fn parse_col<T: std::str::FromStr<Err = String>>(s: &str) -> AppResult<T> {
+    s.parse()
+        .map_err(|e: String| AppError::internal(format!("a stored value {s:?}: {e}")))
 }
 
 #[cfg(test)]
@@ -314,8 +454,7 @@ mod tests {
         let path = dir.path().join("k.db");
         let s = Store::open(&path).unwrap();
         s.read(|c| {
-            c.execute_batch("CREATE TABLE t (x BLOB); INSERT INTO t SELECT randomblob(4096) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n);")?;
-            Ok(())
+            c.batch("CREATE TABLE t (x BLOB); INSERT INTO t SELECT randomblob(4096) FROM (WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) SELECT i FROM n);")
         })
         .unwrap();
         let wal = dir.path().join("k.db-wal");
@@ -349,11 +488,11 @@ mod tests {
         let s = Store::open(&path).unwrap();
         s.ping().unwrap();
         let mode: String = s
-            .read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?))
+            .read(|c| c.query_one("PRAGMA journal_mode", &[], |r| r.get(0)))
             .unwrap();
         assert_eq!(mode, "wal");
         let sync: i64 = s
-            .read(|c| Ok(c.query_row("PRAGMA synchronous", [], |r| r.get(0))?))
+            .read(|c| c.query_one("PRAGMA synchronous", &[], |r| r.get(0)))
             .unwrap();
         assert_eq!(sync, 2, "synchronous must be FULL");
         drop(s);

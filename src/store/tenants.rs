@@ -1,8 +1,9 @@
+use super::sql::{Conn, Row};
+use crate::params;
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::listing::{Bind, SortKey, Sql, page};
-use super::{Write, is_unique_violation, time_from_sql, time_to_sql};
+use super::{Write, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::Tenant;
@@ -10,12 +11,12 @@ use crate::domain::names::{DisplayName, Slug};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<Tenant> {
+fn from_row(r: &Row<'_>) -> AppResult<Tenant> {
     Ok(Tenant {
         id: r.get(0)?,
         name: r.get(1)?,
         slug: r.get(2)?,
-        created_at: time_from_sql(&r.get::<_, String>(3)?)?,
+        created_at: time_from_sql(&r.get::<String>(3)?)?,
     })
 }
 
@@ -33,35 +34,29 @@ pub fn insert(
         slug: slug.clone(),
         created_at: now,
     };
-    w.execute(
+    w.insert(
         "INSERT INTO tenants (id, name, slug, created_at) VALUES (?1, ?2, ?3, ?4)",
         params![t.id, t.name, t.slug, time_to_sql(&now)],
-    )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
+        || {
             AppError::Conflict(format!(
                 "a tenant with slug {:?} already exists",
                 slug.as_str()
             ))
-        } else {
-            e.into()
-        }
-    })?;
+        },
+    )?;
     Ok(t)
 }
 
-pub fn count(conn: &Connection) -> AppResult<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM tenants", [], |r| r.get(0))?)
+pub fn count(conn: &Conn) -> AppResult<i64> {
+    conn.query_one("SELECT count(*) FROM tenants", &[], |r| r.get(0))
 }
 
-pub fn get(conn: &Connection, id: TenantId) -> AppResult<Option<Tenant>> {
-    Ok(conn
-        .query_row(
-            "SELECT id, name, slug, created_at FROM tenants WHERE id = ?1",
-            [id],
-            from_row,
-        )
-        .optional()?)
+pub fn get(conn: &Conn, id: TenantId) -> AppResult<Option<Tenant>> {
+    conn.query_opt(
+        "SELECT id, name, slug, created_at FROM tenants WHERE id = ?1",
+        params![id],
+        from_row,
+    )
 }
 
 /// How a tenant list is sorted, besides by id last.
@@ -83,7 +78,7 @@ pub struct TenantScope<'a> {
 /// One page of the tenants in `scope` where any of `conditions` holds; by
 /// slug unless `order` says otherwise.
 pub fn page_of(
-    conn: &Connection,
+    conn: &Conn,
     p: &Principal,
     scope: &TenantScope<'_>,
     conditions: &[Sql],
@@ -117,6 +112,6 @@ pub fn page_of(
     // From the member's memberships: a few rows, however many tenants.
     let select = "SELECT t.id, t.name, t.slug, t.created_at FROM tenants t
         JOIN memberships mine ON mine.tenant_id = t.id";
-    page(select, &scope, conditions, &keys, limit, offset)
+    page(conn.dialect(), select, &scope, conditions, &keys, limit, offset)
         .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
 }

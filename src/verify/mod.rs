@@ -38,6 +38,10 @@ struct Cache {
     by_hash: HashMap<KeyHash, Entry>,
     by_id: HashMap<KeyId, KeyHash>,
     epoch: u64,
+    /// Set while other replicas' invalidations cannot reach this cache
+    /// (PostgreSQL, its listener down): nothing is cached or answered from
+    /// the cache, so a missed revocation cannot be served.
+    deaf: bool,
 }
 
 /// The epoch a cache miss saw before it read the database.
@@ -188,6 +192,9 @@ impl Verifier {
     pub fn cached(&self, hash: &KeyHash, now: DateTime<Utc>) -> Option<AppResult<Principal>> {
         let started = std::time::Instant::now();
         let cache = self.read();
+        if cache.deaf {
+            return None;
+        }
         let e = cache.by_hash.get(hash)?;
         // A clock that went backwards makes an entry stale too.
         let fresh = e.loaded_at <= now && now < e.loaded_at + self.ttl;
@@ -230,7 +237,7 @@ impl Verifier {
     /// ticket: then the answer may predate a commit and is dropped.
     fn insert(&self, ticket: Ticket, hash: &KeyHash, principal: &Principal, now: DateTime<Utc>) {
         let mut cache = self.write();
-        if cache.epoch != ticket.0 {
+        if cache.epoch != ticket.0 || cache.deaf {
             return;
         }
         if cache.by_hash.len() >= self.capacity && !cache.by_hash.contains_key(hash) {
@@ -372,6 +379,18 @@ impl Verifier {
 impl Evict for Verifier {
     fn evict(&self, what: &[Invalidation]) {
         self.invalidate(what);
+    }
+}
+
+impl crate::store::notify::Listener for Verifier {
+    fn hearing(&self, hearing: bool) {
+        let mut cache = self.write();
+        cache.epoch += 1;
+        cache.deaf = !hearing;
+        let n = cache.by_hash.len();
+        cache.by_hash.clear();
+        cache.by_id.clear();
+        self.metrics.cache(CacheEvent::Eviction, n as u64);
     }
 }
 

@@ -153,14 +153,12 @@ fn no_secret_token_or_hash_reaches_the_audit_table() {
     let dump: Vec<String> = a
         .store
         .read(|c| {
-            let mut s = c.prepare("SELECT * FROM audit_events")?;
-            let n = s.column_count();
-            let rows = s.query_map([], |r| {
-                (0..n)
-                    .map(|i| Ok(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?)))
-                    .collect::<rusqlite::Result<Vec<_>>>()
+            let rows = c.query("SELECT * FROM audit_events", &[], |r| {
+                (0..r.len())
+                    .map(|i| Ok(format!("{:?}", r.get::<keyward::store::Value<'static>>(i)?)))
+                    .collect::<keyward::error::AppResult<Vec<_>>>()
             })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?.concat())
+            Ok(rows.concat())
         })
         .unwrap();
     let text = dump.join("\n");
@@ -223,7 +221,7 @@ fn old_events_are_pruned_and_none_is_ever_edited() {
     let a = &w.app;
     let count = || -> i64 {
         a.store
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM audit_events", [], |r| r.get(0))?))
+            .read(|c| c.query_one("SELECT count(*) FROM audit_events", &[], |r| r.get(0)))
             .unwrap()
     };
     let start = count();
@@ -238,7 +236,7 @@ fn old_events_are_pruned_and_none_is_ever_edited() {
     assert_eq!(count(), 1);
     let edit = a
         .store
-        .write(|w| Ok(w.execute("UPDATE audit_events SET outcome = 'denied'", [])?));
+        .write(|w| w.execute("UPDATE audit_events SET outcome = 'denied'", &[]));
     assert!(edit.is_err(), "an audit event was edited");
 }
 

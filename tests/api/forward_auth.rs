@@ -153,8 +153,9 @@ fn pending_uses_are_written_at_graceful_shutdown() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let last_used = || -> Option<String> {
-        let c = rusqlite::Connection::open(&db).unwrap();
-        c.query_row("SELECT last_used_at FROM api_keys", [], |r| r.get(0))
+        keyward::store::Store::open(&db)
+            .unwrap()
+            .read(|c| c.query_one("SELECT last_used_at FROM api_keys", &[], |r| r.get(0)))
             .unwrap()
     };
     assert_eq!(

@@ -24,18 +24,18 @@ fn error(body: &Value) -> (&str, &str) {
 fn keys_of(a: &TestApp, account: &str) -> Vec<(String, String)> {
     a.store
         .read(|c| {
-            let mut s = c.prepare(
+            c.query(
                 "SELECT tenant_id, id FROM api_keys WHERE account_id = ?1 ORDER BY tenant_id, id",
-            )?;
-            let rows = s.query_map([account], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                keyward::params![account],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
         })
         .unwrap()
 }
 
 fn count(a: &TestApp, sql: &str, arg: &str) -> i64 {
     a.store
-        .read(|c| Ok(c.query_row(sql, [arg], |r| r.get(0))?))
+        .read(|c| c.query_one(sql, keyward::params![arg], |r| r.get(0)))
         .unwrap()
 }
 

@@ -24,6 +24,7 @@ mod policy_ops;
 mod prefect3;
 mod prefect_cli;
 mod proofs;
+mod replicas;
 mod schema;
 mod service_accounts;
 mod tenants;

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::helpers::{DELETE_KEY, spawn_app};
 
 /// An upstream that answers every request with the request's own head.
-fn echo_upstream() -> u16 {
+pub fn echo_upstream() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {

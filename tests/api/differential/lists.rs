@@ -155,10 +155,7 @@ fn sql_filtered_lists_equal_the_row_by_row_reference() {
     let initial_keys = model.keys.values().filter(|k| !k.revoked).count();
     let keys: Vec<_> = app
         .store
-        .read(|c| {
-            let mut s = c.prepare("SELECT count(*) FROM api_keys")?;
-            Ok(s.query_row([], |r| r.get::<_, i64>(0))?)
-        })
+        .read(|c| c.query_one("SELECT count(*) FROM api_keys", &[], |r| r.get::<i64>(0)))
         .map(|n| vec![n])
         .unwrap();
     assert!(keys[0] >= 200, "a few hundred keys, not {}", keys[0]);

@@ -12,6 +12,7 @@ mod lists;
 mod model;
 mod ops;
 
+use keyward::store::Value;
 use std::collections::BTreeSet;
 
 use keyward::domain::model::Role as ServerRole;
@@ -36,22 +37,18 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 fn rows(app: &TestApp, sql: &str) -> Vec<Vec<Option<String>>> {
     app.store
         .read(|c| {
-            let mut s = c.prepare(sql)?;
-            let n = s.column_count();
-            let rows = s.query_map([], |r| {
-                (0..n)
+            c.query(sql, &[], |r| {
+                (0..r.len())
                     .map(|i| {
-                        let v: rusqlite::types::Value = r.get(i)?;
-                        Ok(match v {
-                            rusqlite::types::Value::Null => None,
-                            rusqlite::types::Value::Integer(i) => Some(i.to_string()),
-                            rusqlite::types::Value::Text(t) => Some(t),
+                        Ok(match r.get::<Value<'static>>(i)? {
+                            Value::Null => None,
+                            Value::Int(i) => Some(i.to_string()),
+                            Value::Text(t) => Some(t.into_owned()),
                             other => Some(format!("{other:?}")),
                         })
                     })
-                    .collect::<rusqlite::Result<Vec<_>>>()
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                    .collect()
+            })
         })
         .unwrap()
 }

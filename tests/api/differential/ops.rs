@@ -288,7 +288,13 @@ impl<'a> Run<'a> {
     fn one(&self, sql: &str, params: &[&str]) -> String {
         self.app
             .store
-            .read(|c| Ok(c.query_row(sql, rusqlite::params_from_iter(params), |r| r.get(0))?))
+            .read(|c| {
+                let params: Vec<&dyn keyward::store::ToValue> = params
+                    .iter()
+                    .map(|p| p as &dyn keyward::store::ToValue)
+                    .collect();
+                c.query_one(sql, &params, |r| r.get(0))
+            })
             .unwrap()
     }
 

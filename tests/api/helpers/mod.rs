@@ -39,7 +39,7 @@ pub struct TestApp {
     pub admin_key: String,
     pub admin_id: String,
     pub tenant_id: String,
-    /// The database file.
+    /// The database: a file, or a PostgreSQL URL (`make test-pg`).
     pub db: std::path::PathBuf,
     /// `http://addr/metrics` when the config asked for a metrics listener.
     pub metrics_url: Option<String>,
@@ -48,6 +48,48 @@ pub struct TestApp {
     /// The server's handle and thread, to stop it when the test is done.
     server: Option<(actix_web::dev::ServerHandle, std::thread::JoinHandle<()>)>,
     _dir: tempfile::TempDir,
+    /// The test's own PostgreSQL database, dropped after the server stops.
+    _pg: Option<TestDatabase>,
+}
+
+/// Where `make test-pg` says the suite runs: a PostgreSQL URL whose user
+/// may create databases (its own database name is replaced per test).
+pub const POSTGRES_ENV: &str = "KEYWARD_TEST_POSTGRES";
+
+/// A database of its own for one test on PostgreSQL, dropped with it.
+pub struct TestDatabase {
+    admin: String,
+    name: String,
+    pub url: String,
+}
+
+impl TestDatabase {
+    /// A fresh database on the server `KEYWARD_TEST_POSTGRES` names, if it
+    /// names one.
+    pub fn create() -> Option<Self> {
+        let admin = std::env::var(POSTGRES_ENV).ok()?;
+        let name = format!("kw_{}", uuid::Uuid::new_v4().simple());
+        let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+            .unwrap_or_else(|e| panic!("{POSTGRES_ENV}={admin}: {e}"));
+        c.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+        let (base, _) = admin.rsplit_once('/').expect("a URL with a database name");
+        Some(Self {
+            url: format!("{base}/{name}"),
+            admin,
+            name,
+        })
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut c) = postgres::Client::connect(&self.admin, postgres::NoTls) {
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
 }
 
 /// A test's server stops with the test: its port, pool, cache and policy
@@ -74,7 +116,11 @@ pub fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
 /// client computes times from its own clock).
 pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("keyward.db");
+    let pg = TestDatabase::create();
+    let db = pg.as_ref().map_or_else(
+        || dir.path().join("keyward.db"),
+        |d| std::path::PathBuf::from(&d.url),
+    );
     let mut config = Config::for_tests(db.clone());
     adjust(&mut config);
     let app = Application::build(&config, clock.clone()).expect("the app builds");
@@ -114,10 +160,18 @@ pub fn spawn_app_on(adjust: impl FnOnce(&mut Config), clock: Clock) -> TestApp {
         labels: RefCell::new(Vec::new()),
         server: Some((handle, thread)),
         _dir: dir,
+        _pg: pg,
     };
     t.label(&t.admin_id, "admin");
     t.label(&t.tenant_id, "tenant default");
     t
+}
+
+impl TestApp {
+    /// Whether this test runs on PostgreSQL (`make test-pg`).
+    pub fn on_postgres(&self) -> bool {
+        self._pg.is_some()
+    }
 }
 
 /// Snapshots go to tests/snapshots/, named after the test.

@@ -1,0 +1,157 @@
+//! Invalidations across replicas (PostgreSQL): a committed change that made
+//! cached answers stale is announced with `pg_notify` in its own
+//! transaction, so the announcement goes out exactly when the change is
+//! visible; every replica listens on one connection of its own and evicts.
+//! A listener that loses its connection cannot know what it missed: the
+//! cache is emptied and answers nothing until the listener listens again
+//! (then it is emptied once more, for what changed in between).
+use std::sync::Weak;
+use std::time::Duration;
+
+use postgres::fallible_iterator::FallibleIterator;
+
+use super::{Evict, Invalidation, Write};
+use crate::domain::ids::{AccountId, KeyId, TenantId};
+use crate::error::AppResult;
+
+/// The channel every replica listens on.
+pub const CHANNEL: &str = "keyward_invalidations";
+
+/// PostgreSQL takes payloads under 8,000 bytes; one line per invalidation,
+/// sent in as many notifications as it takes.
+const PAYLOAD_MAX: usize = 7_000;
+
+fn line(what: &Invalidation) -> String {
+    match what {
+        Invalidation::Key(k) => format!("k {k}"),
+        Invalidation::Account(a) => format!("a {a}"),
+        Invalidation::AccountInTenant(a, t) => format!("t {a} {t}"),
+    }
+}
+
+fn parse(line: &str) -> Option<Invalidation> {
+    let mut parts = line.split(' ');
+    let kind = parts.next()?;
+    let first = parts.next()?;
+    Some(match kind {
+        "k" => Invalidation::Key(first.parse::<KeyId>().ok()?),
+        "a" => Invalidation::Account(first.parse::<AccountId>().ok()?),
+        "t" => Invalidation::AccountInTenant(
+            first.parse::<AccountId>().ok()?,
+            parts.next()?.parse::<TenantId>().ok()?,
+        ),
+        _ => return None,
+    })
+}
+
+/// Announces `what` in `w`'s transaction (PostgreSQL only).
+pub(super) fn publish(w: &Write<'_>, what: &[Invalidation]) -> AppResult<()> {
+    let mut payload = String::new();
+    for l in what.iter().map(line) {
+        if payload.len() + l.len() + 1 > PAYLOAD_MAX {
+            send(w, &payload)?;
+            payload.clear();
+        }
+        payload.push_str(&l);
+        payload.push('\n');
+    }
+    if !payload.is_empty() {
+        send(w, &payload)?;
+    }
+    Ok(())
+}
+
+fn send(w: &Write<'_>, payload: &str) -> AppResult<()> {
+    w.query_one(
+        "SELECT pg_notify(?1, ?2)",
+        crate::params![CHANNEL, payload],
+        |_| Ok(()),
+    )
+}
+
+/// The cache a listener keeps fresh.
+pub trait Listener: Evict {
+    /// Forgets every cached answer; with `false`, caches nothing until
+    /// called again with `true`.
+    fn hearing(&self, hearing: bool);
+}
+
+/// Listens on `url` for ever (on its own thread), evicting from `cache`
+/// until the cache is gone. Returns at once.
+pub fn listen(url: &str, cache: Weak<dyn Listener>) -> std::io::Result<()> {
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e| std::io::Error::other(format!("not a PostgreSQL URL: {e}")))?;
+    // Named, so that an operator (or a test) can find each replica's.
+    config.application_name(&format!("keyward-listener-{}", std::process::id()));
+    if let Some(c) = cache.upgrade() {
+        c.hearing(false);
+    }
+    std::thread::Builder::new()
+        .name("keyward-listen".into())
+        .spawn(move || {
+            let mut backoff = Duration::from_millis(100);
+            loop {
+                match session(&config, &cache) {
+                    Ok(()) => return,
+                    Err(e) => {
+                        // Whatever is announced while no one listens is lost.
+                        let Some(c) = cache.upgrade() else { return };
+                        c.hearing(false);
+                        drop(c);
+                        tracing::warn!(error = %e, "invalidation listener lost its connection; key cache off until it listens again");
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_secs(5));
+                    }
+                }
+            }
+        })?;
+    Ok(())
+}
+
+/// One connection's worth of listening; `Ok` when the cache is gone.
+fn session(config: &postgres::Config, cache: &Weak<dyn Listener>) -> Result<(), postgres::Error> {
+    let mut client = config.connect(postgres::NoTls)?;
+    client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    match cache.upgrade() {
+        Some(c) => c.hearing(true),
+        None => return Ok(()),
+    }
+    tracing::info!("listening for invalidations from other replicas");
+    loop {
+        {
+            let mut notifications = client.notifications();
+            let mut batch = notifications.timeout_iter(Duration::from_secs(1));
+            while let Some(n) = batch.next()? {
+                let Some(c) = cache.upgrade() else {
+                    return Ok(());
+                };
+                let what: Vec<Invalidation> = n.payload().lines().filter_map(parse).collect();
+                c.evict(&what);
+            }
+        }
+        if cache.strong_count() == 0 {
+            return Ok(());
+        }
+        // A quiet connection may be a dead one: ask it something.
+        client.simple_query("")?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_round_trip() {
+        let all = [
+            Invalidation::Key(KeyId::random()),
+            Invalidation::Account(AccountId::random()),
+            Invalidation::AccountInTenant(AccountId::random(), TenantId::random()),
+        ];
+        for w in all {
+            assert_eq!(parse(&line(&w)), Some(w));
+        }
+        assert_eq!(parse("x y"), None);
+    }
+}

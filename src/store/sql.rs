@@ -1,0 +1,426 @@
+//! One way to run SQL on either backend: statements written once, with
+//! SQLite's `?` and `?N` placeholders (turned into `$N` for PostgreSQL),
+//! values bound through `ToValue` and read back through `FromValue`, rows
+//! read in place. The store's functions see a `Conn` and never the driver.
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use crate::error::{AppError, AppResult};
+
+/// A value to bind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value<'a> {
+    Null,
+    Int(i64),
+    Text(Cow<'a, str>),
+    Blob(Cow<'a, [u8]>),
+}
+
+/// A value as a row holds it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ValueRef<'a> {
+    Null,
+    Int(i64),
+    Text(&'a str),
+    Blob(&'a [u8]),
+}
+
+/// Something that binds as a statement's value.
+pub trait ToValue {
+    fn to_value(&self) -> Value<'_>;
+}
+
+/// Something read back from a column; the message says what was wrong.
+pub trait FromValue: Sized {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String>;
+}
+
+/// `&[&dyn ToValue]` from a list of values.
+#[macro_export]
+macro_rules! params {
+    ($($p:expr),* $(,)?) => {
+        &[$(&$p as &dyn $crate::store::sql::ToValue),*] as &[&dyn $crate::store::sql::ToValue]
+    };
+}
+
+impl ToValue for Value<'_> {
+    fn to_value(&self) -> Value<'_> {
+        match self {
+            Value::Null => Value::Null,
+            Value::Int(n) => Value::Int(*n),
+            Value::Text(s) => Value::Text(Cow::Borrowed(s)),
+            Value::Blob(b) => Value::Blob(Cow::Borrowed(b)),
+        }
+    }
+}
+
+impl ToValue for str {
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(Cow::Borrowed(self))
+    }
+}
+
+impl ToValue for String {
+    fn to_value(&self) -> Value<'_> {
+        Value::Text(Cow::Borrowed(self))
+    }
+}
+
+impl ToValue for i64 {
+    fn to_value(&self) -> Value<'_> {
+        Value::Int(*self)
+    }
+}
+
+impl ToValue for u32 {
+    fn to_value(&self) -> Value<'_> {
+        Value::Int(i64::from(*self))
+    }
+}
+
+impl ToValue for usize {
+    fn to_value(&self) -> Value<'_> {
+        Value::Int(i64::try_from(*self).unwrap_or(i64::MAX))
+    }
+}
+
+impl ToValue for bool {
+    fn to_value(&self) -> Value<'_> {
+        Value::Int(i64::from(*self))
+    }
+}
+
+impl<T: ToValue> ToValue for Option<T> {
+    fn to_value(&self) -> Value<'_> {
+        self.as_ref().map_or(Value::Null, T::to_value)
+    }
+}
+
+impl<T: ToValue + ?Sized> ToValue for &T {
+    fn to_value(&self) -> Value<'_> {
+        (**self).to_value()
+    }
+}
+
+impl FromValue for String {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Text(s) => Ok(s.to_owned()),
+            other => Err(format!("expected text, found {other:?}")),
+        }
+    }
+}
+
+impl FromValue for i64 {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Int(n) => Ok(n),
+            other => Err(format!("expected an integer, found {other:?}")),
+        }
+    }
+}
+
+impl FromValue for u64 {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        u64::try_from(i64::from_value(v)?).map_err(|e| e.to_string())
+    }
+}
+
+impl FromValue for usize {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        usize::try_from(i64::from_value(v)?).map_err(|e| e.to_string())
+    }
+}
+
+impl FromValue for bool {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        Ok(i64::from_value(v)? != 0)
+    }
+}
+
+/// Any value, owned (for tests and tools that read whatever a row holds).
+impl FromValue for Value<'static> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        Ok(match v {
+            ValueRef::Null => Value::Null,
+            ValueRef::Int(n) => Value::Int(n),
+            ValueRef::Text(s) => Value::Text(Cow::Owned(s.to_owned())),
+            ValueRef::Blob(b) => Value::Blob(Cow::Owned(b.to_vec())),
+        })
+    }
+}
+
+impl<T: FromValue> FromValue for Option<T> {
+    fn from_value(v: ValueRef<'_>) -> Result<Self, String> {
+        match v {
+            ValueRef::Null => Ok(None),
+            v => T::from_value(v).map(Some),
+        }
+    }
+}
+
+/// Which database a connection talks to, for the few statements that are
+/// not written the same way in both.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// One row of an answer, read in place.
+pub struct Row<'a>(RowInner<'a>);
+
+enum RowInner<'a> {
+    Lite(&'a rusqlite::Row<'a>),
+    Pg(&'a postgres::Row),
+}
+
+impl Row<'_> {
+    /// How many columns the row has.
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            RowInner::Lite(r) => r.as_ref().column_count(),
+            RowInner::Pg(r) => r.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Column `i`, as a `T`.
+    pub fn get<T: FromValue>(&self, i: usize) -> AppResult<T> {
+        let read = |v: ValueRef<'_>| {
+            T::from_value(v).map_err(|e| AppError::internal(format!("column {i}: {e}")))
+        };
+        match &self.0 {
+            RowInner::Lite(r) => {
+                use rusqlite::types::ValueRef as L;
+                match r.get_ref(i)? {
+                    L::Null => read(ValueRef::Null),
+                    L::Integer(n) => read(ValueRef::Int(n)),
+                    L::Text(t) => {
+                        read(ValueRef::Text(std::str::from_utf8(t).map_err(|e| {
+                            AppError::internal(format!("column {i}: {e}"))
+                        })?))
+                    }
+                    L::Blob(b) => read(ValueRef::Blob(b)),
+                    L::Real(x) => Err(AppError::internal(format!(
+                        "column {i}: unexpected real {x}"
+                    ))),
+                }
+            }
+            RowInner::Pg(r) => super::pg::read(r, i, read),
+        }
+    }
+}
+
+/// A connection (or the transaction on it) of either backend.
+pub struct Conn<'a>(ConnInner<'a>);
+
+enum ConnInner<'a> {
+    Lite(&'a rusqlite::Connection),
+    Pg(&'a RefCell<&'a mut super::pg::Session>),
+}
+
+impl<'a> Conn<'a> {
+    pub(super) fn lite(c: &'a rusqlite::Connection) -> Self {
+        Self(ConnInner::Lite(c))
+    }
+
+    pub(super) fn pg(c: &'a RefCell<&'a mut super::pg::Session>) -> Self {
+        Self(ConnInner::Pg(c))
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        match self.0 {
+            ConnInner::Lite(_) => Dialect::Sqlite,
+            ConnInner::Pg(_) => Dialect::Postgres,
+        }
+    }
+
+    /// Runs one statement; returns how many rows it changed.
+    pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> AppResult<usize> {
+        match &self.0 {
+            ConnInner::Lite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                bind(&mut stmt, params)?;
+                Ok(stmt.raw_execute()?)
+            }
+            ConnInner::Pg(c) => c.borrow_mut().execute(sql, params),
+        }
+    }
+
+    /// `execute` for an insert, with a UNIQUE constraint's refusal
+    /// answered as `conflict()`.
+    pub fn insert(
+        &self,
+        sql: &str,
+        params: &[&dyn ToValue],
+        conflict: impl FnOnce() -> AppError,
+    ) -> AppResult<()> {
+        let unique = match &self.0 {
+            ConnInner::Lite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                bind(&mut stmt, params)?;
+                match stmt.raw_execute() {
+                    Ok(_) => return Ok(()),
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+                    {
+                        true
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            ConnInner::Pg(c) => c.borrow_mut().insert(sql, params)?,
+        };
+        if unique { Err(conflict()) } else { Ok(()) }
+    }
+
+    /// Every row `sql` selects, each read by `f`.
+    pub fn query<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToValue],
+        mut f: impl FnMut(&Row<'_>) -> AppResult<T>,
+    ) -> AppResult<Vec<T>> {
+        match &self.0 {
+            ConnInner::Lite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                bind(&mut stmt, params)?;
+                let mut rows = stmt.raw_query();
+                let mut out = Vec::new();
+                while let Some(r) = rows.next()? {
+                    out.push(f(&Row(RowInner::Lite(r)))?);
+                }
+                Ok(out)
+            }
+            ConnInner::Pg(c) => {
+                let rows = c.borrow_mut().query(sql, params)?;
+                rows.iter().map(|r| f(&Row(RowInner::Pg(r)))).collect()
+            }
+        }
+    }
+
+    /// The first row `sql` selects, if any, read by `f`.
+    pub fn query_opt<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToValue],
+        f: impl FnOnce(&Row<'_>) -> AppResult<T>,
+    ) -> AppResult<Option<T>> {
+        match &self.0 {
+            ConnInner::Lite(c) => {
+                let mut stmt = c.prepare_cached(sql)?;
+                bind(&mut stmt, params)?;
+                let mut rows = stmt.raw_query();
+                match rows.next()? {
+                    Some(r) => f(&Row(RowInner::Lite(r))).map(Some),
+                    None => Ok(None),
+                }
+            }
+            ConnInner::Pg(c) => {
+                let rows = c.borrow_mut().query(sql, params)?;
+                rows.first().map(|r| f(&Row(RowInner::Pg(r)))).transpose()
+            }
+        }
+    }
+
+    /// The row `sql` must select, read by `f`.
+    pub fn query_one<T>(
+        &self,
+        sql: &str,
+        params: &[&dyn ToValue],
+        f: impl FnOnce(&Row<'_>) -> AppResult<T>,
+    ) -> AppResult<T> {
+        self.query_opt(sql, params, f)?
+            .ok_or_else(|| AppError::internal(format!("no row from: {sql}")))
+    }
+
+    /// Runs statements separated by `;`, with no values.
+    pub fn batch(&self, sql: &str) -> AppResult<()> {
+        match &self.0 {
+            ConnInner::Lite(c) => Ok(c.execute_batch(sql)?),
+            ConnInner::Pg(c) => c.borrow_mut().batch(sql),
+        }
+    }
+}
+
+fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[&dyn ToValue]) -> AppResult<()> {
+    use rusqlite::types::ValueRef as L;
+    let expected = stmt.parameter_count();
+    if expected != params.len() {
+        return Err(AppError::internal(format!(
+            "{} values for {expected} placeholders",
+            params.len()
+        )));
+    }
+    for (i, p) in params.iter().enumerate() {
+        let v = p.to_value();
+        let v = match &v {
+            Value::Null => L::Null,
+            Value::Int(n) => L::Integer(*n),
+            Value::Text(s) => L::Text(s.as_bytes()),
+            Value::Blob(b) => L::Blob(b),
+        };
+        stmt.raw_bind_parameter(i + 1, rusqlite::types::ToSqlOutput::Borrowed(v))?;
+    }
+    Ok(())
+}
+
+/// `sql` with SQLite's placeholders (`?`, `?N`) as PostgreSQL's (`$N`). A
+/// bare `?` is one more than the largest number so far, as in SQLite.
+/// Quoted text is copied as it is.
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut largest = 0usize;
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (Some(_), c) => out.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '?') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n = if digits.is_empty() {
+                    largest + 1
+                } else {
+                    digits.parse().unwrap_or(largest + 1)
+                };
+                largest = largest.max(n);
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            (None, c) => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_as_sqlite_numbers_them() {
+        assert_eq!(numbered("a = ? AND b = ?"), "a = $1 AND b = $2");
+        assert_eq!(
+            numbered("a = ?2 AND b = ?1 OR c = ?"),
+            "a = $2 AND b = $1 OR c = $3"
+        );
+        assert_eq!(numbered("x = '?' AND y = ?"), "x = '?' AND y = $1");
+    }
+}

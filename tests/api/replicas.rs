@@ -1,0 +1,403 @@
+//! Several keyward processes on one PostgreSQL database (the suite's
+//! PostgreSQL pass, `make test-pg`; the SQLite pass skips these): a
+//! revocation through one replica reaches the others, a replica whose
+//! listening connection is killed serves no revoked key, and a replica
+//! killed with SIGKILL under load loses no acknowledged write.
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::helpers::{CREATE_KEY, DELETE_KEY, TestDatabase};
+use crate::nginx::{echo_upstream, free_port, run_nginx};
+
+/// `keyward serve` on `db`, its logs in `log`.
+struct Replica {
+    child: Child,
+    base: String,
+    bootstrap_key: Option<String>,
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn replica(db: &str, log: &std::path::Path) -> Replica {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["serve", "--db", db, "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "info")
+        .env_remove("KEYWARD_DB")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut bootstrap_key = None;
+    let base = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("{}", std::fs::read_to_string(log).unwrap()))
+            .unwrap();
+        if let Some(k) = line.strip_prefix("Bootstrap API key: ") {
+            bootstrap_key = Some(k.to_owned());
+        }
+        if let Some(url) = line.strip_prefix("keyward is serving ") {
+            break url.trim_end_matches("/graphql").to_owned();
+        }
+    };
+    // The rest of stdout is not read again: let it drain.
+    std::thread::spawn(move || lines.for_each(drop));
+    Replica {
+        child,
+        base,
+        bootstrap_key,
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(10)))
+        .build()
+        .into()
+}
+
+fn gql(base: &str, key: &str, query: &str, variables: Value) -> Value {
+    let mut r = agent()
+        .post(format!("{base}/graphql"))
+        .header("Authorization", &format!("Bearer {key}"))
+        .send_json(json!({ "query": query, "variables": variables }))
+        .unwrap();
+    let v: Value = r.body_mut().read_json().unwrap();
+    assert!(v["errors"].is_null(), "{v}");
+    v["data"].clone()
+}
+
+fn verify_status(agent: &ureq::Agent, url: &str, key: &str) -> u16 {
+    agent
+        .get(url)
+        .header("Authorization", &format!("Bearer {key}"))
+        .call()
+        .map_or(0, |r| r.status().as_u16())
+}
+
+/// Three replicas on a fresh database; the first bootstraps it.
+fn three(dir: &std::path::Path) -> Option<(TestDatabase, Vec<Replica>, String)> {
+    let Some(db) = TestDatabase::create() else {
+        eprintln!("skipped: replicas run on PostgreSQL (make test-pg)");
+        return None;
+    };
+    let first = replica(&db.url, &dir.join("r0.log"));
+    let admin = first
+        .bootstrap_key
+        .clone()
+        .expect("the first replica bootstraps");
+    let mut all = vec![first];
+    for i in 1..3 {
+        let r = replica(&db.url, &dir.join(format!("r{i}.log")));
+        assert!(r.bootstrap_key.is_none(), "only one replica bootstraps");
+        all.push(r);
+    }
+    Some((db, all, admin))
+}
+
+#[test]
+fn a_revocation_through_one_replica_reaches_every_replica() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_db, replicas, admin)) = three(dir.path()) else {
+        return;
+    };
+    // nginx from the forward-auth example, keyward being the three replicas.
+    let listen = free_port();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/nginx/keyward.conf"
+    ))
+    .unwrap();
+    let servers: String = replicas
+        .iter()
+        .map(|r| format!("    server {};\n", r.base.trim_start_matches("http://")))
+        .collect();
+    let site = format!(
+        "upstream keyward_replicas {{\n{servers}}}\n{}",
+        example
+            .replace("127.0.0.1:8080", &format!("127.0.0.1:{listen}"))
+            .replace("127.0.0.1:4200", "keyward_replicas")
+            .replace("127.0.0.1:9000", &format!("127.0.0.1:{}", echo_upstream()))
+    );
+    let ngx = dir.path().join("nginx");
+    std::fs::create_dir_all(&ngx).unwrap();
+    let _nginx = run_nginx(&ngx, listen, &site);
+
+    let me = gql(
+        &replicas[0].base,
+        &admin,
+        "{ auth_info { user_id } }",
+        json!({}),
+    )["auth_info"]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut gaps = Vec::new();
+    for round in 0..5 {
+        let made = gql(
+            &replicas[round % 3].base,
+            &admin,
+            CREATE_KEY,
+            json!({ "input": { "user_id": me, "name": format!("hammered {round}") } }),
+        )["create_api_key"]
+            .clone();
+        let (id, key) = (
+            made["id"].as_str().unwrap().to_owned(),
+            made["key"].as_str().unwrap().to_owned(),
+        );
+        let mut targets: Vec<String> = replicas
+            .iter()
+            .map(|r| format!("{}/auth/verify", r.base))
+            .collect();
+        targets.push(format!("http://127.0.0.1:{listen}/through-nginx"));
+        // Every target answers the key (and caches it) before the revoke.
+        for t in &targets {
+            assert_eq!(verify_status(&agent(), t, &key), 200, "{t}");
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        // (target, when the request started, status)
+        let seen = Arc::new(Mutex::new(Vec::<(usize, Instant, u16)>::new()));
+        let threads: Vec<_> = targets
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let (t, key, stop, seen) = (t.clone(), key.clone(), stop.clone(), seen.clone());
+                std::thread::spawn(move || {
+                    let a = agent();
+                    while !stop.load(Ordering::Relaxed) {
+                        let started = Instant::now();
+                        let status = verify_status(&a, &t, &key);
+                        seen.lock().unwrap().push((i, started, status));
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        gql(
+            &replicas[(round + 1) % 3].base,
+            &admin,
+            DELETE_KEY,
+            json!({ "input": { "key_id": id } }),
+        );
+        let answered = Instant::now();
+        std::thread::sleep(Duration::from_millis(700));
+        stop.store(true, Ordering::Relaxed);
+        for t in threads {
+            t.join().unwrap();
+        }
+        let seen = seen.lock().unwrap();
+        for (i, target) in targets.iter().enumerate() {
+            let after: Vec<_> = seen
+                .iter()
+                .filter(|(t, at, _)| *t == i && *at > answered)
+                .collect();
+            assert!(!after.is_empty(), "{target} was not asked after the revoke");
+            assert!(
+                after.iter().all(|(_, _, s)| *s == 401 || *s == 200),
+                "{target}: {:?}",
+                after.iter().map(|x| x.2).collect::<Vec<_>>()
+            );
+        }
+        let late = seen
+            .iter()
+            .filter(|(_, at, s)| *s == 200 && *at > answered)
+            .map(|(t, at, _)| (*t, at.duration_since(answered)))
+            .max_by_key(|x| x.1);
+        gaps.push(late.map_or(Duration::ZERO, |x| x.1));
+        // The bound: nothing succeeds 100 ms after the revoke answered.
+        assert!(
+            late.is_none_or(|(_, gap)| gap < Duration::from_millis(100)),
+            "{} still said yes {:?} after the revoke answered",
+            targets[late.unwrap().0],
+            late.unwrap().1
+        );
+    }
+    eprintln!("largest gap between a revoke's answer and a success on any replica: {gaps:?}");
+}
+
+#[test]
+fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((db, replicas, admin)) = three(dir.path()) else {
+        return;
+    };
+    let me = gql(
+        &replicas[0].base,
+        &admin,
+        "{ auth_info { user_id } }",
+        json!({}),
+    )["auth_info"]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let made = gql(
+        &replicas[0].base,
+        &admin,
+        CREATE_KEY,
+        json!({ "input": { "user_id": me, "name": "cached" } }),
+    )["create_api_key"]
+        .clone();
+    let (id, key) = (made["id"].as_str().unwrap(), made["key"].as_str().unwrap());
+    let on_b = format!("{}/auth/verify", replicas[1].base);
+    assert_eq!(verify_status(&agent(), &on_b, key), 200);
+    // Replica B's listening connection dies; the revoke's notification
+    // goes out while B hears nothing.
+    let mut admin_db = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let pid = replicas[1].child.id();
+    let killed = admin_db
+        .query(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+            &[&format!("keyward-listener-{pid}")],
+        )
+        .unwrap();
+    assert_eq!(killed.len(), 1, "replica B listens on one connection");
+    gql(
+        &replicas[0].base,
+        &admin,
+        DELETE_KEY,
+        json!({ "input": { "key_id": id } }),
+    );
+    assert_eq!(verify_status(&agent(), &on_b, key), 401);
+    // It listens again by itself, and caches again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n: i64 = admin_db
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&format!("keyward-listener-{pid}")],
+            )
+            .unwrap()
+            .get(0);
+        if n == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the listener did not come back");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let logs = std::fs::read_to_string(dir.path().join("r1.log")).unwrap();
+    assert!(
+        logs.contains("invalidation listener lost its connection"),
+        "{logs}"
+    );
+}
+
+#[test]
+fn a_replica_killed_under_load_loses_no_acknowledged_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((_db, mut replicas, admin)) = three(dir.path()) else {
+        return;
+    };
+    let me = gql(
+        &replicas[0].base,
+        &admin,
+        "{ auth_info { user_id } }",
+        json!({}),
+    )["auth_info"]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // (id, None: kept; Some(true): revoke acknowledged; Some(false): revoke
+    // sent, its answer lost with the replica)
+    let acknowledged = Arc::new(Mutex::new(Vec::<(String, Option<bool>)>::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let writers: Vec<_> = replicas
+        .iter()
+        .map(|r| {
+            let (base, admin, me) = (r.base.clone(), admin.clone(), me.clone());
+            let (acknowledged, stop) = (acknowledged.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let a = agent();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let create = json!({ "query": CREATE_KEY, "variables": { "input": { "user_id": me, "name": format!("load {n}") } } });
+                    let Ok(mut r) = a
+                        .post(format!("{base}/graphql"))
+                        .header("Authorization", &format!("Bearer {admin}"))
+                        .send_json(create)
+                    else {
+                        continue;
+                    };
+                    let Ok(v) = r.body_mut().read_json::<Value>() else {
+                        continue;
+                    };
+                    let Some(id) = v["data"]["create_api_key"]["id"].as_str() else {
+                        continue;
+                    };
+                    let id = id.to_owned();
+                    let revoke = n % 2 == 0;
+                    if revoke {
+                        let gone = a
+                            .post(format!("{base}/graphql"))
+                            .header("Authorization", &format!("Bearer {admin}"))
+                            .send_json(json!({ "query": DELETE_KEY, "variables": { "input": { "key_id": id } } }))
+                            .ok()
+                            .and_then(|mut r| r.body_mut().read_json::<Value>().ok())
+                            .is_some_and(|v| v["errors"].is_null());
+                        acknowledged.lock().unwrap().push((id, Some(gone)));
+                    } else {
+                        acknowledged.lock().unwrap().push((id, None));
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    // SIGKILL: no graceful anything.
+    replicas[2].child.kill().unwrap();
+    replicas[2].child.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(1000));
+    stop.store(true, Ordering::Relaxed);
+    for w in writers {
+        w.join().unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap();
+    assert!(acknowledged.len() > 20, "{} writes", acknowledged.len());
+    // What the survivors list is exactly what was acknowledged.
+    let listed: std::collections::HashSet<String> = {
+        let mut ids = std::collections::HashSet::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = gql(
+                &replicas[0].base,
+                &admin,
+                "query($after: String) { auth_api_key(limit: 1000, after: $after) { id cursor } }",
+                json!({ "after": after }),
+            )["auth_api_key"]
+                .as_array()
+                .unwrap()
+                .clone();
+            if page.is_empty() {
+                break ids;
+            }
+            after = page.last().unwrap()["cursor"].as_str().map(str::to_owned);
+            ids.extend(page.iter().map(|k| k["id"].as_str().unwrap().to_owned()));
+        }
+    };
+    for (id, revoked) in acknowledged.iter() {
+        match revoked {
+            Some(true) => assert!(!listed.contains(id), "{id} was revoked, and is listed"),
+            None => assert!(listed.contains(id), "{id} was created, and is lost"),
+            Some(false) => {}
+        }
+    }
+    // The others keep serving.
+    for r in &replicas[..2] {
+        assert_eq!(
+            verify_status(&agent(), &format!("{}/auth/verify", r.base), &admin),
+            200
+        );
+    }
+}
