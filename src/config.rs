@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 #[derive(Clone, Debug, clap::Args)]
 pub struct Config {
-    /// The SQLite database file (created, and migrated, if needed).
+    /// The database: a SQLite file (a path or `sqlite://PATH`; created if
+    /// needed) or PostgreSQL (`postgres://USER:PASSWORD@HOST/DB`), migrated
+    /// at start.
     #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
     pub db: PathBuf,
 

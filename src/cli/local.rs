@@ -43,6 +43,7 @@ pub fn serve(config: &Config) -> ExitCode {
 /// The first tenant and its admin, and where to put them.
 #[derive(Args, Debug)]
 pub struct InitArgs {
+    /// A SQLite file, or a postgres:// URL
     #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
     db: PathBuf,
     #[arg(long, default_value = "default")]
@@ -86,6 +87,7 @@ pub enum TenantCommand {
         after_help = "Example:\n  keyward tenant create --db ./keyward.db --slug ops --name Ops --admin-email lead@ops.test"
     )]
     Create {
+        /// A SQLite file, or a postgres:// URL
         #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
         db: PathBuf,
         #[arg(long)]
@@ -149,6 +151,7 @@ fn report(spec: &InitSpec, done: &Bootstrapped, json: bool, key_label: &str) {
 
 #[derive(Args, Debug)]
 pub struct BackupArgs {
+    /// The SQLite file (PostgreSQL: use pg_dump)
     #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
     db: PathBuf,
     /// The new file (never overwritten).

@@ -155,7 +155,16 @@ pub fn service_accounts_page(
         "SELECT {ACC_COLUMNS}, r.role FROM accounts acc
          LEFT JOIN memberships r ON r.account_id = acc.id AND r.tenant_id = acc.tenant_id"
     );
-    page(conn.dialect(), &select, &scope, conditions, &order, limit, offset).map_or(Ok(vec![]), |q| {
+    page(
+        conn.dialect(),
+        &select,
+        &scope,
+        conditions,
+        &order,
+        limit,
+        offset,
+    )
+    .map_or(Ok(vec![]), |q| {
         q.rows(conn, Some(p), |r| {
             let role: Option<String> = r.get(7)?;
             Ok((from_row(r)?, role.as_deref().map(parse_col).transpose()?))

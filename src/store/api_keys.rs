@@ -274,7 +274,16 @@ pub fn page_of(
             "ordering by name or expires_at sorts every matching key, and more than {MAX_SORTED} match: order by created (indexed), or narrow the list with where: {{user_id: {{_eq: ...}}}}"
         )));
     }
-    page(conn.dialect(), SELECT, &scope, conditions, &sort_keys(order), limit, offset).map_or(Ok(vec![]), |q| {
+    page(
+        conn.dialect(),
+        SELECT,
+        &scope,
+        conditions,
+        &sort_keys(order),
+        limit,
+        offset,
+    )
+    .map_or(Ok(vec![]), |q| {
         q.rows(conn, Some(p), |r| Ok((from_row(r)?, Cursor::of(r)?)))
     })
 }

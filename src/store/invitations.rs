@@ -72,8 +72,16 @@ pub fn page_of(
         SortKey::desc("i.rowid", "s_row"),
     ];
     let scope = Sql::new("i.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
-    page(conn.dialect(), SELECT, &scope, conditions, &order, limit, offset)
-        .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
+    page(
+        conn.dialect(),
+        SELECT,
+        &scope,
+        conditions,
+        &order,
+        limit,
+        offset,
+    )
+    .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
 }
 
 /// Marks the invitation used; false if it was already used or revoked (a

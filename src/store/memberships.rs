@@ -92,8 +92,16 @@ pub fn page_of(
 ) -> AppResult<Vec<Member>> {
     let order = [SortKey::asc("mb.rowid", "s_row")];
     let scope = Sql::new("mb.tenant_id = ?", vec![Bind::Text(tenant.to_string())]);
-    page(conn.dialect(), MEMBER, &scope, conditions, &order, limit, offset)
-        .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), member_from_row))
+    page(
+        conn.dialect(),
+        MEMBER,
+        &scope,
+        conditions,
+        &order,
+        limit,
+        offset,
+    )
+    .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), member_from_row))
 }
 
 /// Changes a member's role; its keys in that tenant carry the new one.

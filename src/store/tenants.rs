@@ -112,6 +112,14 @@ pub fn page_of(
     // From the member's memberships: a few rows, however many tenants.
     let select = "SELECT t.id, t.name, t.slug, t.created_at FROM tenants t
         JOIN memberships mine ON mine.tenant_id = t.id";
-    page(conn.dialect(), select, &scope, conditions, &keys, limit, offset)
-        .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
+    page(
+        conn.dialect(),
+        select,
+        &scope,
+        conditions,
+        &keys,
+        limit,
+        offset,
+    )
+    .map_or(Ok(vec![]), |q| q.rows(conn, Some(p), from_row))
 }

@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::helpers::{CREATE_KEY, DELETE_KEY, TestDatabase};
+use keyward::domain::model::Role;
+
+use crate::helpers::{ACCEPT, AUTH_INFO, CREATE_KEY, DELETE_KEY, INVITE, SET_ROLE, TestDatabase};
 use crate::nginx::{echo_upstream, free_port, run_nginx};
 
 /// `keyward serve` on `db`, its logs in `log`.
@@ -399,5 +401,130 @@ fn a_replica_killed_under_load_loses_no_acknowledged_write() {
             verify_status(&agent(), &format!("{}/auth/verify", r.base), &admin),
             200
         );
+    }
+}
+
+/// A GraphQL answer, errors included.
+fn gql_any(base: &str, key: Option<&str>, query: &str, variables: Value) -> Value {
+    let mut req = agent().post(format!("{base}/graphql"));
+    if let Some(k) = key {
+        req = req.header("Authorization", &format!("Bearer {k}"));
+    }
+    req.send_json(json!({ "query": query, "variables": variables }))
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap()
+}
+
+/// Runs `a` and `b` at the same moment; their answers.
+fn together(a: impl FnOnce() -> Value + Send, b: impl FnOnce() -> Value + Send) -> [Value; 2] {
+    let start = std::sync::Barrier::new(2);
+    std::thread::scope(|s| {
+        let ta = s.spawn(|| {
+            start.wait();
+            a()
+        });
+        let tb = s.spawn(|| {
+            start.wait();
+            b()
+        });
+        [ta.join().unwrap(), tb.join().unwrap()]
+    })
+}
+
+#[test]
+fn the_last_admin_and_single_use_invitations_hold_across_replicas() {
+    let a = crate::helpers::spawn_app_on(|_| {}, keyward::clock::Clock::system());
+    if !a.on_postgres() {
+        eprintln!("skipped: replicas run on PostgreSQL (make test-pg)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let b = replica(a.db.to_str().unwrap(), &dir.path().join("b.log"));
+    let (second_id, second_key) = a.member("second@default", Role::TenantAdmin);
+    let first_m = a.membership_of(&a.admin_id);
+    let second_m = a.membership_of(&second_id);
+    let set = |base: &str, key: &str, m: &str, role: &str| {
+        gql_any(
+            base,
+            Some(key),
+            SET_ROLE,
+            json!({ "input": { "membership_id": m, "role": role } }),
+        )
+    };
+    for round in 0..6 {
+        // Each admin demotes the other, on different replicas, at once.
+        let answers = together(
+            || set(&a.url, &a.admin_key, &second_m, "USER"),
+            || set(&b.base, &second_key, &first_m, "USER"),
+        );
+        let ok: Vec<bool> = answers.iter().map(|v| v["errors"].is_null()).collect();
+        assert_eq!(
+            ok.iter().filter(|x| **x).count(),
+            1,
+            "round {round}: {answers:?}"
+        );
+        // The one still admin restores the other, through the other replica:
+        // the demoted key's new role must be known there too.
+        let back = if ok[0] {
+            set(&b.base, &a.admin_key, &second_m, "TENANT_ADMIN")
+        } else {
+            set(&a.url, &second_key, &first_m, "TENANT_ADMIN")
+        };
+        assert!(back["errors"].is_null(), "round {round}: {back}");
+    }
+    for round in 0..6 {
+        let token = a.ok(
+            &a.admin_key,
+            INVITE,
+            json!({ "input": { "email": format!("new{round}@example.com"), "role": "USER" } }),
+        )["create_membership_invitation"]["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let accept =
+            |base: &str| gql_any(base, None, ACCEPT, json!({ "input": { "token": token } }));
+        let answers = together(|| accept(&a.url), || accept(&b.base));
+        let ok = answers.iter().filter(|v| v["errors"].is_null()).count();
+        assert_eq!(ok, 1, "round {round}: {answers:?}");
+    }
+}
+
+#[test]
+fn a_dropped_database_connection_is_an_internal_error_then_heals() {
+    let a = crate::helpers::spawn_app();
+    if !a.on_postgres() {
+        eprintln!("skipped: replicas run on PostgreSQL (make test-pg)");
+        return;
+    }
+    let mut admin_db = postgres::Client::connect(a.db.to_str().unwrap(), postgres::NoTls).unwrap();
+    for _ in 0..3 {
+        // Every connection of the server, the pool's and the listener's,
+        // dies as in a database restart.
+        admin_db
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                 WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                &[],
+            )
+            .unwrap();
+        let mut answered = false;
+        for _ in 0..20 {
+            let r = a.gql_with(Some(&a.admin_key), &[], AUTH_INFO, json!({}));
+            let v = r.json();
+            if v["errors"].is_null() {
+                answered = true;
+                break;
+            }
+            // Meanwhile: an internal error with an id, nothing more.
+            assert_eq!(
+                v["errors"][0]["extensions"]["code"], "INTERNAL_SERVER_ERROR",
+                "{v}"
+            );
+            assert!(!r.text.contains("postgres"), "{}", r.text);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert!(answered, "the server did not reconnect");
     }
 }
