@@ -25,16 +25,32 @@ pub struct Route {
 }
 
 impl Route {
-    /// The route of `method uri` on `host`.
+    /// The route of `method uri` on `host`. The path is taken as the
+    /// service behind will route it: percent-decoded, `.` and `..` resolved,
+    /// repeated slashes merged, so that no spelling of a path escapes a
+    /// policy written for its plain form (`/api/events/%69n` is
+    /// `/api/events/in`). A trailing slash stays: services tell them apart.
     pub fn new(method: &str, uri: &str, host: &str) -> Self {
-        let path = uri.split(['?', '#']).next().unwrap_or("/");
-        let shape: Vec<&str> = path
-            .split('/')
-            .map(|seg| if is_id(seg) { "*" } else { seg })
-            .collect();
+        let raw = uri.split(['?', '#']).next().unwrap_or("/");
+        let decoded = percent_encoding::percent_decode_str(raw).decode_utf8_lossy();
+        let mut shape: Vec<&str> = Vec::new();
+        for seg in decoded.split('/') {
+            match seg {
+                "" | "." => {}
+                ".." => {
+                    shape.pop();
+                }
+                s if is_id(s) => shape.push("*"),
+                s => shape.push(s),
+            }
+        }
+        let mut path = format!("/{}", shape.join("/"));
+        if decoded.ends_with('/') && path.len() > 1 {
+            path.push('/');
+        }
         Self {
             method: method.to_ascii_uppercase(),
-            path: shape.join("/"),
+            path,
             host: host.to_ascii_lowercase(),
         }
     }
@@ -143,6 +159,28 @@ mod tests {
             Route::new("GET", "/api/flows/filter", "h").path,
             "/api/flows/filter"
         );
+        assert_eq!(
+            Route::new("POST", "/api/work_pools/", "h").path,
+            "/api/work_pools/"
+        );
+        assert_eq!(Route::new("GET", "", "h").path, "/");
+    }
+
+    /// Another spelling of a path is the same route to the policies.
+    #[test]
+    fn spellings_of_a_path_are_one_route() {
+        for uri in [
+            "/api/events/in",
+            "/api/events/%69n",
+            "/api/events/%69%6E?x=/filter",
+            "/api//events/./in",
+            "/api/flows/../events/in",
+            "/api/events/in/x/..",
+            "/../../api/events/in",
+            "/api/events%2Fin",
+        ] {
+            assert_eq!(Route::new("GET", uri, "h").path, "/api/events/in", "{uri}");
+        }
     }
 
     fn caller(role: Role, kind: AccountKind) -> Principal {

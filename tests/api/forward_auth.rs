@@ -209,6 +209,9 @@ fn the_policies_decide_each_proxied_request() {
         ("POST", "/api/work_pools/"),
         ("DELETE", run),
         ("GET", "/api/events/in"),
+        // Other spellings of the same path are the same route.
+        ("GET", "/api/events/%69n"),
+        ("POST", "/api/flows/filter/../../work_pools/"),
     ] {
         let r = forwarded(&a, &bearer, method, uri);
         assert_eq!(r.status, 403, "{method} {uri}");
@@ -272,7 +275,7 @@ fn the_policies_decide_each_proxied_request() {
     );
     let attempts: serde_json::Value =
         serde_json::from_str(events[0]["details"].as_str().unwrap()).unwrap();
-    assert_eq!(attempts["attempts"], 4);
+    assert_eq!(attempts["attempts"], 6);
 }
 
 #[test]
