@@ -14,7 +14,7 @@ PG_URL ?= postgres://keyward:keyward@127.0.0.1:5432/postgres
 OPS ?= 20000
 SEED ?= $(shell date +%s)
 
-.PHONY: help run install deps pg test test-pg test-ui differential lint fmt schema snapshots prefect-venv prefect3-venv ui-deps clean-db bench bench-micro bench-load
+.PHONY: help run install deps pg test test-pg test-ui differential lint fmt schema snapshots prefect-venv prefect3-venv ui-deps clean-db bench bench-micro bench-load bench-pg
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -53,6 +53,11 @@ bench-load: ## wrk against a release server with 10,000 and 1,000,000 keys (a fe
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 	$(CARGO) build --release --locked --bin keyward --example bench_fixture
 	$(PYTHON) benches/load.py
+
+bench-pg: pg ## keyward on PostgreSQL (one replica, three behind nginx) beside SQLite, and revocation propagation (needs wrk; several minutes)
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
+	$(CARGO) build --release --locked --bin keyward --example bench_fixture
+	PG_URL=$(PG_URL) $(PYTHON) benches/load_pg.py
 
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --check

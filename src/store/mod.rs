@@ -1,7 +1,10 @@
-//! SQLite through an r2d2 pool. `read` and `write` are synchronous: callers
-//! run them on a blocking thread (one hop per HTTP request). `write` runs its
-//! closure in an IMMEDIATE transaction that commits on `Ok` and rolls back on
-//! `Err`, so a resolver's load, allow and act see one consistent state.
+//! SQLite (the embedded default) or PostgreSQL (several replicas), each
+//! through an r2d2 pool, behind one interface: the functions of this
+//! module's files see a `Conn` (sql.rs) and never the driver. `read` and
+//! `write` are synchronous: callers run them on a blocking thread (one hop
+//! per HTTP request). `write` runs its closure in one transaction that
+//! commits on `Ok` and rolls back on `Err`, so a resolver's load, allow and
+//! act see one consistent state.
 //!
 //! Two rules are enforced here rather than remembered by each resolver:
 //! every function that changes data takes a `Write` (only `write` makes one)

@@ -81,6 +81,14 @@ fn gql(base: &str, key: &str, query: &str, variables: Value) -> Value {
     v["data"].clone()
 }
 
+/// The id of the account whose key `key` is.
+fn user_id(base: &str, key: &str) -> String {
+    gql(base, key, "{ auth_info { user_id } }", json!({}))["auth_info"]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn verify_status(agent: &ureq::Agent, url: &str, key: &str) -> u16 {
     agent
         .get(url)
@@ -137,15 +145,7 @@ fn a_revocation_through_one_replica_reaches_every_replica() {
     std::fs::create_dir_all(&ngx).unwrap();
     let _nginx = run_nginx(&ngx, listen, &site);
 
-    let me = gql(
-        &replicas[0].base,
-        &admin,
-        "{ auth_info { user_id } }",
-        json!({}),
-    )["auth_info"]["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let me = user_id(&replicas[0].base, &admin);
     let mut gaps = Vec::new();
     for round in 0..5 {
         let made = gql(
@@ -235,15 +235,7 @@ fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
     let Some((db, replicas, admin)) = three(dir.path()) else {
         return;
     };
-    let me = gql(
-        &replicas[0].base,
-        &admin,
-        "{ auth_info { user_id } }",
-        json!({}),
-    )["auth_info"]["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let me = user_id(&replicas[0].base, &admin);
     let made = gql(
         &replicas[0].base,
         &admin,
@@ -301,15 +293,7 @@ fn a_replica_killed_under_load_loses_no_acknowledged_write() {
     let Some((_db, mut replicas, admin)) = three(dir.path()) else {
         return;
     };
-    let me = gql(
-        &replicas[0].base,
-        &admin,
-        "{ auth_info { user_id } }",
-        json!({}),
-    )["auth_info"]["user_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let me = user_id(&replicas[0].base, &admin);
     // (id, None: kept; Some(true): revoke acknowledged; Some(false): revoke
     // sent, its answer lost with the replica)
     let acknowledged = Arc::new(Mutex::new(Vec::<(String, Option<bool>)>::new()));
