@@ -26,9 +26,8 @@ pub fn run(conn: &Conn<'_>) -> AppResult<()> {
     match conn.dialect() {
         Dialect::Sqlite => {
             let current: i64 = conn.query_one("PRAGMA user_version", &[], |r| r.get(0))?;
-            apply(conn, SQLITE, current, |v| {
-                format!("PRAGMA user_version = {v}")
-            })
+            let mark = |v| format!("PRAGMA user_version = {v}");
+            apply(conn, SQLITE, current, mark, true)
         }
         Dialect::Postgres => {
             // Replicas starting together: one migrates, the others wait for
@@ -42,9 +41,13 @@ pub fn run(conn: &Conn<'_>) -> AppResult<()> {
             let out = conn
                 .query_one("SELECT version FROM keyward_schema", &[], |r| r.get(0))
                 .and_then(|current: i64| {
-                    apply_in(conn, POSTGRES, current, |v| {
-                        format!("UPDATE keyward_schema SET version = {v}")
-                    })
+                    apply(
+                        conn,
+                        POSTGRES,
+                        current,
+                        |v| format!("UPDATE keyward_schema SET version = {v}"),
+                        false,
+                    )
                 });
             match out {
                 Ok(()) => conn.batch("COMMIT"),
@@ -68,34 +71,26 @@ fn check(set: &[&str], current: i64) -> AppResult<usize> {
     Ok(current)
 }
 
-/// Each migration in a transaction of its own (SQLite).
+/// Applies the migrations after `current`, each marked with `mark`: in a
+/// transaction of its own each (`own_transactions`, SQLite), or all in the
+/// caller's (PostgreSQL, under the migration lock).
 fn apply(
     conn: &Conn<'_>,
     set: &[&str],
     current: i64,
     mark: impl Fn(usize) -> String,
+    own_transactions: bool,
 ) -> AppResult<()> {
     for (i, sql) in set.iter().enumerate().skip(check(set, current)?) {
-        conn.batch(&format!("BEGIN;\n{sql}\n;{};\nCOMMIT;", mark(i + 1)))
-            .inspect_err(|_| {
-                let _ = conn.batch("ROLLBACK");
-            })?;
-        tracing::info!(version = i + 1, "applied database migration");
-    }
-    Ok(())
-}
-
-/// Every migration inside the caller's transaction (PostgreSQL, under the
-/// migration lock).
-fn apply_in(
-    conn: &Conn<'_>,
-    set: &[&str],
-    current: i64,
-    mark: impl Fn(usize) -> String,
-) -> AppResult<()> {
-    for (i, sql) in set.iter().enumerate().skip(check(set, current)?) {
-        conn.batch(sql)?;
-        conn.batch(&mark(i + 1))?;
+        let body = format!("{sql}\n;{};", mark(i + 1));
+        if own_transactions {
+            conn.batch(&format!("BEGIN;\n{body}\nCOMMIT;"))
+                .inspect_err(|_| {
+                    let _ = conn.batch("ROLLBACK");
+                })?;
+        } else {
+            conn.batch(&body)?;
+        }
         tracing::info!(version = i + 1, "applied database migration");
     }
     Ok(())
