@@ -294,11 +294,11 @@ impl Store {
     pub fn write<T>(&self, f: impl FnOnce(&Write<'_>) -> AppResult<T>) -> AppResult<T> {
         let mut evictions = Vec::new();
         let out = match &self.backend {
-            Backend::Sqlite { writer, .. } => {
+            Backend::Sqlite { writer, pool } => {
                 let _turn = writer.lock().unwrap_or_else(|e| e.into_inner());
-                let Pooled::Sqlite(mut c) = self.pooled()? else {
-                    unreachable!("a SQLite store pools SQLite connections")
-                };
+                let waited = std::time::Instant::now();
+                let mut c = pool.get()?;
+                self.metrics.pool_wait(waited.elapsed());
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let w = Write::new(Conn::lite(&tx));
                 let out = f(&w)?;

@@ -61,14 +61,25 @@ impl Session {
         Ok(usize::try_from(n).unwrap_or(usize::MAX))
     }
 
-    /// `execute`; true when a UNIQUE constraint refused the row.
+    /// `execute` (in a write transaction); true when a UNIQUE constraint
+    /// refused the row. The refusal is rolled back to a savepoint, so the
+    /// transaction goes on as it does on SQLite (an error would otherwise
+    /// abort all of it).
     pub fn insert(&mut self, sql: &str, params: &[&dyn ToValue]) -> AppResult<bool> {
         let stmt = self.prepare(sql)?;
         let values = values(params);
         let refs = refs(&values);
-        match self.client()?.execute(&stmt, &refs) {
-            Ok(_) => Ok(false),
-            Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => Ok(true),
+        let client = self.client()?;
+        client.batch_execute("SAVEPOINT keyward_insert")?;
+        match client.execute(&stmt, &refs) {
+            Ok(_) => {
+                client.batch_execute("RELEASE SAVEPOINT keyward_insert")?;
+                Ok(false)
+            }
+            Err(e) if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) => {
+                client.batch_execute("ROLLBACK TO SAVEPOINT keyward_insert")?;
+                Ok(true)
+            }
             Err(e) => Err(e.into()),
         }
     }

@@ -227,3 +227,25 @@ fn metrics_count_what_happens() {
         assert!(grew(series) >= 1.0, "{series} did not move:\n{after}");
     }
 }
+
+/// A UNIQUE refusal inside a write is an answer, not the end of the
+/// transaction: what follows in it still runs, on either backend.
+#[test]
+fn a_refused_insert_leaves_its_transaction_usable() {
+    use keyward::error::AppError;
+    let app = crate::helpers::spawn_app();
+    let n: i64 = app
+        .store
+        .write(|w| {
+            let again = w.insert(
+                "INSERT INTO tenants (id, name, slug, created_at)
+                 SELECT id, name, slug, created_at FROM tenants",
+                &[],
+                || AppError::Conflict("that tenant exists".into()),
+            );
+            assert!(matches!(again, Err(AppError::Conflict(_))), "{again:?}");
+            w.query_one("SELECT count(*) FROM tenants", &[], |r| r.get(0))
+        })
+        .unwrap();
+    assert_eq!(n, 1);
+}
