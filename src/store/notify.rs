@@ -77,22 +77,33 @@ pub trait Listener: Evict {
 }
 
 /// Listens on `url` for ever (on its own thread), evicting from `cache`
-/// until the cache is gone. Returns at once.
+/// until the cache is gone. Returns once it listens (or after a few
+/// seconds, the cache off until it does), so that a replica starts with
+/// its cache working.
 pub fn listen(url: &str, cache: Weak<dyn Listener>) -> std::io::Result<()> {
     let mut config: postgres::Config = url
         .parse()
         .map_err(|e| std::io::Error::other(format!("not a PostgreSQL URL: {e}")))?;
     // Named, so that an operator (or a test) can find each replica's.
     config.application_name(&format!("keyward-listener-{}", std::process::id()));
+    // A peer that vanished without closing (a network partition) is found
+    // within seconds, not at the kernel's default hours; meanwhile the
+    // cache's time bound holds.
+    config
+        .connect_timeout(Duration::from_secs(5))
+        .keepalives(true)
+        .keepalives_idle(Duration::from_secs(5))
+        .tcp_user_timeout(Duration::from_secs(5));
     if let Some(c) = cache.upgrade() {
         c.hearing(false);
     }
+    let (listening, first) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("keyward-listen".into())
         .spawn(move || {
             let mut backoff = Duration::from_millis(100);
             loop {
-                match session(&config, &cache) {
+                match session(&config, &cache, &listening) {
                     Ok(()) => return,
                     Err(e) => {
                         // Whatever is announced while no one listens is lost.
@@ -106,17 +117,27 @@ pub fn listen(url: &str, cache: Weak<dyn Listener>) -> std::io::Result<()> {
                 }
             }
         })?;
+    if first.recv_timeout(Duration::from_secs(5)).is_err() {
+        tracing::warn!(
+            "not listening for invalidations yet; the key cache stays off until it does"
+        );
+    }
     Ok(())
 }
 
 /// One connection's worth of listening; `Ok` when the cache is gone.
-fn session(config: &postgres::Config, cache: &Weak<dyn Listener>) -> Result<(), postgres::Error> {
+fn session(
+    config: &postgres::Config,
+    cache: &Weak<dyn Listener>,
+    listening: &std::sync::mpsc::Sender<()>,
+) -> Result<(), postgres::Error> {
     let mut client = config.connect(postgres::NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     match cache.upgrade() {
         Some(c) => c.hearing(true),
         None => return Ok(()),
     }
+    let _ = listening.send(());
     tracing::info!("listening for invalidations from other replicas");
     loop {
         {

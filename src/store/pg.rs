@@ -175,9 +175,14 @@ pub struct Manager {
 
 impl Manager {
     pub fn new(url: &str) -> AppResult<Self> {
-        let config = url
+        let mut config: postgres::Config = url
             .parse()
             .map_err(|e| AppError::Invalid(format!("not a PostgreSQL URL ({e})")))?;
+        // A request waits seconds, not minutes, for a database that is gone.
+        config
+            .connect_timeout(std::time::Duration::from_secs(5))
+            .keepalives(true)
+            .keepalives_idle(std::time::Duration::from_secs(30));
         Ok(Self { config })
     }
 }
