@@ -141,7 +141,7 @@ impl Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ids::{AccountId, KeyId, TenantId};
+    use crate::authz::listing::tests::principal as caller;
     use crate::domain::model::{AccountKind, Role};
 
     #[test]
@@ -180,21 +180,6 @@ mod tests {
             "/api/events%2Fin",
         ] {
             assert_eq!(Route::new("GET", uri, "h").path, "/api/events/in", "{uri}");
-        }
-    }
-
-    fn caller(role: Role, kind: AccountKind) -> Principal {
-        Principal {
-            key_id: KeyId::random(),
-            account_id: AccountId::random(),
-            account_kind: kind,
-            server_admin: false,
-            tenant_id: TenantId::random(),
-            role,
-            key_created_at: chrono::DateTime::UNIX_EPOCH,
-            key_expires_at: None,
-            rotation: None,
-            member_of: Vec::new().into(),
         }
     }
 

@@ -490,11 +490,12 @@ fn contradicts(c: &[Lit]) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::ids::{AccountId, KeyId, TenantId};
 
-    fn principal(role: Role, kind: AccountKind) -> Principal {
+    /// A caller of this role and kind, with fresh ids and no tenants.
+    pub(crate) fn principal(role: Role, kind: AccountKind) -> Principal {
         Principal {
             key_id: KeyId::random(),
             account_id: AccountId::random(),
