@@ -249,3 +249,20 @@ fn a_refused_insert_leaves_its_transaction_usable() {
         .unwrap();
     assert_eq!(n, 1);
 }
+
+/// A database migrated by a newer keyward is refused, not downgraded or
+/// half-read, on either backend.
+#[test]
+fn a_database_newer_than_the_binary_is_refused() {
+    let app = crate::helpers::spawn_app();
+    let newer = match app.store.dialect() {
+        keyward::store::Dialect::Sqlite => "PRAGMA user_version = 99",
+        keyward::store::Dialect::Postgres => "UPDATE keyward_schema SET version = 99",
+    };
+    app.store.read(|c| c.batch(newer)).unwrap();
+    let Err(e) = keyward::store::Store::open(&app.db) else {
+        panic!("a database at version 99 opened");
+    };
+    let chain = format!("{:?}", e);
+    assert!(chain.contains("newer than this keyward"), "{chain}");
+}
