@@ -19,6 +19,7 @@ const USER_ID: HeaderName = HeaderName::from_static("x-keyward-user-id");
 const TENANT_ID: HeaderName = HeaderName::from_static("x-keyward-tenant-id");
 const ROLE: HeaderName = HeaderName::from_static("x-keyward-role");
 const KEY_ID: HeaderName = HeaderName::from_static("x-keyward-key-id");
+const EXPIRES_AT: HeaderName = HeaderName::from_static("x-keyward-key-expires-at");
 
 /// An id as a header value, formatted on the stack.
 fn id_value(id: uuid::Uuid) -> HeaderValue {
@@ -28,12 +29,20 @@ fn id_value(id: uuid::Uuid) -> HeaderValue {
 }
 
 fn allowed(p: &Principal) -> HttpResponse {
-    HttpResponse::Ok()
-        .insert_header((USER_ID, id_value(p.account_id.into())))
+    let mut r = HttpResponse::Ok();
+    r.insert_header((USER_ID, id_value(p.account_id.into())))
         .insert_header((TENANT_ID, id_value(p.tenant_id.into())))
         .insert_header((ROLE, HeaderValue::from_static(p.role.as_str())))
-        .insert_header((KEY_ID, id_value(p.key_id.into())))
-        .finish()
+        .insert_header((KEY_ID, id_value(p.key_id.into())));
+    // When the key stops working, so that the service behind (or a client
+    // it passes this on to) can warn before it does.
+    if let Some(at) = p.key_expires_at {
+        let at = at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        if let Ok(v) = HeaderValue::from_str(&at) {
+            r.insert_header((EXPIRES_AT, v));
+        }
+    }
+    r.finish()
 }
 
 const REASON: HeaderName = HeaderName::from_static("x-keyward-reason");

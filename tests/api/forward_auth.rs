@@ -63,7 +63,18 @@ fn cached_keys_still_expire_and_follow_role_changes() {
         json!({ "input": { "user_id": a.admin_id, "name": "hour", "expires_at": "2030-01-01T01:00:00+00:00" } }),
     );
     let hour = d["create_api_key"]["key"].as_str().unwrap().to_owned();
-    assert_eq!(verify(&a, Some(&hour)).status, 200);
+    let r = verify(&a, Some(&hour));
+    assert_eq!(r.status, 200);
+    // The key says when it stops working; a key that never expires does not.
+    assert_eq!(
+        r.headers["x-keyward-key-expires-at"],
+        "2030-01-01T01:00:00Z"
+    );
+    assert!(
+        !verify(&a, Some(&a.admin_key))
+            .headers
+            .contains_key("x-keyward-key-expires-at")
+    );
     assert_eq!(
         verify(&a, Some(&user_key)).headers["x-keyward-role"],
         "USER"
