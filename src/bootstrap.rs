@@ -59,6 +59,7 @@ pub fn operator_key(
         created_by: Some(owner),
         expires_at: None,
         role: None,
+        rotated_from: None,
     };
     let (_, token) = api_keys::mint(w, &Allowed::operator(Action::CreateApiKey), new, now)?;
     Ok(token)

@@ -312,6 +312,7 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
             created_by: Some(p.account_id),
             expires_at: req.expires_at,
             role: req.role,
+            rotated_from: None,
         };
         let (key, token) = api_keys::mint(w, &proof, new, ctx.now)?;
         audit::allowed(w, ctx, &proof, key_change(&key))?;

@@ -331,6 +331,7 @@ fn accept_with(
             created_by: Some(user.id),
             expires_at: None,
             role: None,
+            rotated_from: None,
         };
         let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
         audit::allowed(w, ctx, &proof, invitation_change(&inv))?;

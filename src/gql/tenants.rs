@@ -191,6 +191,7 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
             created_by: Some(p.account_id),
             expires_at: None,
             role: None,
+            rotated_from: None,
         };
         let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
         Ok((tenant, Some(key)))

@@ -72,6 +72,8 @@ pub struct NewKey<'a> {
     pub expires_at: Option<DateTime<Utc>>,
     /// A restricted key's role; `None`: its owner's.
     pub role: Option<Role>,
+    /// The key this one replaces (a rotation).
+    pub rotated_from: Option<KeyId>,
 }
 
 /// Makes a key: a fresh secret (`kwu_` or `kws_` by the owner's kind), of
@@ -94,7 +96,7 @@ pub fn mint(
         last_used_at: None,
         role: new.role,
         disabled_at: None,
-        rotated_from: None,
+        rotated_from: new.rotated_from,
         rotation: None,
     };
     insert(w, proof, &key, new.owner_kind, &token.hash())?;
@@ -495,22 +497,17 @@ pub fn rotate(
 ) -> AppResult<(ApiKey, Token)> {
     w.authorized(proof, &[Action::RotateApiKey])?;
     let o = &old.key;
-    let token = Token::generate(old.owner_kind);
-    let key = ApiKey {
-        id: KeyId::random(),
-        name: o.name.clone(),
-        account_id: o.account_id,
-        tenant_id: o.tenant_id,
+    let new = NewKey {
+        name: &o.name,
+        owner: o.account_id,
+        owner_kind: old.owner_kind,
+        tenant: o.tenant_id,
         created_by: o.created_by,
-        created_at: now,
         expires_at,
-        last_used_at: None,
         role: o.role,
-        disabled_at: None,
         rotated_from: Some(o.id),
-        rotation: None,
     };
-    insert(w, proof, &key, old.owner_kind, &token.hash())?;
+    let (key, token) = mint(w, proof, new, now)?;
     w.evict(Invalidation::Key(o.id));
     w.execute(
         "UPDATE api_keys SET rotated_at = ?2, replaced_by = ?3, grace_until = ?4 WHERE id = ?1",
