@@ -140,7 +140,6 @@ if __name__ == "__main__":
 
 #[test]
 fn prefect_3_behind_nginx_and_keyward() {
-    let started = Instant::now();
     let policies = policy_dir_with_example("prefect-read-only", &[]);
     let path = policies.path().to_owned();
     let app = spawn_app_on(move |c| c.policies = Some(path), Clock::system());
@@ -324,9 +323,4 @@ fn prefect_3_behind_nginx_and_keyward() {
         .read_json()
         .unwrap();
     assert_eq!(settings["auth"], "BASIC");
-    assert!(
-        started.elapsed() < Duration::from_secs(120),
-        "took {:?}",
-        started.elapsed()
-    );
 }
