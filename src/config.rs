@@ -70,6 +70,57 @@ pub struct Config {
     /// become revoked, audit events past the retention are pruned.
     #[arg(long, env = "KEYWARD_HOUSEKEEPING_INTERVAL", default_value_t = 60)]
     pub housekeeping_interval: u64,
+
+    /// Let webhooks point at loopback, private and link-local addresses
+    /// (refused by default, so that a tenant admin cannot make the server
+    /// reach into its own network).
+    #[arg(long, env = "KEYWARD_WEBHOOK_ALLOW_PRIVATE")]
+    pub webhook_allow_private: bool,
+
+    /// Threads sending webhook deliveries (0: this server sends none, and
+    /// leaves them in the outbox for another replica or a later start).
+    #[arg(long, env = "KEYWARD_WEBHOOK_WORKERS", default_value_t = 2)]
+    pub webhook_workers: usize,
+
+    /// When before a key's expiry `api_key.expiring` is sent, comma
+    /// separated (`7d,1d`; an empty value: none).
+    #[arg(long, env = "KEYWARD_EXPIRY_NOTICES", default_value = "7d,1d", value_parser = parse_leads)]
+    pub expiry_notices: Leads,
+
+    /// Public keys of the secret scanners allowed to report leaked keys to
+    /// `POST /leaks`: a PEM file of P-256 public keys, or the JSON GitHub
+    /// publishes them in (https://api.github.com/meta/public_keys/secret_scanning).
+    /// Without it, `/leaks` refuses every report.
+    #[arg(long, env = "KEYWARD_LEAK_REPORT_KEYS")]
+    pub leak_report_keys: Option<PathBuf>,
+}
+
+/// Lead times, longest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Leads(pub Vec<std::time::Duration>);
+
+fn parse_leads(s: &str) -> Result<Leads, String> {
+    let mut leads = s
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|p| humantime::parse_duration(p).map_err(|e| format!("{p:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if leads.iter().any(std::time::Duration::is_zero) {
+        return Err("a lead time must be longer than zero".into());
+    }
+    leads.sort_by(|a, b| b.cmp(a));
+    leads.dedup();
+    Ok(Leads(leads))
+}
+
+impl Leads {
+    pub fn as_chrono(&self) -> Vec<chrono::Duration> {
+        self.0
+            .iter()
+            .filter_map(|d| chrono::Duration::from_std(*d).ok())
+            .collect()
+    }
 }
 
 impl Config {
@@ -90,6 +141,13 @@ impl Config {
             cache_ttl: 5,
             audit_retention: std::time::Duration::from_secs(365 * 24 * 3600),
             housekeeping_interval: 3600,
+            webhook_allow_private: true,
+            webhook_workers: 1,
+            expiry_notices: Leads(vec![
+                std::time::Duration::from_secs(7 * 24 * 3600),
+                std::time::Duration::from_secs(24 * 3600),
+            ]),
+            leak_report_keys: None,
         }
     }
 }

@@ -12,6 +12,7 @@ use keyward::cli::keys::KeysCommand;
 use keyward::cli::local;
 use keyward::cli::members::MembersCommand;
 use keyward::cli::service_accounts::ServiceAccountsCommand;
+use keyward::cli::webhooks::WebhooksCommand;
 use keyward::config::Config;
 use keyward::telemetry::LogFormat;
 
@@ -94,6 +95,17 @@ enum Command {
         #[command(flatten)]
         args: AuditArgs,
     },
+    /// Register webhooks for the tenant's events and follow their
+    /// deliveries (tenant admins).
+    #[command(
+        after_help = "Example:\n  keyward webhooks create --url https://hooks.example.com/keyward --events all"
+    )]
+    Webhooks {
+        #[command(flatten)]
+        opts: ClientOpts,
+        #[command(subcommand)]
+        cmd: WebhooksCommand,
+    },
     /// Copy the database, consistently, while it is in use (SQLite's online
     /// backup API): a single file that `serve --db` can use as it is.
     #[command(
@@ -125,5 +137,6 @@ fn main() -> ExitCode {
         Command::ServiceAccounts { opts, cmd } => client::run(&opts, |c| c.service_accounts(&cmd)),
         Command::Members { opts, cmd } => client::run(&opts, |c| c.members(&cmd)),
         Command::Audit { opts, args } => client::run(&opts, |c| c.audit(&args)),
+        Command::Webhooks { opts, cmd } => client::run(&opts, |c| c.webhooks(&cmd)),
     }
 }

@@ -26,6 +26,8 @@ pub enum StartupError {
     Store(#[from] AppError),
     #[error("{0}")]
     Watch(String),
+    #[error("--leak-report-keys {0}")]
+    LeakKeys(#[from] crate::leaks::KeyFileError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -40,7 +42,8 @@ pub struct Application {
     last_used_interval: Duration,
     checkpoint_interval: Duration,
     housekeeping_interval: Duration,
-    audit_retention: chrono::Duration,
+    housekeeping: crate::housekeeping::Plan,
+    webhooks: crate::webhooks::worker::Settings,
     watcher: Option<Watcher>,
     /// `GET /metrics`, on its own listener when configured.
     metrics: Option<(TcpListener, Arc<prometheus_client::registry::Registry>)>,
@@ -63,6 +66,15 @@ impl Application {
         let status = policies.status();
         tracing::info!(source = %status.source, hash = %status.hash, "policies loaded and validated");
         let watcher = policies.watch().map_err(StartupError::Watch)?;
+        let leak_keys = config
+            .leak_report_keys
+            .as_deref()
+            .map(crate::leaks::ScannerKeys::load)
+            .transpose()?
+            .map(Arc::new);
+        if let Some(k) = &leak_keys {
+            tracing::info!(keys = k.len(), "leak reports accepted at POST /leaks");
+        }
         // Bound before anything is written: a taken port must not make a
         // bootstrap key that is never printed.
         let bind = |addr: SocketAddr| {
@@ -99,6 +111,8 @@ impl Application {
             clock,
             metrics,
             graphiql: config.graphiql,
+            webhook_allow_private: config.webhook_allow_private,
+            leak_keys,
         });
         Ok(Self {
             listener,
@@ -107,8 +121,16 @@ impl Application {
             last_used_interval: Duration::from_secs(config.last_used_interval.max(1)),
             checkpoint_interval: Duration::from_secs(config.checkpoint_interval.max(1)),
             housekeeping_interval: Duration::from_secs(config.housekeeping_interval.max(1)),
-            audit_retention: chrono::Duration::from_std(config.audit_retention)
-                .unwrap_or(chrono::Duration::MAX),
+            housekeeping: crate::housekeeping::Plan {
+                retention: chrono::Duration::from_std(config.audit_retention)
+                    .unwrap_or(chrono::Duration::MAX),
+                expiry_leads: config.expiry_notices.as_chrono(),
+            },
+            webhooks: crate::webhooks::worker::Settings {
+                workers: config.webhook_workers,
+                allow_private: config.webhook_allow_private,
+                poll: Duration::from_secs(1),
+            },
             watcher,
             metrics: metrics_listener.map(|l| (l, Arc::new(registry))),
             bootstrapped,
@@ -176,16 +198,27 @@ impl Application {
                 verifier.flush_last_used()
             },
         ));
-        let (store, clock, retention) = (
+        let (store, clock, plan) = (
             self.state.store.clone(),
             self.state.clock.clone(),
-            self.audit_retention,
+            self.housekeeping.clone(),
         );
         actix_rt::spawn(every(
             self.housekeeping_interval,
             "housekeeping",
-            move || crate::housekeeping::run(&store, clock.now(), retention),
+            move || crate::housekeeping::run(&store, clock.now(), &plan),
         ));
+        let deliveries = match crate::webhooks::worker::start(
+            &self.state.store,
+            &self.state.clock,
+            &self.webhooks,
+        ) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracing::error!(error = %e, "webhook deliveries cannot start; they stay in the outbox");
+                None
+            }
+        };
         let store = self.state.store.clone();
         actix_rt::spawn(every(
             self.checkpoint_interval,
@@ -218,6 +251,9 @@ impl Application {
         listening(server.handle());
         let result = server.await;
         drop(self.watcher);
+        // Each worker finishes the attempt in hand; what is left stays in
+        // the outbox for the next start.
+        let _ = web::block(move || drop(deliveries)).await;
         // Graceful shutdown: the uses not yet written are not lost.
         let verifier = self.state.verifier.clone();
         let flush = move || verifier.flush_last_used();

@@ -24,10 +24,13 @@ pub enum Action {
     UpdateApiKey,
     ReadAuditEvent,
     Forward,
+    ManageWebhook,
+    ReadWebhook,
+    RevokeLeakedApiKey,
 }
 
 impl Action {
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 23] = [
         Action::ReadAccount,
         Action::ReadTenant,
         Action::ReadApiKey,
@@ -48,6 +51,9 @@ impl Action {
         Action::UpdateApiKey,
         Action::ReadAuditEvent,
         Action::Forward,
+        Action::ManageWebhook,
+        Action::ReadWebhook,
+        Action::RevokeLeakedApiKey,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,6 +78,9 @@ impl Action {
             Action::UpdateApiKey => "UpdateApiKey",
             Action::ReadAuditEvent => "ReadAuditEvent",
             Action::Forward => "Forward",
+            Action::ManageWebhook => "ManageWebhook",
+            Action::ReadWebhook => "ReadWebhook",
+            Action::RevokeLeakedApiKey => "RevokeLeakedApiKey",
         }
     }
 
@@ -98,6 +107,9 @@ impl Action {
             Action::UpdateApiKey => "change this API key",
             Action::ReadAuditEvent => "read this tenant's audit log",
             Action::Forward => "make this request",
+            Action::ManageWebhook => "manage this tenant's webhooks",
+            Action::ReadWebhook => "see this tenant's webhooks",
+            Action::RevokeLeakedApiKey => "revoke this API key as leaked",
         }
     }
 }

@@ -38,6 +38,17 @@ pub enum RequestContext {
     UpdateApiKey {
         disabled: Option<bool>,
     },
+    /// Registering (`url`, `host`) or deleting a webhook, or redelivering.
+    ManageWebhook {
+        operation: &'static str,
+        url: Option<String>,
+        host: Option<String>,
+    },
+    /// A leak report: where the secret was found, and by whom.
+    RevokeLeakedApiKey {
+        url: String,
+        source: String,
+    },
     Forward {
         method: String,
         path: String,
@@ -165,6 +176,20 @@ impl RequestContext {
                     "tenant".into(),
                     RestrictedExpression::new_entity_uid(entities::tenant_uid(tenant)),
                 ),
+            ],
+            Self::ManageWebhook {
+                operation,
+                url,
+                host,
+            } => {
+                let mut v = vec![("operation".into(), string(operation))];
+                v.extend(url.map(|u| ("url".into(), string(&u))));
+                v.extend(host.map(|h| ("host".into(), string(&h))));
+                v
+            }
+            Self::RevokeLeakedApiKey { url, source } => vec![
+                ("url".into(), string(&url)),
+                ("source".into(), string(&source)),
             ],
             Self::UpdateApiKey { disabled } => disabled
                 .map(|d| ("disabled".into(), RestrictedExpression::new_bool(d)))

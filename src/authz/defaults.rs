@@ -27,6 +27,7 @@ pub const POLICIES: &[(&str, &str)] = &[
         "forward.cedar",
         include_str!("../../policies/forward.cedar"),
     ),
+    ("leaks.cedar", include_str!("../../policies/leaks.cedar")),
 ];
 
 /// The policy test cases, written to `tests/` beside the policies.
@@ -42,6 +43,10 @@ pub const TESTS: &[(&str, &str)] = &[
     (
         "isolation.toml",
         include_str!("../../policies/tests/isolation.toml"),
+    ),
+    (
+        "leaks.toml",
+        include_str!("../../policies/tests/leaks.toml"),
     ),
 ];
 

@@ -19,6 +19,7 @@ struct Types {
     membership: EntityTypeName,
     invitation: EntityTypeName,
     route: EntityTypeName,
+    leak_reporter: EntityTypeName,
     action: EntityTypeName,
 }
 
@@ -35,6 +36,7 @@ static TYPES: LazyLock<Types> = LazyLock::new(|| {
         membership: t("Keyward::Membership"),
         invitation: t("Keyward::Invitation"),
         route: t("Keyward::Route"),
+        leak_reporter: t("Keyward::LeakReporter"),
         action: t("Keyward::Action"),
     }
 });
@@ -262,6 +264,15 @@ impl EntitySet {
         )?;
         self.put(e);
         Ok(invitation_uid(inv.id))
+    }
+
+    /// Adds the signer of a leak report: `key_id` names the public key its
+    /// signature was checked against.
+    pub fn leak_reporter(&mut self, key_id: &str) -> AppResult<EntityUid> {
+        let id = uid(&TYPES.leak_reporter, key_id);
+        let e = entity(id.clone(), vec![("key_id", string(key_id))], HashSet::new())?;
+        self.put(e);
+        Ok(id)
     }
 
     /// Adds `account` as found in the store, with its memberships.

@@ -36,3 +36,12 @@ pub const INVITATIONS: &str = "query($t: uuid) { membership_invitation(where: {t
 pub const INVITE: &str = "mutation($input: create_membership_invitation_input!) { create_membership_invitation(input: $input) { id token expires_at } }";
 pub const DELETE_INVITATION: &str = "mutation($input: delete_membership_invitation_input!) { delete_membership_invitation(input: $input) { success } }";
 pub const ACCEPT: &str = "mutation($input: accept_membership_invitation_input!) { accept_membership_invitation(input: $input) { user_id tenant_id key } }";
+
+pub const WEBHOOKS: &str =
+    "{ webhook { id tenant_id url description events created created_by { id } } }";
+pub const CREATE_WEBHOOK: &str = "mutation($input: create_webhook_input!) { create_webhook(input: $input) { id secret url description events created } }";
+pub const DELETE_WEBHOOK: &str =
+    "mutation($input: delete_webhook_input!) { delete_webhook(input: $input) { success } }";
+/// A page of deliveries: `$where` as `webhook_delivery_bool_exp`.
+pub const DELIVERIES: &str = "query($where: webhook_delivery_bool_exp, $limit: Int) { webhook_delivery(where: $where, limit: $limit) { id webhook_id event status attempts next_attempt_at last_attempt_at last_status_code last_error created delivered_at payload } }";
+pub const REDELIVER: &str = "mutation($input: redeliver_webhook_delivery_input!) { redeliver_webhook_delivery(input: $input) { id status next_attempt_at } }";

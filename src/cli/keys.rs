@@ -69,9 +69,33 @@ pub enum KeysCommand {
     #[command(after_help = "Example:
   keyward keys rename 3f0c... ci-deploy")]
     Rename { id: String, name: String },
-    /// List the keys you may see (never their secrets).
+    /// List the keys you may see (never their secrets); keys that expire
+    /// within 7 days are flagged.
     #[command(after_help = "Example:\n  keyward keys list")]
     List,
+    /// Report keys found in a file (a log, a commit, a paste) as leaked:
+    /// the server revokes each live one at once. The report is signed with
+    /// a scanner key the server trusts (its --leak-report-keys); no API key
+    /// is needed.
+    #[command(after_help = "Examples:
+  keyward keys report-leak --file build.log --signing-key scanner.pem
+  keyward keys report-leak --file report.json --signing-key scanner.pem   # GitHub's format
+
+Make a scanner key pair once, and give the server the public half:
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out scanner.pem
+  openssl pkey -in scanner.pem -pubout >> leak-report-keys.pem")]
+    ReportLeak {
+        /// Text to search for keys (kw[usi]_ and 36 letters and digits), or
+        /// a JSON array of {token, type, url, source}
+        #[arg(long)]
+        file: std::path::PathBuf,
+        /// The scanner's private key (PKCS#8 PEM, ECDSA P-256)
+        #[arg(long)]
+        signing_key: std::path::PathBuf,
+        /// Where the keys were found (default: the file's path)
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Revoke a key: it stops working on its next request.
     #[command(after_help = "Example:\n  keyward keys revoke 3f0c... --yes")]
     Revoke {
@@ -156,10 +180,33 @@ fn status(k: &Value) -> String {
     }
 }
 
+/// "expires in 3 days" for a key that expires within a week (or has).
+pub(super) fn expiry_warning(expires_at: &Value, now: DateTime<Utc>) -> Option<String> {
+    let at = DateTime::parse_from_rfc3339(expires_at.as_str()?).ok()?;
+    let left = at.with_timezone(&Utc) - now;
+    let days = left.num_days();
+    Some(match left {
+        l if l <= chrono::Duration::zero() => "expired".to_owned(),
+        l if l > chrono::Duration::days(7) => return None,
+        _ if days == 0 => format!("expires in {} hours", left.num_hours().max(1)),
+        _ if days == 1 => "expires in 1 day".to_owned(),
+        _ => format!("expires in {days} days"),
+    })
+}
+
 impl Client {
     pub fn keys(&self, cmd: &KeysCommand) -> Result<(), ClientError> {
-        let api = self.api()?;
+        // A scanner's report needs no API key: it is signed instead.
+        let api = match cmd {
+            KeysCommand::ReportLeak {
+                file,
+                signing_key,
+                url,
+            } => return self.report_leak(file, signing_key, url.as_deref()),
+            _ => self.api()?,
+        };
         match cmd {
+            KeysCommand::ReportLeak { .. } => {}
             KeysCommand::Create {
                 name,
                 expires_in,
@@ -196,6 +243,8 @@ impl Client {
             KeysCommand::List => {
                 let keys = api.call(documents::LIST_KEYS, json!({}))?["auth_api_key"].clone();
                 let names = account_names(&api)?;
+                #[allow(clippy::disallowed_methods)] // the client's own clock
+                let now = Utc::now();
                 let rows: Vec<Vec<String>> = keys
                     .as_array()
                     .into_iter()
@@ -207,15 +256,30 @@ impl Client {
                             name_of(&names, &k["user_id"]),
                             when(&k["expires_at"]),
                             when(&k["last_used_at"]),
-                            status(k),
+                            match expiry_warning(&k["expires_at"], now) {
+                                Some(w) => format!("{}; {w}", status(k)),
+                                None => status(k),
+                            },
                         ]
                     })
                     .collect();
+                let soon = keys
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| expiry_warning(&k["expires_at"], now).is_some())
+                    .count();
                 self.print(keys.clone(), || {
-                    table(
+                    let mut out = table(
                         &["NAME", "ID", "OWNER", "EXPIRES AT", "LAST USED", "STATUS"],
                         &rows,
-                    )
+                    );
+                    if soon > 0 {
+                        out.push_str(&format!(
+                            "Warning: {soon} key(s) expire within 7 days or have expired: rotate them (keyward keys rotate ID).\n"
+                        ));
+                    }
+                    out
                 });
             }
             KeysCommand::Rotate {

@@ -11,7 +11,9 @@ pub mod documents;
 pub mod keys;
 pub mod local;
 pub mod members;
+mod report_leak;
 pub mod service_accounts;
+pub mod webhooks;
 
 /// A failed command: its reason on stderr, in one line, and exit code 1.
 pub fn fail(msg: impl std::fmt::Display) -> std::process::ExitCode {

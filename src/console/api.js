@@ -30,6 +30,14 @@ export const Q = {
     create_membership_invitation(input: $input) { id token expires_at } }`,
   deleteInvitation: `mutation ($input: delete_membership_invitation_input!) {
     delete_membership_invitation(input: $input) { success } }`,
+  webhooks: `{ webhook { id url description events created } }`,
+  deliveries: `{ webhook_delivery(limit: 50) {
+    id webhook_id event status attempts last_status_code last_error created delivered_at } }`,
+  createWebhook: `mutation ($input: create_webhook_input!) {
+    create_webhook(input: $input) { id secret } }`,
+  deleteWebhook: `mutation ($input: delete_webhook_input!) { delete_webhook(input: $input) { success } }`,
+  redeliver: `mutation ($input: redeliver_webhook_delivery_input!) {
+    redeliver_webhook_delivery(input: $input) { id status } }`,
   acceptInvitation: `mutation ($input: accept_membership_invitation_input!) {
     accept_membership_invitation(input: $input) { key } }`,
 };

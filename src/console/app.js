@@ -7,6 +7,7 @@ import { Q, request } from './api.js';
 import { focusName, modal, refocus, scriptForm, showSecret } from './dialogs.js';
 import { announce, field, h, pageHeader, ROLE_LABELS } from './dom.js';
 import { auditPage } from './audit.js';
+import { webhooksPage } from './webhooks.js';
 import { keysPage } from './keys.js';
 import {
   endSession, isAdmin, savedKey, session, startSession, tenantName, whenSessionEnds,
@@ -42,6 +43,7 @@ const PAGES = {
   '#/team/service-accounts': { title: 'Service Accounts', render: serviceAccountsPage, admin: true },
   '#/team/members': { title: 'Members', render: membersPage, admin: true },
   '#/team/audit': { title: 'Audit log', render: auditPage, admin: true },
+  '#/team/webhooks': { title: 'Webhooks', render: webhooksPage, admin: true },
 };
 
 let renderCount = 0;
@@ -96,7 +98,8 @@ function renderTopbar() {
         h('ul', { 'aria-labelledby': 'team-label' },
           link('#/team/service-accounts', 'Service Accounts'),
           link('#/team/members', 'Members'),
-          link('#/team/audit', 'Audit log'))))),
+          link('#/team/audit', 'Audit log'),
+          link('#/team/webhooks', 'Webhooks'))))),
     h('div', { class: 'who' },
       h('span', {}, session.name && h('span', { class: 'who-name' }, session.name),
         h('span', { class: 'muted' }, `${tenantName(session.me.tenant_id)} · ${ROLE_LABELS[session.me.role]}`)),

@@ -62,7 +62,14 @@ export function when(iso, none) {
 export function expires(iso) {
   if (!iso) return 'Never';
   const t = when(iso);
-  return new Date(iso) <= new Date() ? h('span', { class: 'expired' }, 'Expired ', t) : t;
+  const left = new Date(iso) - new Date();
+  if (left <= 0) return h('span', { class: 'expired' }, 'Expired ', t);
+  const days = Math.floor(left / 86400000);
+  if (days >= 7) return t;
+  // Within a week: say so, before it breaks a pipeline.
+  const soon = days === 0 ? `expires in ${Math.max(1, Math.floor(left / 3600000))} hours`
+    : days === 1 ? 'expires in 1 day' : `expires in ${days} days`;
+  return h('span', { class: 'expiring', 'data-expiring': String(days) }, t, ' ', h('strong', {}, `(${soon})`));
 }
 
 export const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

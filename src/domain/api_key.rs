@@ -92,7 +92,7 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 /// `n` base62 characters from the operating system's random source: one
 /// read of 64 bytes per key (not one per character), each byte kept only if
 /// below 248 = 4 x 62, so every character is equally likely.
-fn random_base62(n: usize) -> String {
+pub(crate) fn random_base62(n: usize) -> String {
     let mut rng = UnwrapErr(SysRng);
     let mut out = String::with_capacity(n);
     let mut buf = [0u8; 64];

@@ -81,3 +81,11 @@ uuid_id!(
     /// A membership invitation.
     InvitationId
 );
+uuid_id!(
+    /// A webhook endpoint a tenant registered.
+    WebhookId
+);
+uuid_id!(
+    /// One event's delivery to one webhook (its `keyward-delivery` header).
+    DeliveryId
+);

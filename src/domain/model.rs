@@ -54,6 +54,8 @@ pub enum Revocation {
     MembershipRemoved,
     /// Replaced by a rotation; its grace is over.
     Rotated,
+    /// Reported leaked (a secret-scanning report) and revoked at once.
+    Leaked,
 }
 
 impl Revocation {
@@ -70,6 +72,9 @@ impl Revocation {
                 "This API key stopped working at {at}: its owner was removed from its tenant."
             ),
             Revocation::Rotated => rotated_message(at, replaced_by),
+            Revocation::Leaked => format!(
+                "This API key was revoked at {at}: it was reported leaked (found in public). Create a new key."
+            ),
         }
     }
 }
@@ -104,6 +109,7 @@ text_enum!(Revocation, "revocation", {
     Revocation::ServiceAccountDeleted => "service_account_deleted",
     Revocation::MembershipRemoved => "membership_removed",
     Revocation::Rotated => "rotated",
+    Revocation::Leaked => "leaked",
 });
 text_enum!(AccountKind, "account kind", { AccountKind::User => "USER", AccountKind::Service => "SERVICE" });
 text_enum!(Role, "role", {

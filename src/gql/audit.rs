@@ -20,6 +20,9 @@ use crate::domain::model::Role;
 use crate::error::{AppError, AppResult};
 use crate::store::Write;
 use crate::store::audit::{self, Event, Outcome};
+use crate::store::webhooks;
+use crate::webhooks::EventType;
+use crate::webhooks::events::{self, Actor};
 
 /// What a change was made to, and its non-secret arguments.
 pub struct Change {
@@ -30,9 +33,25 @@ pub struct Change {
     pub details: Value,
 }
 
-/// Records, in `w`'s transaction, the change `proof` allowed.
+/// Records, in `w`'s transaction, the change `proof` allowed, and puts
+/// the webhook event it fires (if any) in the outbox in the same
+/// transaction.
 pub fn allowed(w: &Write, ctx: &Context, proof: &Allowed, change: Change) -> AppResult<()> {
     let p = ctx.principal();
+    if let (Some(event), Some(tenant)) = (
+        EventType::of_change(proof.action(), &change.details),
+        change.tenant,
+    ) {
+        let mut object = change.details.clone();
+        object["id"] = json!(change.resource_id);
+        let actor = p.map(|p| Actor {
+            key_id: p.key_id,
+            account_id: p.account_id,
+        });
+        let id = uuid::Uuid::new_v4();
+        let body = events::body(event, id, ctx.now, tenant, actor, object);
+        webhooks::emit(w, tenant, event, &body, ctx.now)?;
+    }
     audit::append(
         w,
         &Event {

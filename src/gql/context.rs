@@ -24,6 +24,8 @@ pub struct Context {
     pub lists: Strategy,
     /// This request's id, in its audit events and its `X-Request-Id`.
     pub request_id: String,
+    /// Webhooks may point at private addresses (`--webhook-allow-private`).
+    pub webhooks_private: bool,
 }
 
 impl juniper::Context for Context {}
@@ -46,6 +48,15 @@ impl Context {
             now,
             lists: Strategy::Sql,
             request_id: uuid::Uuid::new_v4().simple().to_string(),
+            webhooks_private: false,
+        }
+    }
+
+    /// The same context, letting webhooks point at private addresses.
+    pub fn allowing_private_webhooks(self, allow: bool) -> Self {
+        Self {
+            webhooks_private: allow,
+            ..self
         }
     }
 

@@ -43,11 +43,15 @@ fn list_field(name: &str) -> Option<List> {
         query: QUERY,
     };
     Some(match name {
-        "auth_api_key" | "tenant" | "membership" | "membership_invitation" | "audit_event" => {
-            root(MAX_LIST)
-        }
-        // A few policy ids, read with the event.
-        "determining_policies" => List {
+        "auth_api_key"
+        | "tenant"
+        | "membership"
+        | "membership_invitation"
+        | "audit_event"
+        | "webhook_delivery" => root(MAX_LIST),
+        "webhook" => root(super::webhooks::MAX_WEBHOOKS as i32),
+        // A few policy ids, read with the event; a webhook's few events.
+        "determining_policies" | "events" => List {
             default: 1,
             most: 1,
             query: 0,

@@ -18,6 +18,7 @@ mod scalars;
 mod service_accounts;
 mod tenants;
 mod types;
+pub(crate) mod webhooks;
 
 use juniper::{EmptySubscription, RootNode};
 

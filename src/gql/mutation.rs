@@ -16,6 +16,9 @@ use super::service_accounts::{
 };
 use super::tenants::{self, CreateTenantInput, CreatedTenant};
 use super::types::{Success, UserNode};
+use super::webhooks::{
+    self, CreateWebhookInput, CreatedWebhook, DeleteWebhookInput, DeliveryNode, RedeliverInput,
+};
 use crate::error::AppResult;
 
 pub struct Mutation;
@@ -120,5 +123,23 @@ impl Mutation {
     /// keys for the tenant. The last TENANT_ADMIN cannot be removed.
     fn delete_membership(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success> {
         audit::run(ctx, input, memberships::delete)
+    }
+
+    /// Registers an endpoint for the tenant's events (tenant admins) and
+    /// returns its signing secret, this once. Deliveries are JSON POSTs with
+    /// `keyward-event`, `keyward-delivery` and `keyward-signature` headers.
+    fn create_webhook(ctx: &Context, input: CreateWebhookInput) -> AppResult<CreatedWebhook> {
+        audit::run(ctx, input, webhooks::create)
+    }
+
+    /// Deletes an endpoint and its deliveries (tenant admins).
+    fn delete_webhook(ctx: &Context, input: DeleteWebhookInput) -> AppResult<Success> {
+        audit::run(ctx, input, webhooks::delete)
+    }
+
+    /// Sends a delivery again from now on, with a fresh 24 hours of
+    /// retries (tenant admins).
+    fn redeliver_webhook_delivery(ctx: &Context, input: RedeliverInput) -> AppResult<DeliveryNode> {
+        audit::run(ctx, input, webhooks::redeliver)
     }
 }

@@ -11,6 +11,7 @@ use super::invitations::{self, InvitationNode};
 use super::memberships::{self, MembershipNode};
 use super::service_accounts::{self, ServiceAccountNode};
 use super::tenants::{self, TenantFilter, TenantNode, TenantOrder};
+use super::webhooks::{self, DeliveryNode, DeliveryWhere, WebhookNode};
 use crate::error::AppResult;
 
 pub struct Query;
@@ -94,5 +95,25 @@ impl Query {
         offset: Option<i32>,
     ) -> AppResult<Vec<AuditEventNode>> {
         audit_events::list(ctx, filter, limit, offset)
+    }
+
+    /// The calling key's tenant's webhooks, oldest first (tenant admins).
+    fn webhook(
+        ctx: &Context,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> AppResult<Vec<WebhookNode>> {
+        webhooks::list(ctx, limit, offset)
+    }
+
+    /// Deliveries of the tenant's webhooks, newest first: pending, being
+    /// sent, delivered, or failed after 24 hours of retries (tenant admins).
+    fn webhook_delivery(
+        ctx: &Context,
+        #[graphql(name = "where")] filter: Option<DeliveryWhere>,
+        limit: Option<i32>,
+        offset: Option<i32>,
+    ) -> AppResult<Vec<DeliveryNode>> {
+        webhooks::deliveries(ctx, filter, limit, offset)
     }
 }

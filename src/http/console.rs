@@ -46,6 +46,7 @@ static ASSETS: LazyLock<Vec<Asset>> = LazyLock::new(|| {
         ("/console/favicon.svg", "favicon.svg", "image/svg+xml"),
         ("/console/app.js", "app.js", JS),
         ("/console/audit.js", "audit.js", JS),
+        ("/console/webhooks.js", "webhooks.js", JS),
         ("/console/api.js", "api.js", JS),
         ("/console/dialogs.js", "dialogs.js", JS),
         ("/console/dom.js", "dom.js", JS),

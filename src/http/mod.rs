@@ -3,6 +3,7 @@ pub mod auth;
 pub mod console;
 pub mod forward_auth;
 pub mod graphql;
+pub mod leaks;
 
 use std::sync::Arc;
 
@@ -34,6 +35,10 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Serve GraphiQL (from a CDN) at `GET /graphql`.
     pub graphiql: bool,
+    /// Webhooks may point at private addresses.
+    pub webhook_allow_private: bool,
+    /// The public keys leak reports are signed with (`POST /leaks`).
+    pub leak_keys: Option<Arc<crate::leaks::ScannerKeys>>,
 }
 
 /// A GraphQL answer (JSON), and whether it refused the caller's credentials
@@ -66,7 +71,8 @@ impl AppState {
             self.policies.current(),
             self.verifier.clone(),
             now,
-        );
+        )
+        .allowing_private_webhooks(self.webhook_allow_private);
         let prepared = self
             .documents
             .prepare(&request.query, request.operation_name.as_deref());
@@ -187,5 +193,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/healthz", web::get().to(healthz))
         .route("/livez", web::get().to(livez))
         .route("/auth/verify", web::get().to(forward_auth::verify))
+        .service(
+            web::resource("/leaks")
+                .app_data(web::PayloadConfig::new(crate::leaks::MAX_REPORT_BYTES))
+                .route(web::post().to(leaks::report)),
+        )
         .configure(console::routes);
 }

@@ -120,8 +120,10 @@ fn insert(
         ],
     )?;
     w.execute(
-        "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at, owner_kind, role, rotated_from)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)", params![
+        // A key that expires is due for its notices at once: the next
+        // housekeeping run schedules them (store::notices).
+        "INSERT INTO api_keys (id, hash, name, account_id, tenant_id, created_by, created_at, expires_at, owner_kind, role, rotated_from, next_notice_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", params![
             key.id,
             hash,
             key.name,
@@ -133,6 +135,7 @@ fn insert(
             owner_kind.as_str(),
             key.role.as_ref().map(Role::as_str),
             key.rotated_from,
+            key.expires_at.map(|_| time_to_sql(&key.created_at)),
         ])?;
     Ok(())
 }
@@ -405,6 +408,13 @@ pub fn revoke(w: &Write, proof: &Allowed, id: KeyId, now: DateTime<Utc>) -> AppR
     w.authorized(proof, &[Action::DeleteApiKey])?;
     w.evict(Invalidation::Key(id));
     Ok(revoke_where(w, "id = ?1", &[&id], Revocation::Revoked, now)? == 1)
+}
+
+/// Revokes one key reported leaked (`/leaks`); its client is told why.
+pub fn revoke_leaked(w: &Write, proof: &Allowed, id: KeyId, now: DateTime<Utc>) -> AppResult<bool> {
+    w.authorized(proof, &[Action::RevokeLeakedApiKey])?;
+    w.evict(Invalidation::Key(id));
+    Ok(revoke_where(w, "id = ?1", &[&id], Revocation::Leaked, now)? == 1)
 }
 
 /// Revokes every key `account` holds (its service account is being deleted).

@@ -12,6 +12,7 @@ const SQLITE: &[&str] = &[
     include_str!("migrations/0003_revoked_key_owner.sql"),
     include_str!("migrations/0004_list_indexes.sql"),
     include_str!("migrations/0005_key_lifecycle_and_audit.sql"),
+    include_str!("migrations/0006_webhooks.sql"),
 ];
 
 const POSTGRES: &[&str] = &[
@@ -20,6 +21,7 @@ const POSTGRES: &[&str] = &[
     include_str!("migrations/postgres/0003_revoked_key_owner.sql"),
     include_str!("migrations/postgres/0004_list_indexes.sql"),
     include_str!("migrations/postgres/0005_key_lifecycle_and_audit.sql"),
+    include_str!("migrations/postgres/0006_webhooks.sql"),
 ];
 
 pub fn run(conn: &Conn<'_>) -> AppResult<()> {

@@ -23,11 +23,12 @@ pub mod notify;
 mod pg;
 pub mod sql;
 pub mod tenants;
+pub mod webhooks;
 
 use std::cell::{Cell, RefCell};
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock, Weak};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -94,9 +95,41 @@ enum Backend {
     },
 }
 
+/// Rung after a commit that put deliveries in the outbox: the webhook
+/// workers wake at once instead of at their next poll.
+#[derive(Default)]
+pub struct Doorbell {
+    rings: Mutex<u64>,
+    rung: Condvar,
+}
+
+impl Doorbell {
+    pub fn ring(&self) {
+        *self.rings.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.rung.notify_all();
+    }
+
+    /// How many times it was rung so far.
+    pub fn rings(&self) -> u64 {
+        *self.rings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits until rung after `seen` (the count `wait` last returned) or
+    /// until `patience` is over; returns the count.
+    pub fn wait(&self, seen: u64, patience: Duration) -> u64 {
+        let rings = self.rings.lock().unwrap_or_else(|e| e.into_inner());
+        let (rings, _) = self
+            .rung
+            .wait_timeout_while(rings, patience, |n| *n == seen)
+            .unwrap_or_else(|e| e.into_inner());
+        *rings
+    }
+}
+
 #[derive(Clone)]
 pub struct Store {
     backend: Backend,
+    doorbell: Arc<Doorbell>,
     /// Told after every commit what it changed. Weak: the cache holds the
     /// store, not the other way round.
     evictor: Arc<OnceLock<Weak<dyn Evict>>>,
@@ -122,6 +155,8 @@ pub struct Write<'c> {
     /// transaction with the first and none of the second does not commit.
     decided: Cell<usize>,
     audited: Cell<usize>,
+    /// Deliveries put in the outbox: the workers are woken after the commit.
+    emitted: Cell<bool>,
 }
 
 impl<'c> Deref for Write<'c> {
@@ -150,23 +185,30 @@ impl Write<'_> {
         self.audited.set(self.audited.get() + 1);
     }
 
+    /// Notes that deliveries were put in the outbox (`webhooks::emit`).
+    pub(crate) fn emitted(&self) {
+        self.emitted.set(true);
+    }
+
     fn new(conn: Conn<'_>) -> Write<'_> {
         Write {
             conn,
             evictions: RefCell::new(Vec::new()),
             decided: Cell::new(0),
             audited: Cell::new(0),
+            emitted: Cell::new(false),
         }
     }
 
-    /// What `f` recorded, once it is known that it may commit.
-    fn finish(&self) -> AppResult<Vec<Invalidation>> {
+    /// What `f` recorded (evictions, and whether it emitted), once it is
+    /// known that it may commit.
+    fn finish(&self) -> AppResult<(Vec<Invalidation>, bool)> {
         if self.decided.get() > 0 && self.audited.get() == 0 {
             return Err(AppError::internal(
                 "a change was made without its audit event; nothing was committed",
             ));
         }
-        Ok(self.evictions.take())
+        Ok((self.evictions.take(), self.emitted.get()))
     }
 }
 
@@ -188,6 +230,7 @@ impl Store {
         };
         let store = Self {
             backend,
+            doorbell: Arc::default(),
             evictor: Arc::new(OnceLock::new()),
             metrics: Metrics::default(),
         };
@@ -293,6 +336,7 @@ impl Store {
     /// lock, so checks such as "the last admin" see every committed change.
     pub fn write<T>(&self, f: impl FnOnce(&Write<'_>) -> AppResult<T>) -> AppResult<T> {
         let mut evictions = Vec::new();
+        let mut emitted = false;
         let out = match &self.backend {
             Backend::Sqlite { writer, pool } => {
                 let _turn = writer.lock().unwrap_or_else(|e| e.into_inner());
@@ -302,7 +346,7 @@ impl Store {
                 let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let w = Write::new(Conn::lite(&tx));
                 let out = f(&w)?;
-                evictions = w.finish()?;
+                (evictions, emitted) = w.finish()?;
                 drop(w);
                 // Evicting is harmless even if the commit then fails, so the
                 // evictions are applied whatever the commit's outcome.
@@ -313,14 +357,15 @@ impl Store {
                 c.batch("BEGIN; SELECT pg_advisory_xact_lock(7318349394477056)")?;
                 let w = Write::new(c);
                 let attempt = f(&w).and_then(|out| {
-                    let ev = w.finish()?;
+                    let (ev, em) = w.finish()?;
                     notify::publish(&w, &ev)?;
-                    Ok((out, ev))
+                    Ok((out, ev, em))
                 });
                 match attempt {
-                    Ok((out, ev)) => {
+                    Ok((out, ev, em)) => {
                         evictions = ev;
                         w.batch("COMMIT")?;
+                        emitted = em;
                         Ok(out)
                     }
                     Err(e) => {
@@ -337,7 +382,15 @@ impl Store {
         {
             cache.evict(&evictions);
         }
+        if emitted && out.is_ok() {
+            self.doorbell.ring();
+        }
         out
+    }
+
+    /// What wakes the webhook workers.
+    pub fn doorbell(&self) -> Arc<Doorbell> {
+        self.doorbell.clone()
     }
 
     /// Succeeds when the database answers a query that reads it within about

@@ -228,7 +228,15 @@ fn old_events_are_pruned_and_none_is_ever_edited() {
     assert!(start > 0);
     a.clock.advance(Duration::days(100));
     a.service_account(&a.admin_key, "recent");
-    let done = keyward::housekeeping::run(&a.store, a.clock.now(), Duration::days(90)).unwrap();
+    let done = keyward::housekeeping::run(
+        &a.store,
+        a.clock.now(),
+        &keyward::housekeeping::Plan {
+            retention: Duration::days(90),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(
         done.events_pruned as i64, start,
         "the world's setup is older than 90 days"

@@ -428,6 +428,8 @@ fn every_command_has_help_with_an_example() {
         &["members", "list"],
         &["members", "invite"],
         &["members", "accept"],
+        &["keys", "report-leak"],
+        &["webhooks", "create"],
     ] {
         let mut args = cmd.to_vec();
         args.push("--help");
@@ -662,5 +664,133 @@ fn keys_rotate_disable_enable_restrict_and_the_audit_log() {
     assert!(
         !table.contains("UpdateApiKey"),
         "the filter applies: {table}"
+    );
+}
+
+#[test]
+fn keys_list_warns_of_keys_about_to_expire() {
+    // The CLI counts days from its own clock: the server runs on it too.
+    let app = crate::helpers::spawn_app_on(|_| {}, keyward::clock::Clock::system());
+    let cli = Cli::new(&app);
+    let k = ["--key", app.admin_key.as_str()];
+    cli.ok(
+        &[
+            "keys",
+            "create",
+            "-n",
+            "soon",
+            "--expires-in",
+            "74h",
+            k[0],
+            k[1],
+        ],
+        &[],
+    );
+    cli.ok(
+        &[
+            "keys",
+            "create",
+            "-n",
+            "later",
+            "--expires-in",
+            "30d",
+            k[0],
+            k[1],
+        ],
+        &[],
+    );
+    let listed = cli.ok(&["keys", "list", k[0], k[1]], &[]).stdout;
+    let soon = listed.lines().find(|l| l.starts_with("soon ")).unwrap();
+    assert!(soon.contains("expires in 3 days"), "{listed}");
+    let later = listed.lines().find(|l| l.starts_with("later ")).unwrap();
+    assert!(!later.contains("expires in"), "{listed}");
+    assert!(
+        listed.contains("Warning: 1 key(s) expire within 7 days"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn webhooks_from_the_command_line() {
+    let app = spawn_app();
+    let cli = Cli::new(&app);
+    let k = ["--key", app.admin_key.as_str()];
+    let rx = crate::helpers::Receiver::start(&[]);
+    let made = cli.ok(
+        &[
+            "webhooks",
+            "create",
+            "--url",
+            &rx.url,
+            "--events",
+            "api_key.created,api_key.revoked",
+            "-d",
+            "pager",
+            k[0],
+            k[1],
+        ],
+        &[],
+    );
+    assert!(made.stdout.contains("shown this once"), "{}", made.stdout);
+    let secret = made
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("whsec_"))
+        .unwrap()
+        .to_owned();
+    let listed = cli.ok(&["webhooks", "list", k[0], k[1]], &[]).stdout;
+    assert!(listed.starts_with("ID "), "{listed}");
+    assert!(
+        listed.contains("api_key.created,api_key.revoked"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&secret), "the secret is shown once");
+    app.create_key(&app.admin_key, &app.admin_id, "news");
+    rx.wait_for(1);
+    let mut deliveries = Value::Null;
+    for _ in 0..200 {
+        deliveries = cli
+            .ok(&["webhooks", "deliveries", "--json", k[0], k[1]], &[])
+            .json();
+        if deliveries[0]["status"] == "delivered" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(deliveries[0]["status"], "delivered", "{deliveries}");
+    assert_eq!(deliveries[0]["event"], "api_key.created");
+    let table = cli.ok(&["webhooks", "deliveries", k[0], k[1]], &[]).stdout;
+    assert!(table.contains("HTTP 200"), "{table}");
+    let id = deliveries[0]["id"].as_str().unwrap();
+    cli.ok(&["webhooks", "redeliver", id, k[0], k[1]], &[]);
+    assert_eq!(rx.wait_for(2).len(), 2);
+    let hook = cli
+        .ok(&["webhooks", "list", "--json", k[0], k[1]], &[])
+        .json()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let gone = cli.ok(&["webhooks", "delete", &hook, k[0], k[1]], &[]);
+    assert_eq!(gone.stdout, format!("Deleted webhook {hook}\n"));
+    // A bad event name is a clear error.
+    let api = format!("{}/graphql", app.url);
+    let bad = cli.run(
+        &[
+            "webhooks",
+            "create",
+            "--url",
+            &rx.url,
+            "--events",
+            "api_key.exploded",
+            k[0],
+            k[1],
+        ],
+        &[("KEYWARD_API", &api)],
+    );
+    assert!(!bad.ok);
+    assert!(
+        bad.stderr.contains("unknown event \"api_key.exploded\""),
+        "{}",
+        bad.stderr
     );
 }

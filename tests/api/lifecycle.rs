@@ -95,7 +95,15 @@ fn a_rotated_key_works_until_its_grace_ends_then_names_its_replacement() {
     assert_eq!(verify(a, &new).0, 200);
     // No longer listed; once tidied, a tombstone says the same.
     assert!(key_row(a, &w.user_key, &old_id).is_none());
-    let tidied = keyward::housekeeping::run(&a.store, a.clock.now(), Duration::days(365)).unwrap();
+    let tidied = keyward::housekeeping::run(
+        &a.store,
+        a.clock.now(),
+        &keyward::housekeeping::Plan {
+            retention: Duration::days(365),
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(tidied.keys_retired, 1);
     a.verifier.flush_refusals().unwrap();
     let (_, message) = error(&a.gql(&old, AUTH_INFO, json!({})));

@@ -45,11 +45,19 @@ fn the_shipped_policies_and_every_example_pack_prove() {
         );
     }
     assert!(!out.contains("fails"), "{out}");
-    // Every check is reported, and every one holds: 3 invariants × the 20
+    // Every check is reported, and every one holds: 3 invariants × the 23
     // actions of the schema.
     let holds = out.lines().filter(|l| l.starts_with("  holds  ")).count();
-    assert_eq!(holds, 60, "{out}");
-    assert!(out.contains("60 checks, 0 failed"), "{out}");
+    assert_eq!(holds, 69, "{out}");
+    assert!(out.contains("69 checks, 0 failed"), "{out}");
+    assert!(
+        out.contains("holds  tenant-isolation  ManageWebhook"),
+        "{out}"
+    );
+    assert!(
+        out.contains("holds  role-ceiling  RevokeLeakedApiKey"),
+        "{out}"
+    );
     assert!(out.contains("holds  tenant-isolation  Forward"), "{out}");
     let examples = Path::new(REPO_POLICIES).join("examples");
     let mut packs = 0;

@@ -378,6 +378,49 @@ test('API Keys: a dated key, a key that never expires, all from the keyboard', T
   await done(page);
 });
 
+test('expiry warnings, and Team > Webhooks: register with a secret shown once, see deliveries, delete', TIMEOUT, async () => {
+  const me = await whoami(ADMIN_KEY);
+  const soon = new Date(Date.now() + 3 * 86_400_000 + 3_600_000).toISOString();
+  await data(ADMIN_KEY, 'mutation ($input: create_api_key_input!) { create_api_key(input: $input) { id } }',
+    { input: { user_id: me.user_id, name: 'expiring-soon', expires_at: soon } });
+  const page = await openPage();
+  await signIn(page, ADMIN_KEY);
+  // A key that expires within a week says so in its row.
+  assert.match(await row(page, 'expiring-soon').locator('[data-label="Expires"]').textContent(), /\(expires in 3 days\)/);
+
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Webhooks' }).waitFor();
+  assert.equal(await page.getByText('No webhooks yet.').count(), 1);
+  await page.getByRole('button', { name: 'Register a webhook' }).click();
+  const d = dialog(page);
+  await d.getByLabel('URL').fill('http://127.0.0.1:9/keyward-hook');
+  await d.getByLabel(/A key was created/).check();
+  await shot(page, '25-register-webhook');
+  await d.getByRole('button', { name: 'Register' }).click();
+  await d.getByRole('heading', { name: 'The webhook\'s signing secret' }).waitFor();
+  const secret = await d.getByLabel('Signing secret').inputValue();
+  assert.match(secret, /^whsec_[0-9A-Za-z]{32}$/);
+  await d.getByRole('button', { name: 'Done' }).click();
+  await page.waitForFunction(() => !document.querySelector('dialog'));
+  const hook = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'http://127.0.0.1:9/keyward-hook' }) });
+  await hook.waitFor();
+  assert.match(await hook.textContent(), /api_key\.expiring, api_key\.expired, api_key\.leaked, api_key\.created/);
+  assert.ok(!(await page.content()).includes(secret), 'the secret is shown once, not listed');
+
+  // A key made now is news for it: its delivery is listed (nothing listens there).
+  await newKey(ADMIN_KEY, 'news');
+  await page.getByRole('link', { name: 'API Keys' }).click();
+  await page.getByRole('heading', { level: 1, name: 'API Keys' }).waitFor();
+  await page.getByRole('link', { name: 'Webhooks' }).click();
+  const delivery = page.getByRole('row').filter({ has: page.getByRole('rowheader', { name: 'api_key.created' }) });
+  await delivery.waitFor();
+  await shot(page, '26-webhooks');
+  await page.getByRole('button', { name: 'Delete http://127.0.0.1:9/keyward-hook' }).click();
+  await dialog(page).getByRole('button', { name: 'Delete webhook' }).click();
+  await page.getByText('No webhooks yet.').waitFor();
+  await done(page);
+});
+
 test('Team > Service Accounts: create, keys, revoke, delete with a count of keys', TIMEOUT, async () => {
   const page = await openPage();
   await signIn(page, ADMIN_KEY);

@@ -5,6 +5,7 @@
 mod fixtures;
 mod http;
 mod process;
+mod receiver;
 mod redact;
 
 use std::cell::RefCell;
@@ -19,6 +20,7 @@ use serde_json::{Value, json};
 pub use self::fixtures::{REPO_POLICIES, policy_dir_with, policy_dir_with_example};
 pub use self::http::Response;
 pub use self::process::{printed, serve_binary, serve_binary_env, serve_binary_with};
+pub use self::receiver::{Received, Receiver};
 pub use keyward::cli::documents::*;
 
 pub const START: &str = "2030-01-01T00:00:00Z";
