@@ -25,7 +25,7 @@ const LEASE_SECONDS: i64 = 60;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The first retry waits about this long, each next one twice as long.
-const FIRST_RETRY_SECONDS: i64 = 30;
+const FIRST_RETRY_SECONDS: i64 = 10;
 const LONGEST_RETRY_SECONDS: i64 = 3600;
 
 /// How the workers are set up.
@@ -56,8 +56,8 @@ impl Drop for Workers {
     }
 }
 
-/// The wait before retry `attempt` (1: the first retry): 30 s, 1 min,
-/// 2 min… at most an hour, times a random 0.5–1.0 so that deliveries that
+/// The wait before retry `attempt` (1: the first retry): 10 s, 20 s,
+/// 40 s… at most an hour, times a random 0.5–1.0 so that deliveries that
 /// failed together do not retry together.
 pub fn backoff(attempt: i64, jitter: f64) -> chrono::Duration {
     let doublings = u32::try_from((attempt - 1).clamp(0, 20)).unwrap_or(20);
@@ -189,11 +189,12 @@ mod tests {
     #[test]
     fn backoff_doubles_to_an_hour_and_jitters_down_to_half() {
         let secs = |a, j| backoff(a, j).num_seconds();
-        assert_eq!([1, 2, 3, 4].map(|a| secs(a, 1.0)), [30, 60, 120, 240]);
-        assert_eq!(secs(8, 1.0), 3600);
+        assert_eq!([1, 2, 3, 4].map(|a| secs(a, 1.0)), [10, 20, 40, 80]);
+        assert_eq!(secs(9, 1.0), 2560);
+        assert_eq!(secs(10, 1.0), 3600);
         assert_eq!(secs(1000, 1.0), 3600);
-        assert_eq!(secs(1, 0.5), 15);
-        assert_eq!(secs(1, 0.0), 15, "jitter never shortens below half");
+        assert_eq!(secs(1, 0.5), 5);
+        assert_eq!(secs(1, 0.0), 5, "jitter never shortens below half");
         // Retrying for 24 hours at most an hour apart: about 30 attempts.
         let mut t = 0;
         let mut n = 0;

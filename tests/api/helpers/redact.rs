@@ -30,7 +30,7 @@ impl TestApp {
     }
 
     /// Every UUID inside `s`, by its label or as `[uuid]`.
-    pub(super) fn redact_ids(&self, s: &str) -> String {
+    pub fn redact_ids(&self, s: &str) -> String {
         const LEN: usize = 36;
         let mut out = String::new();
         let mut i = 0;
