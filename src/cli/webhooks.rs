@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use super::api::ClientError;
 use super::client::{Client, table, text, when};
 use super::documents;
+use crate::webhooks::EventType;
 
 #[derive(Subcommand, Debug)]
 pub enum WebhooksCommand {
@@ -45,18 +46,6 @@ membership.removed")]
     Redeliver { id: String },
 }
 
-const ALL: [&str; 9] = [
-    "api_key.created",
-    "api_key.expiring",
-    "api_key.expired",
-    "api_key.revoked",
-    "api_key.rotated",
-    "api_key.disabled",
-    "api_key.leaked",
-    "service_account.deleted",
-    "membership.removed",
-];
-
 impl Client {
     pub fn webhooks(&self, cmd: &WebhooksCommand) -> Result<(), ClientError> {
         let api = self.api()?;
@@ -67,7 +56,7 @@ impl Client {
                 description,
             } => {
                 let events: Vec<&str> = if events.iter().any(|e| e == "all") {
-                    ALL.to_vec()
+                    EventType::ALL.iter().map(EventType::as_str).collect()
                 } else {
                     events.iter().map(|e| e.trim()).collect()
                 };
