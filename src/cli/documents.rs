@@ -45,3 +45,4 @@ pub const DELETE_WEBHOOK: &str =
 /// A page of deliveries: `$where` as `webhook_delivery_bool_exp`.
 pub const DELIVERIES: &str = "query($where: webhook_delivery_bool_exp, $limit: Int) { webhook_delivery(where: $where, limit: $limit) { id webhook_id event status attempts next_attempt_at last_attempt_at last_status_code last_error created delivered_at payload } }";
 pub const REDELIVER: &str = "mutation($input: redeliver_webhook_delivery_input!) { redeliver_webhook_delivery(input: $input) { id status next_attempt_at } }";
+pub const REPORT_LEAKS: &str = "mutation($input: report_leaked_api_keys_input!) { report_leaked_api_keys(input: $input) { results { token_hash label revoked } } }";

@@ -74,10 +74,12 @@ pub enum KeysCommand {
     #[command(after_help = "Example:\n  keyward keys list")]
     List,
     /// Report keys found in a file (a log, a commit, a paste) as leaked:
-    /// the server revokes each live one at once. The report is signed with
-    /// a scanner key the server trusts (its --leak-report-keys); no API key
-    /// is needed.
+    /// the server revokes each live one at once. With your API key, the
+    /// keys you may revoke (yours; an admin's, the tenant's service-account
+    /// keys); with --signing-key, as a scanner the server trusts (its
+    /// --leak-report-keys), any key, and no API key is needed.
     #[command(after_help = "Examples:
+  keyward keys report-leak --file build.log
   keyward keys report-leak --file build.log --signing-key scanner.pem
   keyward keys report-leak --file report.json --signing-key scanner.pem   # GitHub's format
 
@@ -89,9 +91,9 @@ Make a scanner key pair once, and give the server the public half:
         /// a JSON array of {token, type, url, source}
         #[arg(long)]
         file: std::path::PathBuf,
-        /// The scanner's private key (PKCS#8 PEM, ECDSA P-256)
+        /// Report as a scanner: its private key (PKCS#8 PEM, ECDSA P-256)
         #[arg(long)]
-        signing_key: std::path::PathBuf,
+        signing_key: Option<std::path::PathBuf>,
         /// Where the keys were found (default: the file's path)
         #[arg(long)]
         url: Option<String>,
@@ -202,7 +204,7 @@ impl Client {
                 file,
                 signing_key,
                 url,
-            } => return self.report_leak(file, signing_key, url.as_deref()),
+            } => return self.report_leak(file, signing_key.as_deref(), url.as_deref()),
             _ => self.api()?,
         };
         match cmd {

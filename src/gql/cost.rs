@@ -50,6 +50,12 @@ fn list_field(name: &str) -> Option<List> {
         | "audit_event"
         | "webhook_delivery" => root(MAX_LIST),
         "webhook" => root(super::webhooks::MAX_WEBHOOKS as i32),
+        // A report's results: one per secret sent, read with the mutation.
+        "results" => List {
+            default: super::leaks::MAX_REPORTED as i32,
+            most: super::leaks::MAX_REPORTED as i32,
+            query: 0,
+        },
         // A few policy ids, read with the event; a webhook's few events.
         "determining_policies" | "events" => List {
             default: 1,

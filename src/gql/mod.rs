@@ -9,6 +9,8 @@ pub mod cost;
 mod inputs;
 mod invitations;
 mod key_lifecycle;
+pub(crate) mod leaks;
+pub use leaks::MAX_REPORTED;
 pub mod listing;
 mod memberships;
 mod mutation;

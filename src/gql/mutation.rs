@@ -10,6 +10,7 @@ use super::invitations::{
     DeleteInvitationInput,
 };
 use super::key_lifecycle::{self, RotateApiKeyInput, RotatedApiKey, UpdateApiKeyInput};
+use super::leaks::{self, ReportLeaksInput, ReportedLeaks};
 use super::memberships::{self, DeleteMembershipInput, MembershipNode, SetMembershipRoleInput};
 use super::service_accounts::{
     self, CreateServiceAccountInput, DeleteServiceAccountInput, UpdateServiceAccountInput,
@@ -141,5 +142,13 @@ impl Mutation {
     /// retries (tenant admins).
     fn redeliver_webhook_delivery(ctx: &Context, input: RedeliverInput) -> AppResult<DeliveryNode> {
         audit::run(ctx, input, webhooks::redeliver)
+    }
+
+    /// Reports secrets found somewhere they should not be: each live key
+    /// the caller may revoke is revoked at once (`api_key.leaked` tells its
+    /// tenant). Keys the caller may not see answer `false_positive`, as if
+    /// they did not exist.
+    fn report_leaked_api_keys(ctx: &Context, input: ReportLeaksInput) -> AppResult<ReportedLeaks> {
+        audit::run(ctx, input, leaks::report)
     }
 }

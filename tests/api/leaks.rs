@@ -9,7 +9,7 @@ use keyward::leaks::SigningKey;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use serde_json::{Value, json};
 
-use crate::helpers::{AUDIT, AUTH_INFO, TestApp, printed, spawn_app, spawn_app_with};
+use crate::helpers::{AUDIT, AUTH_INFO, REPORT_LEAKS, TestApp, printed, spawn_app, spawn_app_with};
 use crate::snap;
 
 /// A scanner's key pair for the whole test run, its public key in a PEM
@@ -231,7 +231,7 @@ fn an_operator_policy_can_keep_keys_from_automatic_revocation() {
     let dir = crate::helpers::policy_dir_with(&[
         (
             "keep_robots.cedar",
-            "@id(\"no-auto-revoke-service-keys\")\nforbid (principal, action == Keyward::Action::\"RevokeLeakedApiKey\", resource)\nwhen { resource.owner.kind == \"SERVICE\" };\n",
+            "@id(\"no-auto-revoke-service-keys\")\nforbid (principal is Keyward::LeakReporter, action == Keyward::Action::\"RevokeLeakedApiKey\", resource)\nwhen { resource.owner.kind == \"SERVICE\" };\n",
         ),
         // The shipped case says every reported key goes: no longer so.
         (
@@ -295,4 +295,100 @@ fn keys_report_leak_signs_and_sends_what_it_finds_in_a_file() {
         "the CLI never prints the secret: {text}"
     );
     assert!(!works(&a, &leaked).0);
+}
+
+#[test]
+fn a_key_reports_what_it_may_revoke_and_nothing_it_may_not_see() {
+    let a = spawn_app();
+    let (_, user_key) = a.member("u@example.com", keyward::domain::model::Role::User);
+    let (my_id, mine) = {
+        let me = a.ok(&user_key, AUTH_INFO, json!({}))["auth_info"]["user_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        a.create_key(&user_key, &me, "pasted")
+    };
+    let (_, admins) = a.create_key(&a.admin_key, &a.admin_id, "admin's");
+    let (_, _, other_admin) = a.other_tenant("globex");
+    let d = a.ok(
+        &user_key,
+        REPORT_LEAKS,
+        json!({ "input": { "tokens": [mine, admins, other_admin, "kwu_nope"], "url": "https://paste.example/x" } }),
+    );
+    let results = d["report_leaked_api_keys"]["results"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let seen: Vec<(Value, Value)> = results
+        .iter()
+        .map(|r| (r["label"].clone(), r["revoked"].clone()))
+        .collect();
+    // Its own key: revoked. The admin's and another tenant's: not its to
+    // see, so as if they did not exist; both still work.
+    assert_eq!(
+        seen,
+        [
+            (json!("true_positive"), json!(true)),
+            (json!("false_positive"), json!(false)),
+            (json!("false_positive"), json!(false)),
+            (json!("false_positive"), json!(false)),
+        ]
+    );
+    assert!(!d.to_string().contains(&mine), "no secret comes back");
+    assert!(!works(&a, &mine).0);
+    assert!(works(&a, &admins).0 && works(&a, &other_admin).0);
+    // The tenant's log has it, with the reporting key as the actor.
+    let log = a.ok(
+        &a.admin_key,
+        AUDIT,
+        json!({ "where": { "action": { "_eq": "RevokeLeakedApiKey" } } }),
+    );
+    let e = &log["audit_event"][0];
+    assert_eq!(e["resource_id"], json!(my_id));
+    assert_eq!(e["outcome"], "allowed");
+    assert!(!e["actor_key_id"].is_null());
+    // Too many at once is refused, and changes nothing.
+    let many: Vec<String> = (0..101).map(|_| admins.clone()).collect();
+    let r = a.gql(
+        &a.admin_key,
+        REPORT_LEAKS,
+        json!({ "input": { "tokens": many } }),
+    );
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{r}"
+    );
+    assert!(works(&a, &admins).0);
+}
+
+#[test]
+fn keys_report_leak_with_an_api_key_needs_no_signing_key() {
+    let a = spawn_app();
+    let (_, leaked) = a.create_key(&a.admin_key, &a.admin_id, "in a log");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ci.log");
+    std::fs::write(
+        &file,
+        format!("curl -H 'Authorization: Bearer {leaked}' …\n"),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
+        .args(["keys", "report-leak", "--file", file.to_str().unwrap()])
+        .args([
+            "--key",
+            &a.admin_key,
+            "--api",
+            &format!("{}/graphql", a.url),
+        ])
+        .output()
+        .unwrap();
+    let text = printed(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("1 key found") && text.contains("true_positive, revoked now"),
+        "{text}"
+    );
+    assert!(!text.contains(&leaked), "{text}");
+    assert!(!works(&a, &leaked).0);
+    assert!(works(&a, &a.admin_key).0);
 }

@@ -1,0 +1,208 @@
+//! What a leak report does, whoever sends it: a scanner whose signature
+//! checked out (`POST /leaks`), or a caller's key (`report_leaked_api_keys`,
+//! `keyward keys report-leak` without a signing key). Each live key
+//! reported is revoked at once if Cedar allows (`RevokeLeakedApiKey`), the
+//! key's tenant's audit log records it with the reported url and source,
+//! and `api_key.leaked` goes to its webhooks, revoked or not. A whole
+//! report is one transaction.
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{Label, Reported};
+use crate::authz::{Action, Authorizer, EntitySet, RequestContext};
+use crate::domain::api_key::{Token, TokenKind};
+use crate::domain::model::KeyWithOwner;
+use crate::domain::principal::Principal;
+use crate::error::{AppError, AppResult};
+use crate::store::audit::{self, Event, Outcome};
+use crate::store::{Store, Write, accounts, api_keys, memberships, webhooks};
+use crate::webhooks::EventType;
+use crate::webhooks::events::{self, Actor};
+
+/// Who reports.
+#[derive(Clone, Copy)]
+pub enum Reporter<'a> {
+    /// A scanner, by the identifier of the public key it signed with.
+    Scanner(&'a str),
+    /// A caller's key: it reports only keys it may see; the others answer
+    /// as if they did not exist.
+    Key(&'a Principal),
+}
+
+impl Reporter<'_> {
+    fn actor(&self) -> Option<Actor> {
+        match self {
+            Reporter::Scanner(_) => None,
+            Reporter::Key(p) => Some(Actor {
+                key_id: p.key_id,
+                account_id: p.account_id,
+            }),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Reporter::Scanner(id) => format!("scanner {id}"),
+            Reporter::Key(p) => format!("api key {}", p.key_id),
+        }
+    }
+}
+
+/// What became of one reported token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handled {
+    pub label: Label,
+    /// Revoked by this report (false: not a live key, or the policies kept it).
+    pub revoked: bool,
+}
+
+const FALSE: Handled = Handled {
+    label: Label::FalsePositive,
+    revoked: false,
+};
+
+/// Handles every token of `reported` in one transaction.
+pub fn handle(
+    store: &Store,
+    authz: &Authorizer,
+    now: DateTime<Utc>,
+    reporter: Reporter<'_>,
+    reported: &[Reported],
+) -> AppResult<Vec<Handled>> {
+    store.write(|w| {
+        reported
+            .iter()
+            .map(|r| one(w, authz, now, reporter, r))
+            .collect()
+    })
+}
+
+fn one(
+    w: &Write,
+    authz: &Authorizer,
+    now: DateTime<Utc>,
+    reporter: Reporter<'_>,
+    r: &Reported,
+) -> AppResult<Handled> {
+    // Not a key's shape or checksum: no lookup at all.
+    let token = match Token::parse(r.token.trim()) {
+        Ok(t) if t.kind() != TokenKind::Invitation => t,
+        _ => return Ok(FALSE),
+    };
+    let hash = token.hash();
+    let Some(key) = api_keys::find_by_hash(w, &hash)? else {
+        // A key revoked before (by a person, or an earlier report) is still
+        // one of ours; a key reports only on its own tenant's.
+        let known = api_keys::revocation(w, &hash)?.is_some_and(|t| match reporter {
+            Reporter::Scanner(_) => true,
+            Reporter::Key(p) => t.tenant == Some(p.tenant_id),
+        });
+        return Ok(Handled {
+            label: if known {
+                Label::TruePositive
+            } else {
+                Label::FalsePositive
+            },
+            revoked: false,
+        });
+    };
+    let context = RequestContext::RevokeLeakedApiKey {
+        url: r.url.clone(),
+        source: r.source.clone(),
+    };
+    let decision = match reporter {
+        Reporter::Scanner(id) => {
+            let mut ents = EntitySet::new();
+            let principal = ents.leak_reporter(id)?;
+            let resource = owner_and_key(w, &mut ents, &key)?;
+            authz.session_as(principal, &ents, now)?.check(
+                Action::RevokeLeakedApiKey,
+                &resource,
+                context,
+            )
+        }
+        Reporter::Key(p) => {
+            let mut ents = EntitySet::for_caller(p);
+            let resource = owner_and_key(w, &mut ents, &key)?;
+            let session = authz.session(p, &ents, now)?;
+            if session
+                .check_visible(Action::ReadApiKey, &resource, "api key")
+                .is_err()
+            {
+                return Ok(FALSE);
+            }
+            session.check(Action::RevokeLeakedApiKey, &resource, context)
+        }
+    };
+    let k = &key.key;
+    let (outcome, policies, message) = match &decision {
+        Ok(proof) => {
+            api_keys::revoke_leaked(w, proof, k.id, now)?;
+            (Outcome::Allowed, proof.policies().to_vec(), None)
+        }
+        Err(AppError::Forbidden { policies, message }) => {
+            (Outcome::Denied, policies.clone(), Some(message.clone()))
+        }
+        Err(e) => return Err(AppError::internal(e.public_message())),
+    };
+    let revoked = decision.is_ok();
+    let details = json!({
+        "name": k.name.as_str(),
+        "owner": k.account_id.to_string(),
+        "url": r.url,
+        "source": r.source,
+        "type": r.kind,
+        "reporter": reporter.name(),
+        "revoked": revoked,
+    });
+    tracing::warn!(key_id = %k.id, tenant = %k.tenant_id, url = %r.url, revoked, "a key was reported leaked");
+    // The tenant hears of it, revoked or not.
+    let event = EventType::ApiKeyLeaked;
+    let mut object = details.clone();
+    object["id"] = json!(k.id.to_string());
+    let body = events::body(
+        event,
+        uuid::Uuid::new_v4(),
+        now,
+        k.tenant_id,
+        reporter.actor(),
+        object,
+    );
+    webhooks::emit(w, k.tenant_id, event, &body, now)?;
+    let actor = reporter.actor();
+    audit::append(
+        w,
+        &Event {
+            at: now,
+            request_id: Some(uuid::Uuid::new_v4().simple().to_string()),
+            actor_key: actor.map(|a| a.key_id),
+            actor_account: actor.map(|a| a.account_id),
+            tenant: Some(k.tenant_id),
+            action: Action::RevokeLeakedApiKey.name().to_owned(),
+            resource_type: "api_key".to_owned(),
+            resource_id: Some(k.id.to_string()),
+            outcome,
+            policies,
+            details,
+            message,
+        },
+    )?;
+    Ok(Handled {
+        label: Label::TruePositive,
+        revoked,
+    })
+}
+
+/// Adds `key` and its owner to `ents`; returns the key's uid.
+fn owner_and_key(
+    w: &Write,
+    ents: &mut EntitySet,
+    key: &KeyWithOwner,
+) -> AppResult<cedar_policy::EntityUid> {
+    if let Some(owner) = accounts::get(w, key.key.account_id)?
+        && !ents.has_account(owner.id)
+    {
+        ents.stored_account(&owner, &memberships::tenants_of(w, owner.id)?)?;
+    }
+    ents.api_key(key)
+}
