@@ -182,17 +182,20 @@ fn status(k: &Value) -> String {
     }
 }
 
-/// "expires in 3 days" for a key that expires within a week (or has).
+/// "expires in 3 days" for a key that expires within a week (or has):
+/// whole days and hours rounded up, so a key made to last 3 days says 3.
 pub(super) fn expiry_warning(expires_at: &Value, now: DateTime<Utc>) -> Option<String> {
     let at = DateTime::parse_from_rfc3339(expires_at.as_str()?).ok()?;
-    let left = at.with_timezone(&Utc) - now;
-    let days = left.num_days();
+    let left = (at.with_timezone(&Utc) - now).num_seconds();
+    let up = |unit: i64| (left + unit - 1) / unit;
     Some(match left {
-        l if l <= chrono::Duration::zero() => "expired".to_owned(),
-        l if l > chrono::Duration::days(7) => return None,
-        _ if days == 0 => format!("expires in {} hours", left.num_hours().max(1)),
-        _ if days == 1 => "expires in 1 day".to_owned(),
-        _ => format!("expires in {days} days"),
+        l if l <= 0 => "expired".to_owned(),
+        l if l > 7 * 86_400 => return None,
+        l if l <= 86_400 => match up(3600) {
+            1 => "expires in 1 hour".to_owned(),
+            h => format!("expires in {h} hours"),
+        },
+        _ => format!("expires in {} days", up(86_400)),
     })
 }
 
@@ -368,5 +371,22 @@ mod tests {
                 .is_some()
         );
         assert_eq!(parse_expiry(None, None).unwrap(), None);
+    }
+
+    #[test]
+    fn expiry_warnings_round_up_within_a_week_only() {
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let at = |secs: i64| json!((now + chrono::Duration::seconds(secs)).to_rfc3339());
+        let w = |secs| expiry_warning(&at(secs), now);
+        assert_eq!(w(3 * 86_400 - 60).as_deref(), Some("expires in 3 days"));
+        assert_eq!(w(7 * 86_400).as_deref(), Some("expires in 7 days"));
+        assert_eq!(w(7 * 86_400 + 1), None);
+        assert_eq!(w(86_400).as_deref(), Some("expires in 24 hours"));
+        assert_eq!(w(3000).as_deref(), Some("expires in 1 hour"));
+        assert_eq!(w(0).as_deref(), Some("expired"));
+        assert_eq!(w(-5).as_deref(), Some("expired"));
+        assert_eq!(expiry_warning(&Value::Null, now), None);
     }
 }

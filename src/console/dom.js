@@ -64,12 +64,13 @@ export function expires(iso) {
   const t = when(iso);
   const left = new Date(iso) - new Date();
   if (left <= 0) return h('span', { class: 'expired' }, 'Expired ', t);
-  const days = Math.floor(left / 86400000);
-  if (days >= 7) return t;
-  // Within a week: say so, before it breaks a pipeline.
-  const soon = days === 0 ? `expires in ${Math.max(1, Math.floor(left / 3600000))} hours`
-    : days === 1 ? 'expires in 1 day' : `expires in ${days} days`;
-  return h('span', { class: 'expiring', 'data-expiring': String(days) }, t, ' ', h('strong', {}, `(${soon})`));
+  if (left > 7 * 86400000) return t;
+  // Within a week: say so, before it breaks a pipeline (rounded up, so a
+  // key made to last 3 days says 3).
+  const hours = Math.ceil(left / 3600000);
+  const days = Math.ceil(left / 86400000);
+  const soon = left <= 86400000 ? `expires in ${hours} hour${hours === 1 ? '' : 's'}` : `expires in ${days} days`;
+  return h('span', { class: 'expiring' }, t, ' ', h('strong', {}, `(${soon})`));
 }
 
 export const plural = (n, one, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;

@@ -380,7 +380,7 @@ test('API Keys: a dated key, a key that never expires, all from the keyboard', T
 
 test('expiry warnings, and Team > Webhooks: register with a secret shown once, see deliveries, delete', TIMEOUT, async () => {
   const me = await whoami(ADMIN_KEY);
-  const soon = new Date(Date.now() + 3 * 86_400_000 + 3_600_000).toISOString();
+  const soon = new Date(Date.now() + 3 * 86_400_000 - 3_600_000).toISOString();
   await data(ADMIN_KEY, 'mutation ($input: create_api_key_input!) { create_api_key(input: $input) { id } }',
     { input: { user_id: me.user_id, name: 'expiring-soon', expires_at: soon } });
   const page = await openPage();
