@@ -263,9 +263,9 @@ pub fn create(ctx: &Context, input: CreateWebhookInput) -> AppResult<CreatedWebh
 
 /// `ManageWebhook` on the caller's tenant, in `w`, after checking that the
 /// caller may see the tenant's webhooks at all (else: not found).
-fn manage(ctx: &Context, operation: &'static str) -> AppResult<Allowed> {
+fn manage(ctx: &Context, operation: &'static str, what: &'static str) -> AppResult<Allowed> {
     decide(ctx, Action::ReadWebhook, RequestContext::Empty)
-        .map_err(|_| AppError::NotFound("webhook"))?;
+        .map_err(|_| AppError::NotFound(what))?;
     decide(
         ctx,
         Action::ManageWebhook,
@@ -280,7 +280,7 @@ fn manage(ctx: &Context, operation: &'static str) -> AppResult<Allowed> {
 pub fn delete(ctx: &Context, input: DeleteWebhookInput) -> AppResult<Success> {
     let p = ctx.caller()?;
     let hook = WebhookId::from(input.webhook_id.0);
-    let proof = manage(ctx, "delete")?;
+    let proof = manage(ctx, "delete", "webhook")?;
     ctx.store.write(|w: &Write| {
         let Some(found) = webhooks::get(w, p.tenant_id, hook)? else {
             return Err(AppError::NotFound("webhook"));
@@ -301,7 +301,7 @@ pub fn delete(ctx: &Context, input: DeleteWebhookInput) -> AppResult<Success> {
 pub fn redeliver(ctx: &Context, input: RedeliverInput) -> AppResult<DeliveryNode> {
     let p = ctx.caller()?;
     let did = DeliveryId::from(input.delivery_id.0);
-    let proof = manage(ctx, "redeliver")?;
+    let proof = manage(ctx, "redeliver", "webhook delivery")?;
     let d = ctx.store.write(|w| {
         if !webhooks::redeliver(w, &proof, p.tenant_id, did, ctx.now)? {
             return Err(AppError::NotFound("webhook delivery"));
