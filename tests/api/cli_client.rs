@@ -680,7 +680,7 @@ fn keys_list_warns_of_keys_about_to_expire() {
             "-n",
             "soon",
             "--expires-in",
-            "74h",
+            "70h",
             k[0],
             k[1],
         ],
