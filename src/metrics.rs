@@ -63,6 +63,26 @@ struct CacheLabel {
     event: &'static str,
 }
 
+/// How a webhook delivery attempt ended.
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered,
+    /// Failed; it is retried.
+    Retrying,
+    /// Failed, and its 24 hours of retries are over.
+    GaveUp,
+}
+
+impl Attempt {
+    fn label(self) -> &'static str {
+        match self {
+            Attempt::Delivered => "delivered",
+            Attempt::Retrying => "retrying",
+            Attempt::GaveUp => "gave_up",
+        }
+    }
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PolicyLabel {
     /// The deciding `forbid`'s id, or "none" when no `permit` matched.
@@ -87,6 +107,8 @@ pub struct Metrics {
     pool_wait_seconds: Histogram,
     last_used_flushes: Counter,
     last_used_keys: Counter,
+    webhook_attempts: Family<OutcomeLabel, Counter>,
+    webhook_seconds: Histogram,
 }
 
 impl Default for Metrics {
@@ -101,6 +123,8 @@ impl Default for Metrics {
             pool_wait_seconds: seconds_histogram(),
             last_used_flushes: Counter::default(),
             last_used_keys: Counter::default(),
+            webhook_attempts: Family::default(),
+            webhook_seconds: seconds_histogram(),
         }
     }
 }
@@ -155,6 +179,16 @@ impl Metrics {
             "Keys whose last_used_at a flush wrote",
             m.last_used_keys.clone(),
         );
+        r.register(
+            "webhook_attempts",
+            "Webhook delivery attempts, by outcome (delivered, retrying, gave_up)",
+            m.webhook_attempts.clone(),
+        );
+        r.register(
+            "webhook_attempt_seconds",
+            "Time of one webhook delivery attempt, the receiver's answer included",
+            m.webhook_seconds.clone(),
+        );
         (m, r)
     }
 
@@ -199,6 +233,15 @@ impl Metrics {
 
     pub fn pool_wait(&self, took: Duration) {
         self.pool_wait_seconds.observe(took.as_secs_f64());
+    }
+
+    pub fn webhook_attempt(&self, outcome: Attempt, took: Duration) {
+        self.webhook_attempts
+            .get_or_create(&OutcomeLabel {
+                outcome: outcome.label(),
+            })
+            .inc();
+        self.webhook_seconds.observe(took.as_secs_f64());
     }
 
     pub fn flushed(&self, keys: usize) {

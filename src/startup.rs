@@ -103,6 +103,7 @@ impl Application {
                 )))
             })?;
         }
+        let webhook_metrics = metrics.clone();
         let state = web::Data::new(AppState {
             verifier,
             store,
@@ -128,6 +129,7 @@ impl Application {
             },
             webhooks: crate::webhooks::worker::Settings {
                 workers: config.webhook_workers,
+                metrics: webhook_metrics,
                 allow_private: config.webhook_allow_private,
                 poll: Duration::from_secs(1),
             },

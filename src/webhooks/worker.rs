@@ -14,6 +14,7 @@ use super::destination::Guarded;
 use super::signature;
 use crate::clock::Clock;
 use crate::error::AppResult;
+use crate::metrics::Attempt as Counted;
 use crate::store::Store;
 use crate::store::webhooks::{self, Attempt, Claimed};
 
@@ -29,9 +30,11 @@ const FIRST_RETRY_SECONDS: i64 = 10;
 const LONGEST_RETRY_SECONDS: i64 = 3600;
 
 /// How the workers are set up.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Settings {
     pub workers: usize,
+    /// Where attempts are counted.
+    pub metrics: crate::metrics::Metrics,
     pub allow_private: bool,
     /// How often an idle worker looks for due retries (commits on this
     /// server wake it at once).
@@ -89,10 +92,10 @@ pub fn start(store: &Store, clock: &Clock, settings: &Settings) -> AppResult<Wor
         .map(|i| {
             let (store, clock, agent, stop) =
                 (store.clone(), clock.clone(), agent.clone(), stop.clone());
-            let poll = settings.poll;
+            let (poll, metrics) = (settings.poll, settings.metrics.clone());
             std::thread::Builder::new()
                 .name(format!("keyward-webhooks-{i}"))
-                .spawn(move || run(&store, &clock, &agent, &stop, poll))
+                .spawn(move || run(&store, &clock, &agent, &stop, poll, &metrics))
                 .map_err(|e| crate::error::AppError::internal(format!("webhook worker: {e}")))
         })
         .collect::<AppResult<_>>()?;
@@ -119,7 +122,14 @@ fn agent(allow_private: bool) -> ureq::Agent {
     )
 }
 
-fn run(store: &Store, clock: &Clock, agent: &ureq::Agent, stop: &AtomicBool, poll: Duration) {
+fn run(
+    store: &Store,
+    clock: &Clock,
+    agent: &ureq::Agent,
+    stop: &AtomicBool,
+    poll: Duration,
+    metrics: &crate::metrics::Metrics,
+) {
     let doorbell = store.doorbell();
     let mut seen = doorbell.rings();
     while !stop.load(Ordering::SeqCst) {
@@ -132,7 +142,14 @@ fn run(store: &Store, clock: &Clock, agent: &ureq::Agent, stop: &AtomicBool, pol
         };
         match claimed {
             Ok(Some(c)) => {
+                let started = std::time::Instant::now();
                 let attempt = send(agent, &c, clock.now());
+                let outcome = match &attempt {
+                    Attempt::Delivered { .. } => Counted::Delivered,
+                    Attempt::Failed { retry_at, .. } if *retry_at > c.give_up_at => Counted::GaveUp,
+                    Attempt::Failed { .. } => Counted::Retrying,
+                };
+                metrics.webhook_attempt(outcome, started.elapsed());
                 if let Err(e) = store.write(|w| webhooks::record(w, &c, &attempt, clock.now())) {
                     tracing::error!(delivery = %c.id, error = %e, "could not record a webhook attempt; it is retried when its claim lapses");
                 }

@@ -212,7 +212,7 @@ fn every_event_is_delivered_once_and_signed() {
 
 #[test]
 fn a_failing_receiver_is_retried_with_backoff_until_it_takes_one() {
-    let a = spawn_app();
+    let a = spawn_app_with(|c| c.metrics_listen = Some("127.0.0.1:0".parse().unwrap()));
     let rx = Receiver::start(&[500, 503, 502]);
     let (hook, secret) = register(&a, &rx.url, &["api_key.created"]);
     let (key, _) = a.create_key(&a.admin_key, &a.admin_id, "ci");
@@ -253,6 +253,17 @@ fn a_failing_receiver_is_retried_with_backoff_until_it_takes_one() {
         && r.header("keyward-delivery") == got[0].header("keyward-delivery")));
     assert_signed(&got[3], &secret);
     assert_eq!(got[3].json()["data"]["api_key"]["id"], json!(key));
+    // Monitoring sees the attempts.
+    let scrape = ureq::get(a.metrics_url.as_deref().unwrap())
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    for (outcome, n) in [("retrying", 3), ("delivered", 1)] {
+        let line = format!("keyward_webhook_attempts_total{{outcome=\"{outcome}\"}} {n}");
+        assert!(scrape.contains(&line), "{line} in\n{scrape}");
+    }
 }
 
 #[test]
