@@ -20,7 +20,6 @@ use crate::domain::model::Role;
 use crate::error::{AppError, AppResult};
 use crate::store::Write;
 use crate::store::audit::{self, Event, Outcome};
-use crate::store::webhooks;
 use crate::webhooks::EventType;
 use crate::webhooks::events::{self, Actor};
 
@@ -44,13 +43,7 @@ pub fn allowed(w: &Write, ctx: &Context, proof: &Allowed, change: Change) -> App
     ) {
         let mut object = change.details.clone();
         object["id"] = json!(change.resource_id);
-        let actor = p.map(|p| Actor {
-            key_id: p.key_id,
-            account_id: p.account_id,
-        });
-        let id = uuid::Uuid::new_v4();
-        let body = events::body(event, id, ctx.now, tenant, actor, object);
-        webhooks::emit(w, tenant, event, &body, ctx.now)?;
+        events::fire(w, event, ctx.now, tenant, p.map(Actor::from), object)?;
     }
     audit::append(
         w,

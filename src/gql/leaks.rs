@@ -10,7 +10,7 @@ use super::context::Context;
 use crate::authz::Action;
 use crate::error::{AppError, AppResult};
 use crate::leaks::report::{self, Reporter};
-use crate::leaks::{Answer, Label, Reported};
+use crate::leaks::{Answer, Reported};
 
 /// Secrets one request may report (each may revoke a key).
 pub const MAX_REPORTED: usize = 100;
@@ -71,11 +71,7 @@ pub fn report(ctx: &Context, input: ReportLeaksInput) -> AppResult<ReportedLeaks
             .zip(handled)
             .map(|(r, h)| LeakResult {
                 token_hash: Answer::new(r, h.label).token_hash,
-                label: match h.label {
-                    Label::TruePositive => "true_positive",
-                    Label::FalsePositive => "false_positive",
-                }
-                .to_owned(),
+                label: h.label.as_str().to_owned(),
                 revoked: h.revoked,
             })
             .collect(),

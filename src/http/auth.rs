@@ -2,7 +2,7 @@
 //! <key>` and Prefect's `X-Prefect-Tenant-Id`. Parsing happens on the async
 //! side with no I/O; `authenticate` runs on the request's blocking hop.
 use actix_web::HttpRequest;
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, AsHeaderName, HeaderValue};
 use chrono::{DateTime, Utc};
 
 use crate::domain::api_key::{KeyFormatError, Token, TokenKind};
@@ -100,27 +100,41 @@ pub fn bearer_or_basic(req: &HttpRequest) -> Option<AppResult<Token>> {
     one_authorization(req).map(|h| parse_bearer_or_basic(h?))
 }
 
-fn one_authorization(req: &HttpRequest) -> Option<AppResult<&[u8]>> {
-    let mut all = req.headers().get_all(AUTHORIZATION);
+/// A header sent more than once.
+pub struct Doubled;
+
+/// The one value of header `name`: `None` without it, `Doubled` when it
+/// came more than once (refused rather than resolved, whichever one a
+/// proxy would have read).
+pub fn only_header(
+    req: &HttpRequest,
+    name: impl AsHeaderName,
+) -> Option<Result<&HeaderValue, Doubled>> {
+    let mut all = req.headers().get_all(name);
     let first = all.next()?;
-    if all.next().is_some() {
-        return Some(Err(unauthenticated(
-            "More than one Authorization header: send exactly one, `Authorization: Bearer <key>`.",
-        )));
-    }
-    Some(Ok(first.as_bytes()))
+    Some(match all.next() {
+        Some(_) => Err(Doubled),
+        None => Ok(first),
+    })
+}
+
+fn one_authorization(req: &HttpRequest) -> Option<AppResult<&[u8]>> {
+    only_header(req, AUTHORIZATION).map(|h| {
+        h.map(HeaderValue::as_bytes).map_err(|Doubled| {
+            unauthenticated(
+                "More than one Authorization header: send exactly one, `Authorization: Bearer <key>`.",
+            )
+        })
+    })
 }
 
 impl Credentials {
     pub fn from_request(req: &HttpRequest) -> Self {
         let bearer = bearer(req);
-        let mut tenants = req.headers().get_all(TENANT_HEADER);
-        let tenant = tenants.next().map(|v| {
-            if tenants.next().is_some() {
-                return Err(unauthenticated(
-                    "More than one X-Prefect-Tenant-Id header: send at most one.",
-                ));
-            }
+        let tenant = only_header(req, TENANT_HEADER).map(|h| {
+            let v = h.map_err(|Doubled| {
+                unauthenticated("More than one X-Prefect-Tenant-Id header: send at most one.")
+            })?;
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse().ok())

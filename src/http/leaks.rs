@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
 use super::AppState;
+use super::auth::only_header;
 use crate::error::AppError;
 use crate::leaks::report::{self, Reporter};
 use crate::leaks::{self, Answer};
@@ -24,12 +25,9 @@ pub async fn report(
     state: web::Data<AppState>,
 ) -> HttpResponse {
     use actix_web::http::StatusCode;
-    let header = |name: &str| {
-        let mut all = req.headers().get_all(name);
-        match (all.next(), all.next()) {
-            (Some(v), None) => v.to_str().ok().map(str::to_owned),
-            _ => None,
-        }
+    let header = |name: &'static str| match only_header(&req, name) {
+        Some(Ok(v)) => v.to_str().ok().map(str::to_owned),
+        _ => None,
     };
     let Some(keys) = state.leak_keys.clone() else {
         return refused(

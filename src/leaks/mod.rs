@@ -152,13 +152,23 @@ pub struct Reported {
 }
 
 /// What keyward makes of one reported secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Label {
     /// A keyward key (now revoked, or revoked before).
     TruePositive,
     /// Not a keyward key: no such key, or not even the format.
     FalsePositive,
+}
+
+crate::domain::model::text_enum!(Label, "leak label", {
+    Label::TruePositive => "true_positive",
+    Label::FalsePositive => "false_positive",
+});
+
+impl Serialize for Label {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// The answer for one secret: GitHub's `{token_hash, token_type, label}`,

@@ -14,8 +14,9 @@ use crate::domain::api_key::{Token, TokenKind};
 use crate::domain::model::KeyWithOwner;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
+use crate::gql::context::add_account;
 use crate::store::audit::{self, Event, Outcome};
-use crate::store::{Store, Write, accounts, api_keys, memberships, webhooks};
+use crate::store::{Store, Write, accounts, api_keys};
 use crate::webhooks::EventType;
 use crate::webhooks::events::{self, Actor};
 
@@ -33,10 +34,7 @@ impl Reporter<'_> {
     fn actor(&self) -> Option<Actor> {
         match self {
             Reporter::Scanner(_) => None,
-            Reporter::Key(p) => Some(Actor {
-                key_id: p.key_id,
-                account_id: p.account_id,
-            }),
+            Reporter::Key(p) => Some(Actor::from(*p)),
         }
     }
 
@@ -157,19 +155,10 @@ fn one(
     });
     tracing::warn!(key_id = %k.id, tenant = %k.tenant_id, url = %r.url, revoked, "a key was reported leaked");
     // The tenant hears of it, revoked or not.
-    let event = EventType::ApiKeyLeaked;
+    let actor = reporter.actor();
     let mut object = details.clone();
     object["id"] = json!(k.id.to_string());
-    let body = events::body(
-        event,
-        uuid::Uuid::new_v4(),
-        now,
-        k.tenant_id,
-        reporter.actor(),
-        object,
-    );
-    webhooks::emit(w, k.tenant_id, event, &body, now)?;
-    let actor = reporter.actor();
+    events::fire(w, EventType::ApiKeyLeaked, now, k.tenant_id, actor, object)?;
     audit::append(
         w,
         &Event {
@@ -199,10 +188,8 @@ fn owner_and_key(
     ents: &mut EntitySet,
     key: &KeyWithOwner,
 ) -> AppResult<cedar_policy::EntityUid> {
-    if let Some(owner) = accounts::get(w, key.key.account_id)?
-        && !ents.has_account(owner.id)
-    {
-        ents.stored_account(&owner, &memberships::tenants_of(w, owner.id)?)?;
+    if let Some(owner) = accounts::get(w, key.key.account_id)? {
+        add_account(w, ents, &owner)?;
     }
     ents.api_key(key)
 }

@@ -4,6 +4,9 @@ use serde_json::{Value, json};
 
 use crate::authz::Action;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
+use crate::domain::principal::Principal;
+use crate::error::AppResult;
+use crate::store::{Write, webhooks};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
@@ -72,17 +75,42 @@ impl EventType {
 }
 
 /// Who made the change (absent for what the server does by itself: expiry
-/// notices, leak reports).
+/// notices, a scanner's leak report).
 #[derive(Clone, Copy, Debug)]
 pub struct Actor {
     pub key_id: KeyId,
     pub account_id: AccountId,
 }
 
+impl From<&Principal> for Actor {
+    fn from(p: &Principal) -> Self {
+        Self {
+            key_id: p.key_id,
+            account_id: p.account_id,
+        }
+    }
+}
+
+/// Puts `event` about `object` (its `id` among its fields) in the outbox of
+/// every endpoint of `tenant` subscribed to it, in `w`'s transaction: one
+/// body, under a fresh event id, for all of them.
+pub fn fire(
+    w: &Write,
+    event: EventType,
+    at: DateTime<Utc>,
+    tenant: TenantId,
+    actor: Option<Actor>,
+    object: Value,
+) -> AppResult<()> {
+    let body = body(event, uuid::Uuid::new_v4(), at, tenant, actor, object);
+    webhooks::emit(w, tenant, event, &body, at)?;
+    Ok(())
+}
+
 /// The body of every delivery of one event: the same `id` reaches every
 /// endpoint subscribed to it. `object` holds ids, names, the owner and
 /// times, never a secret (it comes from the audit record, which holds none).
-pub fn body(
+fn body(
     event: EventType,
     id: uuid::Uuid,
     at: DateTime<Utc>,

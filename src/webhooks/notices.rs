@@ -7,11 +7,11 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::EventType;
-use super::events::body;
+use super::events::fire;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::error::AppResult;
 use crate::params;
-use crate::store::{Store, Write, opt_time_from_sql, time_to_sql, webhooks};
+use crate::store::{Store, Write, opt_time_from_sql, time_to_sql};
 
 /// A key that expired longer ago than this when first seen (a server that
 /// was down, or a database upgraded to notices) gets no `expired` notice:
@@ -130,14 +130,7 @@ fn one_batch(
                 "expires_in_seconds": (at - now).num_seconds().max(0),
                 "lead_seconds": lead,
             });
-            let id = uuid::Uuid::new_v4();
-            webhooks::emit(
-                w,
-                k.tenant,
-                event,
-                &body(event, id, now, k.tenant, None, object),
-                now,
-            )?;
+            fire(w, event, now, k.tenant, None, object)?;
             sent += 1;
         }
     }
