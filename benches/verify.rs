@@ -55,6 +55,8 @@ fn verification(c: &mut Criterion) {
         owner_role: Some(principal.role),
         key_role: None,
         expires_at: None,
+        via: keyward::domain::model::Via::Api,
+        replaces: None,
     };
     let session = authz.session(&principal, &ents, now).unwrap();
     c.bench_function("one Cedar decision", |b| {

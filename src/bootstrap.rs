@@ -1,18 +1,21 @@
 //! Making the first tenant, admin and key: on an empty database at `serve`,
 //! or on request with `keyward init`. This is the operator acting on the local
-//! database, so no policy is asked: the proofs say so (`Allowed::operator`).
+//! database, so no policy is asked: the proofs say so (`Allowed::operator`,
+//! with the warrant only this file makes). The keys made here are the one
+//! exception to "every key is decided as CreateApiKey": they never expire
+//! unless the operator gives them an expiry (`--key-expires-in`).
 use chrono::{DateTime, Utc};
 
-use crate::authz::{Action, Allowed};
+use crate::authz::{Action, Allowed, OperatorAct};
 use crate::domain::api_key::Token;
 use crate::domain::ids::{AccountId, TenantId};
-use crate::domain::model::{AccountKind, Role, Tenant};
+use crate::domain::model::{AccountKind, Role, Tenant, Via};
 use crate::domain::names::{DisplayName, Email, Slug};
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
 use serde_json::json;
 
-use crate::store::audit::{self, Event, Outcome};
+use crate::store::audit::{self, Event};
 use crate::store::{Store, Write, accounts, api_keys, memberships, tenants};
 
 /// What `init` made. `api_key` is the only copy of the secret there will be.
@@ -28,6 +31,8 @@ pub struct InitSpec {
     pub tenant_slug: Slug,
     pub tenant_name: DisplayName,
     pub admin_email: Email,
+    /// When the admin's first key expires; `None`: never.
+    pub key_expires_at: Option<DateTime<Utc>>,
 }
 
 impl InitSpec {
@@ -37,17 +42,35 @@ impl InitSpec {
             tenant_slug: Slug::parse("default")?,
             tenant_name: DisplayName::parse("tenant name", "Default")?,
             admin_email: Email::parse("admin@localhost")?,
+            key_expires_at: None,
         })
     }
 }
 
+/// The operator's proof for `action`.
+fn by_operator(action: Action) -> Allowed {
+    Allowed::operator(&OperatorAct::on_the_local_database(), action)
+}
+
 /// A key for `owner` (a user unless `kind` says otherwise) in `tenant`,
-/// made by the operator.
+/// made by the operator; it never expires.
 pub fn operator_key(
+    w: &Write,
+    owner: (AccountId, AccountKind),
+    tenant: TenantId,
+    name: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Token> {
+    operator_key_until(w, owner, tenant, name, None, now)
+}
+
+/// `operator_key`, expiring at `expires_at`.
+fn operator_key_until(
     w: &Write,
     (owner, kind): (AccountId, AccountKind),
     tenant: TenantId,
     name: &str,
+    expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> AppResult<Token> {
     let name = DisplayName::parse("key name", name)?;
@@ -57,11 +80,12 @@ pub fn operator_key(
         owner_kind: kind,
         tenant,
         created_by: Some(owner),
-        expires_at: None,
+        expires_at,
         role: None,
         rotated_from: None,
+        via: Via::Operator,
     };
-    let (_, token) = api_keys::mint(w, &Allowed::operator(Action::CreateApiKey), new, now)?;
+    let (_, token) = api_keys::mint(w, &by_operator(Action::CreateApiKey), new, now)?;
     Ok(token)
 }
 
@@ -75,30 +99,37 @@ pub fn operator_event(
     details: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    audit::append(
-        w,
-        &Event {
-            at: now,
-            request_id: None,
-            actor_key: None,
-            actor_account: None,
-            tenant,
-            action: action.name().to_owned(),
-            resource_type: resource.0.to_owned(),
-            resource_id: Some(resource.1),
-            outcome: Outcome::Allowed,
-            policies: vec![],
-            details,
-            message: Some("by the operator, on the local database".into()),
-        },
-    )
+    let event = Event::of(now, tenant, resource.0, resource.1, details);
+    recorded(w, &by_operator(action), event)
 }
 
-/// Records that the operator made `tenant`, run by `admin`.
-fn tenant_made(w: &Write, tenant: &Tenant, admin: AccountId, now: DateTime<Utc>) -> AppResult<()> {
+/// Records `event`, allowed by the operator's proof `by`.
+fn recorded(w: &Write, by: &Allowed, mut event: Event) -> AppResult<()> {
+    event.message = Some(audit::BY_OPERATOR.into());
+    audit::record(w, by, event)
+}
+
+/// Records that the operator made `tenant` (with the proof `by`), run by
+/// `admin`.
+fn tenant_made(
+    w: &Write,
+    by: &Allowed,
+    tenant: &Tenant,
+    admin: AccountId,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let details = json!({ "slug": tenant.slug.as_str(), "admin": admin.to_string() });
-    let what = ("tenant", tenant.id.to_string());
-    operator_event(w, Action::CreateTenant, what, Some(tenant.id), details, now)
+    recorded(
+        w,
+        by,
+        Event::of(
+            now,
+            Some(tenant.id),
+            "tenant",
+            tenant.id.to_string(),
+            details,
+        ),
+    )
 }
 
 /// Initialises an empty database; refuses one that already has a tenant.
@@ -109,12 +140,14 @@ pub fn init(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Boo
                 "the database is already initialised".to_owned(),
             ));
         }
-        let by = Allowed::operator(Action::CreateTenant);
+        let by = by_operator(Action::CreateTenant);
         let tenant = tenants::insert(w, &by, &spec.tenant_name, &spec.tenant_slug, now)?;
         let admin = accounts::insert_user(w, &by, &spec.admin_email, true, now)?;
         memberships::insert(w, &by, tenant.id, admin.id, Role::TenantAdmin, now)?;
-        let api_key = operator_key(w, (admin.id, admin.kind), tenant.id, "bootstrap", now)?;
-        tenant_made(w, &tenant, admin.id, now)?;
+        let owner = (admin.id, admin.kind);
+        let api_key =
+            operator_key_until(w, owner, tenant.id, "bootstrap", spec.key_expires_at, now)?;
+        tenant_made(w, &by, &tenant, admin.id, now)?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id: admin.id,
@@ -138,11 +171,11 @@ pub fn if_empty(store: &Store, now: DateTime<Utc>) -> AppResult<Option<Bootstrap
 /// not (invitations never hand out existing accounts).
 pub fn add_tenant(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResult<Bootstrapped> {
     store.write(|w| {
-        let by = Allowed::operator(Action::CreateTenant);
+        let by = by_operator(Action::CreateTenant);
         let tenant = tenants::insert(w, &by, &spec.tenant_name, &spec.tenant_slug, now)?;
-        let (user_id, api_key) =
-            member_with_key(w, tenant.id, &spec.admin_email, Role::TenantAdmin, now)?;
-        tenant_made(w, &tenant, user_id, now)?;
+        let admin = (&spec.admin_email, Role::TenantAdmin);
+        let (user_id, api_key) = member_with_key(w, tenant.id, admin, spec.key_expires_at, now)?;
+        tenant_made(w, &by, &tenant, user_id, now)?;
         Ok(Bootstrapped {
             tenant_id: tenant.id,
             user_id,
@@ -161,31 +194,31 @@ pub fn add_member(
     now: DateTime<Utc>,
 ) -> AppResult<(AccountId, Token)> {
     store.write(|w| {
-        let (user, token) = member_with_key(w, tenant, email, role, now)?;
-        let details = json!({ "account": user.to_string(), "role": role.as_str() });
-        operator_event(
-            w,
-            Action::AcceptInvitation,
-            ("account", user.to_string()),
-            Some(tenant),
-            details,
-            now,
-        )?;
+        let (user, token) = member_with_key(w, tenant, (email, role), None, now)?;
         Ok((user, token))
     })
 }
 
+/// Makes `email` (new or existing) a member of `tenant` with `role`, records
+/// it, and mints its first key there.
 fn member_with_key(
     w: &Write,
     tenant: TenantId,
-    email: &Email,
-    role: Role,
+    (email, role): (&Email, Role),
+    key_expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> AppResult<(AccountId, Token)> {
-    let by = Allowed::operator(Action::AcceptInvitation);
+    let by = by_operator(Action::AcceptInvitation);
     let user = accounts::find_or_create_user(w, &by, email, now)?;
     memberships::insert(w, &by, tenant, user.id, role, now)?;
-    let token = operator_key(w, (user.id, user.kind), tenant, "first key", now)?;
+    let details = json!({ "account": user.id.to_string(), "role": role.as_str() });
+    recorded(
+        w,
+        &by,
+        Event::of(now, Some(tenant), "account", user.id.to_string(), details),
+    )?;
+    let owner = (user.id, user.kind);
+    let token = operator_key_until(w, owner, tenant, "first key", key_expires_at, now)?;
     Ok((user.id, token))
 }
 
@@ -198,18 +231,16 @@ pub fn operator_service_account(
     role: Role,
     now: DateTime<Utc>,
 ) -> AppResult<AccountId> {
-    let by = Allowed::operator(Action::CreateServiceAccount);
+    let by = by_operator(Action::CreateServiceAccount);
     let name = DisplayName::parse("name", name)?;
     let account = accounts::insert_service_account(w, &by, tenant, &name, now)?;
     memberships::insert(w, &by, tenant, account.id, role, now)?;
     let details = json!({ "name": name.as_str(), "role": role.as_str() });
-    operator_event(
+    let id = account.id.to_string();
+    recorded(
         w,
-        Action::CreateServiceAccount,
-        ("service_account", account.id.to_string()),
-        Some(tenant),
-        details,
-        now,
+        &by,
+        Event::of(now, Some(tenant), "service_account", id, details),
     )?;
     Ok(account.id)
 }

@@ -4,8 +4,8 @@ use cedar_policy::{Context, RestrictedExpression};
 use chrono::{DateTime, Utc};
 
 use super::entities;
-use crate::domain::ids::TenantId;
-use crate::domain::model::{AccountKind, Role};
+use crate::domain::ids::{AccountId, TenantId};
+use crate::domain::model::{AccountKind, Role, Via};
 use crate::error::{AppError, AppResult};
 
 /// What a policy may read besides principal and resource. Every request
@@ -30,6 +30,17 @@ pub enum RequestContext {
         /// The role asked for (a restricted key); `None`: the owner's.
         key_role: Option<Role>,
         expires_at: Option<DateTime<Utc>>,
+        /// Which path mints it.
+        via: Via,
+        /// A rotation's replacement: the expiry of the key it replaces
+        /// (`Some(None)`: that key never expires).
+        replaces: Option<Option<DateTime<Utc>>>,
+    },
+    /// Accepting an invitation: the invited e-mail's account (if it has
+    /// one) and the account of the key sent with the token (if any).
+    AcceptInvitation {
+        invitee: Option<AccountId>,
+        caller_account: Option<AccountId>,
     },
     RotateApiKey {
         grace_seconds: i64,
@@ -63,6 +74,8 @@ pub enum RequestContext {
 pub(super) struct Caller {
     pub(super) created_at: DateTime<Utc>,
     pub(super) expires_at: Option<DateTime<Utc>>,
+    /// Set once the calling key was rotated: when its grace ends.
+    pub(super) grace_until: Option<DateTime<Utc>>,
 }
 
 fn string(v: &str) -> RestrictedExpression {
@@ -82,6 +95,12 @@ fn caller_record(c: Caller, now: DateTime<Utc>) -> AppResult<RestrictedExpressio
         fields.push((
             "key_expires_in_seconds".to_owned(),
             RestrictedExpression::new_long((at - now).num_seconds()),
+        ));
+    }
+    if let Some(until) = c.grace_until {
+        fields.push((
+            "key_grace_ends_in_seconds".to_owned(),
+            RestrictedExpression::new_long((until - now).num_seconds()),
         ));
     }
     RestrictedExpression::new_record(fields)
@@ -130,8 +149,11 @@ impl RequestContext {
                 owner_role,
                 key_role,
                 expires_at,
+                via,
+                replaces,
             } => {
                 let mut v = vec![
+                    ("via".into(), string(via.as_str())),
                     (
                         "tenant".into(),
                         RestrictedExpression::new_entity_uid(entities::tenant_uid(tenant)),
@@ -148,8 +170,24 @@ impl RequestContext {
                     ),
                 ];
                 v.extend(expiry(expires_at, now));
+                if let Some(Some(at)) = replaces {
+                    v.push((
+                        "replaced_lifetime_seconds".into(),
+                        RestrictedExpression::new_long((at - now).num_seconds()),
+                    ));
+                }
                 v
             }
+            Self::AcceptInvitation {
+                invitee,
+                caller_account,
+            } => [("invitee", invitee), ("caller_account", caller_account)]
+                .into_iter()
+                .filter_map(|(name, account)| {
+                    let uid = entities::account_uid(account?);
+                    Some((name.into(), RestrictedExpression::new_entity_uid(uid)))
+                })
+                .collect(),
             Self::RotateApiKey {
                 grace_seconds,
                 expires_at,

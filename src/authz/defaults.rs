@@ -48,6 +48,10 @@ pub const TESTS: &[(&str, &str)] = &[
         "leaks.toml",
         include_str!("../../policies/tests/leaks.toml"),
     ),
+    (
+        "minting.toml",
+        include_str!("../../policies/tests/minting.toml"),
+    ),
 ];
 
 /// Writes the defaults and their test cases into `dir` (`keyward policy init

@@ -26,7 +26,7 @@ use self::context::Caller;
 pub use self::context::RequestContext;
 pub use self::entities::EntitySet;
 pub use self::load::{PolicyError, PolicyFiles};
-pub use self::proof::Allowed;
+pub use self::proof::{Allowed, OperatorAct};
 pub use self::session::{Session, Verdict};
 use lru::LruCache;
 
@@ -212,6 +212,7 @@ impl Authorizer {
         let caller = Caller {
             created_at: principal.key_created_at,
             expires_at: principal.key_expires_at,
+            grace_until: principal.rotation.map(|r| r.grace_until),
         };
         Ok(Session {
             authz: self,
@@ -219,6 +220,8 @@ impl Authorizer {
             caller: Some(caller),
             now,
             entities: self.entities_for(entities)?,
+            actor: Some(principal.into()),
+            request_id: None,
         })
     }
 
@@ -264,6 +267,8 @@ impl Authorizer {
             caller: None,
             now,
             entities: Arc::new(entities.build(&self.action_groups, self.checked_against())?),
+            actor: None,
+            request_id: None,
         })
     }
 
@@ -392,7 +397,7 @@ mod tests {
         let context = serde_json::json!({
             "caller": { "key_age_seconds": 0 },
             "tenant": uid("Keyward::Tenant", "t"),
-            "owner_kind": "USER", "owner_is_caller": true, "owner_role": "USER", "key_role": "USER",
+            "owner_kind": "USER", "owner_is_caller": true, "owner_role": "USER", "key_role": "USER", "via": "api",
         });
         let key: EntityUid = r#"Keyward::ApiKey::"k""#.parse().unwrap();
         let account: EntityUid = r#"Keyward::Account::"a""#.parse().unwrap();

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::context::{Caller, RequestContext};
 use super::{Action, Allowed, Authorizer, entities};
+use crate::domain::principal::Actor;
 use crate::error::{AppError, AppResult};
 
 pub struct Session<'a> {
@@ -13,6 +14,9 @@ pub struct Session<'a> {
     pub(super) caller: Option<Caller>,
     pub(super) now: DateTime<Utc>,
     pub(super) entities: std::sync::Arc<cedar_policy::Entities>,
+    /// Who asks, named in every proof this session gives.
+    pub(super) actor: Option<Actor>,
+    pub(super) request_id: Option<std::sync::Arc<str>>,
 }
 
 /// The answer and the ids of the policies that decided it.
@@ -23,6 +27,18 @@ pub struct Verdict {
 }
 
 impl Session<'_> {
+    /// The same session, naming request `id` in its proofs.
+    pub fn in_request(self, id: &str) -> Self {
+        Self {
+            request_id: Some(id.into()),
+            ..self
+        }
+    }
+
+    fn proof(&self, action: Action, policies: Vec<String>) -> Allowed {
+        Allowed::by_policies(action, policies, self.actor, self.request_id.clone())
+    }
+
     pub fn decide(
         &self,
         action: Action,
@@ -71,7 +87,7 @@ impl Session<'_> {
     ) -> AppResult<Allowed> {
         let v = self.decide(action, resource, context)?;
         if v.allowed {
-            Ok(Allowed::by_policies(action, v.policies))
+            Ok(self.proof(action, v.policies))
         } else {
             self.authz.metrics.denied(&v.policies);
             Err(AppError::Forbidden {
@@ -105,7 +121,7 @@ impl Session<'_> {
     ) -> AppResult<Allowed> {
         let v = self.decide(action, resource, RequestContext::Empty)?;
         if v.allowed {
-            Ok(Allowed::by_policies(action, v.policies))
+            Ok(self.proof(action, v.policies))
         } else {
             Err(AppError::NotFound(what))
         }
@@ -187,6 +203,8 @@ mod tests {
                 owner_role: Some(k.role),
                 key_role: None,
                 expires_at: None,
+                via: crate::domain::model::Via::Api,
+                replaces: None,
             },
             _ => RequestContext::Empty,
         })

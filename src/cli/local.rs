@@ -52,6 +52,11 @@ pub struct InitArgs {
     tenant_name: String,
     #[arg(long, default_value = "admin@localhost")]
     admin_email: String,
+    /// The bootstrap key expires this long from now (e.g. 90d, 12h); absent:
+    /// never. The operator's keys are the one kind not decided by the
+    /// CreateApiKey policies.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    key_expires_in: Option<std::time::Duration>,
     /// Print {"tenant_id", "user_id", "api_key"} as JSON.
     #[arg(long)]
     json: bool,
@@ -59,9 +64,11 @@ pub struct InitArgs {
 
 /// Initialises an empty database; refuses one that is not.
 pub fn init(a: &InitArgs) -> ExitCode {
-    let made = spec(&a.tenant_slug, &a.tenant_name, &a.admin_email).and_then(|spec| {
+    let now = Clock::system().now();
+    let names = (&*a.tenant_slug, &*a.tenant_name, &*a.admin_email);
+    let made = spec(names, a.key_expires_in, now).and_then(|spec| {
         let store = Store::open(&a.db)?;
-        let done = bootstrap::init(&store, &spec, Clock::system().now()).map_err(|e| match e {
+        let done = bootstrap::init(&store, &spec, now).map_err(|e| match e {
             AppError::Conflict(_) => AppError::Conflict(format!(
                 "{} is already initialised; nothing was changed",
                 a.db.display()
@@ -96,6 +103,10 @@ pub enum TenantCommand {
         name: String,
         #[arg(long)]
         admin_email: String,
+        /// The admin's first key expires this long from now (e.g. 90d);
+        /// absent: never.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        key_expires_in: Option<std::time::Duration>,
         /// Print {"tenant_id", "user_id", "api_key"} as JSON.
         #[arg(long)]
         json: bool,
@@ -108,11 +119,13 @@ pub fn tenant(cmd: &TenantCommand) -> ExitCode {
         slug,
         name,
         admin_email,
+        key_expires_in,
         json,
     } = cmd;
-    let made = spec(slug, name, admin_email).and_then(|spec| {
+    let now = Clock::system().now();
+    let made = spec((slug, name, admin_email), *key_expires_in, now).and_then(|spec| {
         let store = Store::open(db)?;
-        let done = bootstrap::add_tenant(&store, &spec, Clock::system().now())?;
+        let done = bootstrap::add_tenant(&store, &spec, now)?;
         Ok((spec, done))
     });
     match made {
@@ -124,11 +137,30 @@ pub fn tenant(cmd: &TenantCommand) -> ExitCode {
     }
 }
 
-fn spec(slug: &str, name: &str, email: &str) -> AppResult<InitSpec> {
+fn spec(
+    (slug, name, email): (&str, &str, &str),
+    key_expires_in: Option<std::time::Duration>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<InitSpec> {
+    let key_expires_at = key_expires_in
+        .map(|d| {
+            chrono::Duration::from_std(d)
+                .ok()
+                .filter(|d| *d > chrono::Duration::zero())
+                .and_then(|d| now.checked_add_signed(d))
+                .ok_or_else(|| {
+                    AppError::Invalid(format!(
+                        "--key-expires-in {} is not a usable lifetime",
+                        humantime::format_duration(d)
+                    ))
+                })
+        })
+        .transpose()?;
     Ok(InitSpec {
         tenant_slug: Slug::parse(slug)?,
         tenant_name: DisplayName::parse("tenant name", name)?,
         admin_email: Email::parse(email)?,
+        key_expires_at,
     })
 }
 

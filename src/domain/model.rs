@@ -111,6 +111,31 @@ text_enum!(Revocation, "revocation", {
     Revocation::Rotated => "rotated",
     Revocation::Leaked => "leaked",
 });
+/// How a key came into existence: every path decides `CreateApiKey`, and
+/// policies read this as `context.via`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Via {
+    /// `create_api_key` (GraphQL, the CLI, the console).
+    Api,
+    /// The replacement `rotate_api_key` makes.
+    Rotation,
+    /// The first key of an accepted invitation.
+    Invitation,
+    /// The first key of a tenant's creator, in the tenant just created.
+    CreateTenant,
+    /// The operator's own keys, on the local database (`keyward init`,
+    /// `tenant create`): no policy is asked.
+    Operator,
+}
+
+text_enum!(Via, "key origin", {
+    Via::Api => "api",
+    Via::Rotation => "rotation",
+    Via::Invitation => "invitation",
+    Via::CreateTenant => "create_tenant",
+    Via::Operator => "operator",
+});
+
 text_enum!(AccountKind, "account kind", { AccountKind::User => "USER", AccountKind::Service => "SERVICE" });
 text_enum!(Role, "role", {
     Role::TenantAdmin => "TENANT_ADMIN",

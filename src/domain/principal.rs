@@ -27,3 +27,21 @@ pub struct Principal {
     /// `in`), read and cached with the key: a change to them evicts it.
     pub member_of: Arc<[TenantId]>,
 }
+
+/// Who made a change: the calling key and its owner (absent for what the
+/// operator or the server does by itself, an invitation's holder, or a
+/// scanner's leak report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Actor {
+    pub key_id: KeyId,
+    pub account_id: AccountId,
+}
+
+impl From<&Principal> for Actor {
+    fn from(p: &Principal) -> Self {
+        Self {
+            key_id: p.key_id,
+            account_id: p.account_id,
+        }
+    }
+}

@@ -3,7 +3,6 @@
 use crate::store::Conn;
 use chrono::{DateTime, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
-use serde_json::json;
 
 use super::audit::{self, Change};
 use super::context::{Context, add_account, caller_entities};
@@ -12,9 +11,9 @@ use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserRef};
 use crate::authz::entities::{account_uid, tenant_uid};
-use crate::authz::{Action, Allowed, RequestContext};
+use crate::authz::{Action, Allowed, RequestContext, Session};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{ApiKey, KeyWithOwner, Role};
+use crate::domain::model::{Account, ApiKey, KeyWithOwner, Role, Via};
 use crate::domain::names::DisplayName;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
@@ -260,14 +259,7 @@ pub fn decide(ctx: &Context, c: &Conn, rows: Vec<Listed>) -> AppResult<Vec<Liste
 pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKey> {
     let p = ctx.caller()?;
     let req = NewKeyRequest::try_from(input)?;
-    if let Some(at) = req.expires_at
-        && at <= ctx.now
-    {
-        return Err(AppError::Invalid(format!(
-            "expires_at {} is in the past; give a future time or null for a key that never expires",
-            at.to_rfc3339()
-        )));
-    }
+    not_in_the_past(req.expires_at, ctx.now)?;
     let (key, token) = ctx.store.write(|w| {
         // The owner's visibility is settled before anything is said about
         // the tenant, so a hidden account and a missing one answer alike
@@ -292,18 +284,16 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
             // the tenant of the key they call with.
             None => owner.tenant_id.unwrap_or(p.tenant_id),
         };
-        let proof = session.check(
-            Action::CreateApiKey,
-            &account_uid(owner.id),
-            RequestContext::CreateApiKey {
-                tenant,
-                owner_kind: owner.kind,
-                owner_is_caller: owner.id == p.account_id,
-                owner_role: memberships::role_of(w, owner.id, tenant)?,
-                key_role: req.role,
-                expires_at: req.expires_at,
-            },
-        )?;
+        let ask = MintRequest {
+            owner: &owner,
+            tenant,
+            owner_is_caller: owner.id == p.account_id,
+            key_role: req.role,
+            expires_at: req.expires_at,
+            via: Via::Api,
+            replaces: None,
+        };
+        let proof = ask.decide(w, &session)?;
         let new = NewKey {
             name: &req.name,
             owner: owner.id,
@@ -313,10 +303,9 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
             expires_at: req.expires_at,
             role: req.role,
             rotated_from: None,
+            via: Via::Api,
         };
-        let (key, token) = api_keys::mint(w, &proof, new, ctx.now)?;
-        audit::allowed(w, ctx, &proof, key_change(&key))?;
-        Ok((key, token))
+        api_keys::mint(w, &proof, new, ctx.now)
     })?;
     tracing::info!(key_id = %key.id, owner = %key.account_id, tenant = %key.tenant_id, by = %p.account_id, "api key created");
     let secret = token.expose().to_owned();
@@ -327,18 +316,59 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
     })
 }
 
+/// Refuses a new key's expiry that is not in the future.
+pub fn not_in_the_past(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> AppResult<()> {
+    match expires_at {
+        Some(at) if at <= now => Err(AppError::Invalid(format!(
+            "expires_at {} is in the past; give a future time or null for a key that never expires",
+            at.to_rfc3339()
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// What a key about to be minted is, as `CreateApiKey` is asked about it:
+/// the one question every path that makes a key asks.
+pub struct MintRequest<'a> {
+    pub owner: &'a Account,
+    pub tenant: TenantId,
+    /// The caller (or an invitation's holder) makes a key for itself.
+    pub owner_is_caller: bool,
+    pub key_role: Option<Role>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub via: Via,
+    /// A rotation: the replaced key's expiry (`Some(None)`: never).
+    pub replaces: Option<Option<DateTime<Utc>>>,
+}
+
+impl MintRequest<'_> {
+    /// The `CreateApiKey` decision on it, in `session` (whose entities hold
+    /// the owner with its memberships as they are in `w`).
+    pub fn decide(self, w: &Write, session: &Session<'_>) -> AppResult<Allowed> {
+        session.check(
+            Action::CreateApiKey,
+            &account_uid(self.owner.id),
+            RequestContext::CreateApiKey {
+                tenant: self.tenant,
+                owner_kind: self.owner.kind,
+                owner_is_caller: self.owner_is_caller,
+                owner_role: memberships::role_of(w, self.owner.id, self.tenant)?,
+                key_role: self.key_role,
+                expires_at: self.expires_at,
+                via: self.via,
+                replaces: self.replaces,
+            },
+        )
+    }
+}
+
 /// What the audit log says of a change to `key` (never its secret).
 pub fn key_change(key: &ApiKey) -> Change {
     Change {
         resource_type: "api_key",
         resource_id: key.id.to_string(),
         tenant: Some(key.tenant_id),
-        details: json!({
-            "name": key.name.as_str(),
-            "owner": key.account_id.to_string(),
-            "role": key.role.map(|r| r.as_str()),
-            "expires_at": key.expires_at.as_ref().map(crate::store::time_to_sql),
-        }),
+        details: api_keys::described(key),
     }
 }
 
@@ -356,6 +386,11 @@ pub fn key_for(
     let Some(key) = api_keys::get(w, key_id)? else {
         return Err(already_revoked(ctx, w, p, key_id)?);
     };
+    // A rotated key past its grace no longer works and is no longer listed
+    // (housekeeping removes it later): it answers as an id that is not there.
+    if key.key.rotation.is_some_and(|r| r.grace_until <= ctx.now) {
+        return Err(AppError::NotFound("api key"));
+    }
     let owner = accounts::get(w, key.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
     let mut ents = caller_entities(p)?;
     add_account(w, &mut ents, &owner)?;

@@ -15,13 +15,12 @@ use super::service_accounts::{
 use super::tenants::CreateTenantInput;
 use super::types::GqlRole;
 use crate::authz::{Action, Allowed};
+use crate::domain::events::EventType;
 use crate::domain::ids::TenantId;
 use crate::domain::model::Role;
 use crate::error::{AppError, AppResult};
-use crate::store::Write;
 use crate::store::audit::{self, Event, Outcome};
-use crate::webhooks::EventType;
-use crate::webhooks::events::{self, Actor};
+use crate::store::{Write, webhooks};
 
 /// What a change was made to, and its non-secret arguments.
 pub struct Change {
@@ -32,36 +31,26 @@ pub struct Change {
     pub details: Value,
 }
 
-/// Records, in `w`'s transaction, the change `proof` allowed, and puts
-/// the webhook event it fires (if any) in the outbox in the same
-/// transaction.
+/// Records, in `w`'s transaction, the change `proof` allowed (its actor,
+/// request and policies are the proof's), and puts the webhook event it
+/// fires (if any) in the outbox in the same transaction.
 pub fn allowed(w: &Write, ctx: &Context, proof: &Allowed, change: Change) -> AppResult<()> {
-    let p = ctx.principal();
     if let (Some(event), Some(tenant)) = (
-        EventType::of_change(proof.action(), &change.details),
+        EventType::of_change(proof.action().name(), &change.details),
         change.tenant,
     ) {
         let mut object = change.details.clone();
         object["id"] = json!(change.resource_id);
-        events::fire(w, event, ctx.now, tenant, p.map(Actor::from), object)?;
+        webhooks::fire(w, event, ctx.now, tenant, proof.actor(), object)?;
     }
-    audit::append(
-        w,
-        &Event {
-            at: ctx.now,
-            request_id: Some(ctx.request_id.clone()),
-            actor_key: p.map(|p| p.key_id),
-            actor_account: p.map(|p| p.account_id),
-            tenant: change.tenant,
-            action: proof.action().name().to_owned(),
-            resource_type: change.resource_type.to_owned(),
-            resource_id: Some(change.resource_id),
-            outcome: Outcome::Allowed,
-            policies: proof.policies().to_vec(),
-            details: change.details,
-            message: None,
-        },
-    )
+    let event = Event::of(
+        ctx.now,
+        change.tenant,
+        change.resource_type,
+        change.resource_id,
+        change.details,
+    );
+    audit::record(w, proof, event)
 }
 
 /// `result`, after recording it if it is a refusal or a failure, in the
@@ -121,7 +110,7 @@ pub fn refusals_in<T>(
         message: Some(e.public_message()),
     };
     // The refusal stands whether or not its record could be written.
-    if let Err(write) = ctx.store.write(|w| audit::append(w, &event)) {
+    if let Err(write) = ctx.store.write(|w| audit::refusal(w, &event)) {
         tracing::error!(error = %write.public_message(), "could not record a refusal in the audit log");
     }
     result

@@ -72,7 +72,10 @@ impl Context {
 
     /// Cedar for the calling key, over `ents` (built from `caller_entities`).
     pub fn session(&self, ents: &EntitySet) -> AppResult<Session<'_>> {
-        self.authz.session(self.caller()?, ents, self.now)
+        Ok(self
+            .authz
+            .session(self.caller()?, ents, self.now)?
+            .in_request(&self.request_id))
     }
 
     pub fn caller(&self) -> AppResult<&Principal> {

@@ -7,22 +7,23 @@ use juniper::{GraphQLInputObject, GraphQLObject};
 
 use serde_json::json;
 
+use super::api_keys::MintRequest;
 use super::audit::{self, Change};
 use super::context::{Context, caller_entities};
 use super::inputs::TenantScope;
 use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserRef};
-use crate::authz::{Action, Allowed, EntitySet, RequestContext};
+use crate::authz::{Action, EntitySet, RequestContext};
 use crate::domain::api_key::{Token, TokenKind};
 use crate::domain::ids::{InvitationId, TenantId};
-use crate::domain::model::{Account, AccountKind, Invitation, Role};
+use crate::domain::model::{AccountKind, Invitation, Role, Via};
 use crate::domain::names::{DisplayName, Email};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
 use crate::store::listing::Resource;
-use crate::store::{Write, accounts, api_keys, invitations, memberships, tenants};
+use crate::store::{accounts, api_keys, invitations, memberships, tenants};
 
 /// How long an invitation can be accepted.
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
@@ -44,6 +45,9 @@ pub struct AcceptInvitationInput {
     pub token: String,
     /// The name of the first API key. Default: "first key".
     pub key_name: Option<String>,
+    /// When the first API key expires; absent: never (the policies on
+    /// CreateApiKey decide whether that may be).
+    pub key_expires_at: Option<Timestamp>,
 }
 
 #[derive(GraphQLInputObject)]
@@ -160,6 +164,7 @@ impl TryFrom<CreateInvitationInput> for NewInvitation {
 struct Acceptance {
     token: Token,
     key_name: DisplayName,
+    key_expires_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<AcceptInvitationInput> for Acceptance {
@@ -171,7 +176,11 @@ impl TryFrom<AcceptInvitationInput> for Acceptance {
             .ok_or_else(|| invitation_refused("Invalid invitation token.".into()))?;
         let key_name =
             DisplayName::parse("key_name", input.key_name.as_deref().unwrap_or("first key"))?;
-        Ok(Self { token, key_name })
+        Ok(Self {
+            token,
+            key_name,
+            key_expires_at: input.key_expires_at.map(|t| t.0),
+        })
     }
 }
 
@@ -261,8 +270,10 @@ fn invitation_refused(msg: String) -> AppError {
 /// then gets a first key for the new tenant (its other keys stay bound to
 /// their own tenants).
 pub fn accept(ctx: &Context, input: AcceptInvitationInput) -> AppResult<AcceptedInvitation> {
-    let Acceptance { token, key_name } = input.try_into()?;
-    let accepted = accept_with(ctx, &token, &key_name);
+    let acceptance: Acceptance = input.try_into()?;
+    super::api_keys::not_in_the_past(acceptance.key_expires_at, ctx.now)?;
+    let token = &acceptance.token;
+    let accepted = accept_with(ctx, &acceptance);
     if accepted.is_ok() {
         return accepted;
     }
@@ -300,41 +311,68 @@ fn invitation_change(inv: &Invitation) -> Change {
     }
 }
 
-fn accept_with(
-    ctx: &Context,
-    token: &Token,
-    key_name: &DisplayName,
-) -> AppResult<AcceptedInvitation> {
+fn accept_with(ctx: &Context, a: &Acceptance) -> AppResult<AcceptedInvitation> {
     let caller = ctx.principal();
     let (user_id, tenant, key) = ctx.store.write(|w| {
-        let inv = usable_invitation(w, token, ctx.now)?;
+        let inv = usable_invitation(w, &a.token, ctx.now)?;
+        let existing = accounts::find_user_by_email(w, &inv.email)?;
         let mut ents = EntitySet::new();
         let principal = ents.invitation(&inv)?;
         let tenant_uid = ents.add_tenant(inv.tenant_id);
-        let proof = ctx.authz.session_as(principal, &ents, ctx.now)?.check(
-            Action::AcceptInvitation,
-            &tenant_uid,
-            RequestContext::Empty,
-        )?;
-        let user = invitee(w, &proof, &inv, caller, ctx.now)?;
+        let context = RequestContext::AcceptInvitation {
+            invitee: existing.as_ref().map(|a| a.id),
+            caller_account: caller.map(|p| p.account_id),
+        };
+        let proof = ctx
+            .authz
+            .session_as(principal.clone(), &ents, ctx.now)?
+            .in_request(&ctx.request_id)
+            .check(Action::AcceptInvitation, &tenant_uid, context)
+            .map_err(|e| match e {
+                AppError::Forbidden { .. } => refused_invitee(&inv, caller, existing.is_some()),
+                e => e,
+            })?;
+        let user = match existing {
+            Some(account) => account,
+            None => accounts::insert_user(w, &proof, &inv.email, false, ctx.now)?,
+        };
         memberships::insert(w, &proof, inv.tenant_id, user.id, inv.role, ctx.now)?;
         if !invitations::accept(w, &proof, inv.id, user.id, ctx.now)? {
             return Err(invitation_refused(
                 "This invitation was already used.".into(),
             ));
         }
+        audit::allowed(w, ctx, &proof, invitation_change(&inv))?;
+        // The first key is decided as every key is: the invitation's holder
+        // (the invitee) makes a key for itself, in the invitation's tenant.
+        let member_of = memberships::tenants_of(w, user.id)?;
+        ents.stored_account(&user, &member_of)?;
+        let session = ctx
+            .authz
+            .session_as(principal, &ents, ctx.now)?
+            .in_request(&ctx.request_id);
+        let ask = MintRequest {
+            owner: &user,
+            tenant: inv.tenant_id,
+            owner_is_caller: true,
+            key_role: None,
+            expires_at: a.key_expires_at,
+            via: Via::Invitation,
+            replaces: None,
+        };
+        let minting = ask.decide(w, &session)?;
         let new = NewKey {
-            name: key_name,
+            name: &a.key_name,
             owner: user.id,
             owner_kind: AccountKind::User,
             tenant: inv.tenant_id,
             created_by: Some(user.id),
-            expires_at: None,
+            expires_at: a.key_expires_at,
             role: None,
             rotated_from: None,
+            via: Via::Invitation,
         };
-        let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
-        audit::allowed(w, ctx, &proof, invitation_change(&inv))?;
+        let (_, key) = api_keys::mint(w, &minting, new, ctx.now)?;
         Ok((user.id, inv.tenant_id, key))
     })?;
     tracing::info!(user = %user_id, tenant = %tenant, "invitation accepted");
@@ -371,27 +409,21 @@ fn usable_invitation(conn: &Conn, token: &Token, now: DateTime<Utc>) -> AppResul
     Ok(inv)
 }
 
-/// Who joins: a new account for the invited e-mail when the request has no
-/// key and the e-mail has no account; the key's own account when it is the
-/// invited one. Anything else is refused, before the token is used.
-fn invitee(
-    w: &Write,
-    proof: &Allowed,
-    inv: &Invitation,
-    caller: Option<&Principal>,
-    now: DateTime<Utc>,
-) -> AppResult<Account> {
+/// Why the policies refused this holder of `inv`'s token (by default: an
+/// invitation never hands out an existing account, and a key must be one
+/// of the invited account's own), in words that say what to do instead.
+/// One answer whether or not the e-mail has an account, once a key is sent.
+fn refused_invitee(inv: &Invitation, caller: Option<&Principal>, has_account: bool) -> AppError {
     let email = &inv.email;
-    let existing = accounts::find_user_by_email(w, email)?;
-    match (caller, existing) {
-        (None, None) => accounts::insert_user(w, proof, email, false, now),
-        (None, Some(_)) => Err(invitation_refused(format!(
+    invitation_refused(match (caller, has_account) {
+        (None, true) => format!(
             "This invitation is for {email}, who already has an account: sign in as {email} to accept it (send one of that account's API keys as `Authorization: Bearer <key>`)."
-        ))),
-        (Some(p), Some(account)) if account.id == p.account_id => Ok(account),
-        // One answer whether or not the e-mail has an account.
-        (Some(_), _) => Err(invitation_refused(format!(
+        ),
+        (Some(_), _) => format!(
             "This invitation is for {email}, and the API key you sent belongs to another account: accept it with a key of {email}'s account, or without a key if {email} has no account yet."
-        ))),
-    }
+        ),
+        (None, false) => {
+            format!("The policies do not let this invitation for {email} be accepted.")
+        }
+    })
 }

@@ -5,15 +5,16 @@ use chrono::{DateTime, Duration, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 use serde_json::json;
 
-use super::api_keys::{ApiKeyNode, key_change, key_for};
+use super::api_keys::{ApiKeyNode, MintRequest, key_change, key_for};
 use super::audit;
-use super::context::Context;
+use super::context::{Context, add_account, caller_entities};
 use super::scalars::{GqlUuid, Timestamp, id};
 use crate::authz::{Action, RequestContext};
 use crate::domain::ids::KeyId;
+use crate::domain::model::Via;
 use crate::domain::names::DisplayName;
 use crate::error::{AppError, AppResult};
-use crate::store::api_keys;
+use crate::store::{accounts, api_keys};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "rotate_api_key_input", rename_all = "none")]
@@ -104,7 +105,28 @@ pub fn rotate(ctx: &Context, input: RotateApiKeyInput) -> AppResult<RotatedApiKe
             .key
             .expires_at
             .map_or(ctx.now + r.grace, |exp| exp.min(ctx.now + r.grace));
-        let (new, token) = api_keys::rotate(w, &proof, &old, until, expires_at, ctx.now)?;
+        // The replacement is a new key: the caller must be allowed to mint
+        // it (its role is the old key's), on every policy on CreateApiKey.
+        let owner = accounts::get(w, old.key.account_id)?.ok_or(AppError::NotFound("api key"))?;
+        let mut ents = caller_entities(p)?;
+        add_account(w, &mut ents, &owner)?;
+        let ask = MintRequest {
+            owner: &owner,
+            tenant: old.key.tenant_id,
+            owner_is_caller: owner.id == p.account_id,
+            key_role: old.key.role,
+            expires_at,
+            via: Via::Rotation,
+            replaces: Some(old.key.expires_at),
+        };
+        let minting = ask.decide(w, &ctx.session(&ents)?)?;
+        let (new, token) = api_keys::mint(
+            w,
+            &minting,
+            api_keys::replacement(&old, expires_at),
+            ctx.now,
+        )?;
+        api_keys::rotate(w, &proof, &old, new.id, until, ctx.now)?;
         let mut change = key_change(&old.key);
         change.details["replaced_by"] = json!(new.id.to_string());
         change.details["grace_seconds"] = json!(r.grace.num_seconds());

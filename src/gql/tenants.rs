@@ -1,21 +1,23 @@
 //! Tenants: `tenant` (Prefect's list-tenants and lookups), `create_tenant`,
 //! their inputs and nodes.
+use chrono::{DateTime, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 
 use serde_json::json;
 
+use super::api_keys::MintRequest;
 use super::audit::{self, Change};
 use super::context::{Context, caller_entities};
 use super::inputs::{OrderBy, StringComparison, UuidComparison};
 use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use crate::authz::{Action, RequestContext};
-use crate::domain::model::{AccountKind, Role, Tenant};
+use crate::domain::model::{AccountKind, Role, Tenant, Via};
 use crate::domain::names::{DisplayName, Slug};
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
 use crate::store::listing::Resource;
-use crate::store::{api_keys, memberships, tenants};
+use crate::store::{accounts, api_keys, memberships, tenants};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "tenant_bool_exp", rename_all = "none")]
@@ -38,6 +40,9 @@ pub struct CreateTenantInput {
     pub name: String,
     /// Unique, lowercase, URL-safe.
     pub slug: String,
+    /// When the creator's first key for the new tenant expires; absent:
+    /// never (the policies on CreateApiKey decide whether that may be).
+    pub key_expires_at: Option<Timestamp>,
 }
 
 impl TenantOrder {
@@ -139,6 +144,7 @@ pub fn list(
 struct NewTenant {
     name: DisplayName,
     slug: Slug,
+    key_expires_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<CreateTenantInput> for NewTenant {
@@ -147,13 +153,19 @@ impl TryFrom<CreateTenantInput> for NewTenant {
         Ok(Self {
             name: DisplayName::parse("name", &input.name)?,
             slug: Slug::parse(&input.slug)?,
+            key_expires_at: input.key_expires_at.map(|t| t.0),
         })
     }
 }
 
 pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenant> {
     let p = ctx.caller()?;
-    let NewTenant { name, slug } = input.try_into()?;
+    let NewTenant {
+        name,
+        slug,
+        key_expires_at,
+    } = input.try_into()?;
+    super::api_keys::not_in_the_past(key_expires_at, ctx.now)?;
     let (tenant, key) = ctx.store.write(|w| {
         let mut ents = caller_entities(p)?;
         let server = ents.add_server();
@@ -182,6 +194,31 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
             Role::TenantAdmin,
             ctx.now,
         )?;
+        // The first key is decided as every key is, with the creator as a
+        // member of the new tenant (which it now is, in this transaction).
+        let mut creator = p.clone();
+        creator.member_of = creator
+            .member_of
+            .iter()
+            .copied()
+            .chain([tenant.id])
+            .collect();
+        let owner = accounts::get(w, p.account_id)?.ok_or(AppError::NotFound("account"))?;
+        let ents = caller_entities(&creator)?;
+        let session = ctx
+            .authz
+            .session(&creator, &ents, ctx.now)?
+            .in_request(&ctx.request_id);
+        let ask = MintRequest {
+            owner: &owner,
+            tenant: tenant.id,
+            owner_is_caller: true,
+            key_role: None,
+            expires_at: key_expires_at,
+            via: Via::CreateTenant,
+            replaces: None,
+        };
+        let minting = ask.decide(w, &session)?;
         let first = DisplayName::parse("key name", "first key")?;
         let new = NewKey {
             name: &first,
@@ -189,11 +226,12 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
             owner_kind: AccountKind::User,
             tenant: tenant.id,
             created_by: Some(p.account_id),
-            expires_at: None,
+            expires_at: key_expires_at,
             role: None,
             rotated_from: None,
+            via: Via::CreateTenant,
         };
-        let (_, key) = api_keys::mint(w, &proof, new, ctx.now)?;
+        let (_, key) = api_keys::mint(w, &minting, new, ctx.now)?;
         Ok((tenant, Some(key)))
     })?;
     tracing::info!(tenant = %tenant.id, slug = %tenant.slug, by = %p.account_id, "tenant created");

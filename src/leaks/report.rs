@@ -11,14 +11,14 @@ use serde_json::json;
 use super::{Label, Reported};
 use crate::authz::{Action, Authorizer, EntitySet, RequestContext};
 use crate::domain::api_key::{Token, TokenKind};
+use crate::domain::events::EventType;
 use crate::domain::model::KeyWithOwner;
+use crate::domain::principal::Actor;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::gql::context::add_account;
 use crate::store::audit::{self, Event, Outcome};
-use crate::store::{Store, Write, accounts, api_keys};
-use crate::webhooks::EventType;
-use crate::webhooks::events::{self, Actor};
+use crate::store::{Store, Write, accounts, api_keys, webhooks};
 
 /// Who reports.
 #[derive(Clone, Copy)]
@@ -90,11 +90,15 @@ fn one(
     let hash = token.hash();
     let Some(key) = api_keys::find_by_hash(w, &hash)? else {
         // A key revoked before (by a person, or an earlier report) is still
-        // one of ours; a key reports only on its own tenant's.
-        let known = api_keys::revocation(w, &hash)?.is_some_and(|t| match reporter {
-            Reporter::Scanner(_) => true,
-            Reporter::Key(p) => t.tenant == Some(p.tenant_id),
-        });
+        // one of ours; a key reports only on those Cedar lets it see, as it
+        // would see them alive.
+        let known = match api_keys::revocation(w, &hash)? {
+            None => false,
+            Some(gone) => match reporter {
+                Reporter::Scanner(_) => true,
+                Reporter::Key(p) => may_see_revoked(w, authz, now, p, &gone)?,
+            },
+        };
         return Ok(Handled {
             label: if known {
                 Label::TruePositive
@@ -133,17 +137,11 @@ fn one(
         }
     };
     let k = &key.key;
-    let (outcome, policies, message) = match &decision {
-        Ok(proof) => {
-            api_keys::revoke_leaked(w, proof, k.id, now)?;
-            (Outcome::Allowed, proof.policies().to_vec(), None)
-        }
-        Err(AppError::Forbidden { policies, message }) => {
-            (Outcome::Denied, policies.clone(), Some(message.clone()))
-        }
+    let revoked = match &decision {
+        Ok(proof) => api_keys::revoke_leaked(w, proof, k.id, now)?,
+        Err(AppError::Forbidden { .. }) => false,
         Err(e) => return Err(AppError::internal(e.public_message())),
     };
-    let revoked = decision.is_ok();
     let details = json!({
         "name": k.name.as_str(),
         "owner": k.account_id.to_string(),
@@ -158,28 +156,52 @@ fn one(
     let actor = reporter.actor();
     let mut object = details.clone();
     object["id"] = json!(k.id.to_string());
-    events::fire(w, EventType::ApiKeyLeaked, now, k.tenant_id, actor, object)?;
-    audit::append(
-        w,
-        &Event {
-            at: now,
-            request_id: Some(uuid::Uuid::new_v4().simple().to_string()),
-            actor_key: actor.map(|a| a.key_id),
-            actor_account: actor.map(|a| a.account_id),
-            tenant: Some(k.tenant_id),
-            action: Action::RevokeLeakedApiKey.name().to_owned(),
-            resource_type: "api_key".to_owned(),
-            resource_id: Some(k.id.to_string()),
-            outcome,
-            policies,
-            details,
-            message,
-        },
-    )?;
+    webhooks::fire(w, EventType::ApiKeyLeaked, now, k.tenant_id, actor, object)?;
+    let mut event = Event::of(now, Some(k.tenant_id), "api_key", k.id.to_string(), details);
+    event.request_id = Some(uuid::Uuid::new_v4().simple().to_string());
+    match decision {
+        Ok(proof) => audit::record(w, &proof, event)?,
+        Err(AppError::Forbidden { policies, message }) => audit::refusal(
+            w,
+            &Event {
+                action: Action::RevokeLeakedApiKey.name().to_owned(),
+                actor_key: actor.map(|a| a.key_id),
+                actor_account: actor.map(|a| a.account_id),
+                outcome: Outcome::Denied,
+                policies,
+                message: Some(message),
+                ..event
+            },
+        )?,
+        Err(e) => return Err(e),
+    }
     Ok(Handled {
         label: Label::TruePositive,
         revoked,
     })
+}
+
+/// Whether Cedar lets `p` see the revoked key `gone` (`ReadApiKey` on the
+/// key as it was, its owner's role there gone with it).
+fn may_see_revoked(
+    w: &Write,
+    authz: &Authorizer,
+    now: DateTime<Utc>,
+    p: &Principal,
+    gone: &api_keys::RevokedKey,
+) -> AppResult<bool> {
+    let (Some(owner), Some(tenant)) = (gone.owner, gone.tenant) else {
+        return Ok(false);
+    };
+    let Some(owner) = accounts::get(w, owner)? else {
+        return Ok(false);
+    };
+    let mut ents = EntitySet::for_caller(p);
+    add_account(w, &mut ents, &owner)?;
+    let uid = ents.revoked_key(gone.id, &owner, tenant)?;
+    authz
+        .session(p, &ents, now)?
+        .allows(Action::ReadApiKey, &uid)
 }
 
 /// Adds `key` and its owner to `ents`; returns the key's uid.

@@ -2,12 +2,16 @@ use super::sql::{Conn, Row, ToValue};
 use crate::params;
 use chrono::{DateTime, Utc};
 
+use super::audit::{self, Event};
 use super::listing::{Bind, SortKey, Sql, more_than, page};
-use super::{Invalidation, Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
+use super::{
+    Invalidation, Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql, webhooks,
+};
 use crate::authz::{Action, Allowed};
 use crate::domain::api_key::{KeyHash, Token};
+use crate::domain::events::EventType;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::model::{AccountKind, ApiKey, KeyWithOwner, Revocation, Role, Rotation};
+use crate::domain::model::{AccountKind, ApiKey, KeyWithOwner, Revocation, Role, Rotation, Via};
 use crate::domain::names::DisplayName;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
@@ -74,16 +78,33 @@ pub struct NewKey<'a> {
     pub role: Option<Role>,
     /// The key this one replaces (a rotation).
     pub rotated_from: Option<KeyId>,
+    /// Which path makes it (the decision's `context.via`).
+    pub via: Via,
+}
+
+/// What the audit log and the webhooks say of `key` (never its secret).
+pub fn described(key: &ApiKey) -> serde_json::Value {
+    serde_json::json!({
+        "name": key.name.as_str(),
+        "owner": key.account_id.to_string(),
+        "role": key.role.map(|r| r.as_str()),
+        "expires_at": key.expires_at.as_ref().map(time_to_sql),
+    })
 }
 
 /// Makes a key: a fresh secret (`kwu_` or `kws_` by the owner's kind), of
-/// which only the hash is stored. The secret is returned this once.
+/// which only the hash is stored. The secret is returned this once. Every
+/// path that makes a key comes here with a `CreateApiKey` decision (or the
+/// operator's proof), and this records the key's audit event and its
+/// `api_key.created` webhook event in the same transaction, so no path can
+/// mint a key silently.
 pub fn mint(
     w: &Write,
     proof: &Allowed,
     new: NewKey<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<(ApiKey, Token)> {
+    w.authorized(proof, &[Action::CreateApiKey])?;
     let token = Token::generate(new.owner_kind);
     let key = ApiKey {
         id: KeyId::random(),
@@ -99,26 +120,35 @@ pub fn mint(
         rotated_from: new.rotated_from,
         rotation: None,
     };
-    insert(w, proof, &key, new.owner_kind, &token.hash())?;
+    insert(w, &key, new.owner_kind, &token.hash())?;
+    let mut details = described(&key);
+    details["via"] = serde_json::json!(new.via.as_str());
+    details["rotated_from"] = serde_json::json!(key.rotated_from.map(|k| k.to_string()));
+    let mut object = details.clone();
+    object["id"] = serde_json::json!(key.id.to_string());
+    webhooks::fire(
+        w,
+        EventType::ApiKeyCreated,
+        now,
+        key.tenant_id,
+        proof.actor(),
+        object,
+    )?;
+    let mut event = Event::of(
+        now,
+        Some(key.tenant_id),
+        "api_key",
+        key.id.to_string(),
+        details,
+    );
+    if proof.by_operator() {
+        event.message = Some(super::audit::BY_OPERATOR.into());
+    }
+    audit::record(w, proof, event)?;
     Ok((key, token))
 }
 
-fn insert(
-    w: &Write,
-    proof: &Allowed,
-    key: &ApiKey,
-    owner_kind: AccountKind,
-    hash: &KeyHash,
-) -> AppResult<()> {
-    w.authorized(
-        proof,
-        &[
-            Action::CreateApiKey,
-            Action::AcceptInvitation,
-            Action::CreateTenant,
-            Action::RotateApiKey,
-        ],
-    )?;
+fn insert(w: &Write, key: &ApiKey, owner_kind: AccountKind, hash: &KeyHash) -> AppResult<()> {
     w.execute(
         // A key that expires is due for its notices at once: the next
         // housekeeping run schedules them (store::notices).
@@ -494,20 +524,11 @@ pub fn update(
     Ok(())
 }
 
-/// Replaces `old` with a new key (same name, owner, tenant and role;
-/// `expires_at`); `old` works until `grace_until`, or stops at once when
-/// that is not after `now`. The new secret is returned this once.
-pub fn rotate(
-    w: &Write,
-    proof: &Allowed,
-    old: &KeyWithOwner,
-    grace_until: DateTime<Utc>,
-    expires_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> AppResult<(ApiKey, Token)> {
-    w.authorized(proof, &[Action::RotateApiKey])?;
+/// The replacement `rotate_api_key` makes for `old`: its name, owner,
+/// tenant and role, with `expires_at`.
+pub fn replacement(old: &KeyWithOwner, expires_at: Option<DateTime<Utc>>) -> NewKey<'_> {
     let o = &old.key;
-    let new = NewKey {
+    NewKey {
         name: &o.name,
         owner: o.account_id,
         owner_kind: old.owner_kind,
@@ -516,17 +537,32 @@ pub fn rotate(
         expires_at,
         role: o.role,
         rotated_from: Some(o.id),
-    };
-    let (key, token) = mint(w, proof, new, now)?;
+        via: Via::Rotation,
+    }
+}
+
+/// Marks `old` replaced by `by` (minted with its own `CreateApiKey`
+/// decision); `old` works until `grace_until`, or stops at once when that is
+/// not after `now`.
+pub fn rotate(
+    w: &Write,
+    proof: &Allowed,
+    old: &KeyWithOwner,
+    by: KeyId,
+    grace_until: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    w.authorized(proof, &[Action::RotateApiKey])?;
+    let o = &old.key;
     w.evict(Invalidation::Key(o.id));
     w.execute(
         "UPDATE api_keys SET rotated_at = ?2, replaced_by = ?3, grace_until = ?4 WHERE id = ?1",
-        params![o.id, time_to_sql(&now), key.id, time_to_sql(&grace_until)],
+        params![o.id, time_to_sql(&now), by, time_to_sql(&grace_until)],
     )?;
     if grace_until <= now {
         revoke_where(w, "id = ?1", &[&o.id], Revocation::Rotated, now)?;
     }
-    Ok((key, token))
+    Ok(())
 }
 
 /// Revokes up to `batch` rotated keys whose grace ended by `now`. No proof:

@@ -9,8 +9,13 @@ use chrono::{DateTime, Utc};
 
 use super::listing::{Bind, Sql};
 use super::{Write, parse_col, time_from_sql, time_to_sql};
+use crate::authz::Allowed;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::error::AppResult;
+
+/// The message of what the operator did on the local database (no key, no
+/// policy).
+pub const BY_OPERATOR: &str = "by the operator, on the local database";
 
 /// How a request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -52,6 +57,33 @@ pub struct Event {
     pub message: Option<String>,
 }
 
+impl Event {
+    /// An allowed change's event, before `record` fills in who, which
+    /// request, which action and which policies from its proof.
+    pub fn of(
+        at: DateTime<Utc>,
+        tenant: Option<TenantId>,
+        resource_type: &str,
+        resource_id: String,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            at,
+            request_id: None,
+            actor_key: None,
+            actor_account: None,
+            tenant,
+            action: String::new(),
+            resource_type: resource_type.to_owned(),
+            resource_id: Some(resource_id),
+            outcome: Outcome::Allowed,
+            policies: vec![],
+            details,
+            message: None,
+        }
+    }
+}
+
 /// An event as stored, with its place in the log.
 #[derive(Clone, Debug)]
 pub struct Stored {
@@ -59,7 +91,33 @@ pub struct Stored {
     pub event: Event,
 }
 
-pub fn append(w: &Write, e: &Event) -> AppResult<()> {
+/// Records the change `proof` allowed: its actor, request and policies
+/// come from the proof (so an event cannot name the wrong caller), the rest
+/// from `e`, in `w`'s transaction.
+pub fn record(w: &Write, proof: &Allowed, e: Event) -> AppResult<()> {
+    let actor = proof.actor();
+    let e = Event {
+        request_id: proof.request_id().map(str::to_owned).or(e.request_id),
+        actor_key: actor.map(|a| a.key_id),
+        actor_account: actor.map(|a| a.account_id),
+        action: proof.action().name().to_owned(),
+        outcome: Outcome::Allowed,
+        policies: proof.policies().to_vec(),
+        ..e
+    };
+    insert(w, &e)?;
+    w.audited(proof);
+    Ok(())
+}
+
+/// Records a refusal or a failure (nothing was changed), in its own
+/// transaction or in the one of a report that goes on.
+pub fn refusal(w: &Write, e: &Event) -> AppResult<()> {
+    debug_assert_ne!(e.outcome, Outcome::Allowed);
+    insert(w, e)
+}
+
+fn insert(w: &Write, e: &Event) -> AppResult<()> {
     w.execute(
         "INSERT INTO audit_events (at, request_id, actor_key_id, actor_account_id, tenant_id, action,
              resource_type, resource_id, outcome, policies, details, message)
@@ -77,7 +135,6 @@ pub fn append(w: &Write, e: &Event) -> AppResult<()> {
         e.details.to_string(),
         e.message,
     ])?;
-    w.audited();
     Ok(())
 }
 
@@ -201,41 +258,36 @@ mod tests {
     use crate::domain::names::{DisplayName, Slug};
     use crate::store::{Store, tenants};
 
-    /// A decided change commits with its audit event, and only with it.
+    /// A decided change commits with its audit event, and only with it:
+    /// one event per decision, not one per transaction.
     #[test]
     fn a_decided_change_without_its_event_does_not_commit() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("a.db")).unwrap();
-        let proof = Allowed::for_tests(Action::CreateTenant);
         let name = DisplayName::parse("name", "Acme").unwrap();
         let now = DateTime::UNIX_EPOCH;
-        let insert = |slug: &str, audited: bool| {
+        let insert = |slugs: &[&str], audited: usize| {
             store.write(|w| {
-                let t = tenants::insert(w, &proof, &name, &Slug::parse(slug).unwrap(), now)?;
-                if audited {
-                    append(
-                        w,
-                        &Event {
-                            at: now,
-                            request_id: None,
-                            actor_key: None,
-                            actor_account: None,
-                            tenant: Some(t.id),
-                            action: "CreateTenant".into(),
-                            resource_type: "tenant".into(),
-                            resource_id: Some(t.id.to_string()),
-                            outcome: Outcome::Allowed,
-                            policies: vec![],
-                            details: serde_json::json!({}),
-                            message: None,
-                        },
-                    )?;
+                for (n, slug) in slugs.iter().enumerate() {
+                    let proof = Allowed::for_tests(Action::CreateTenant);
+                    let t = tenants::insert(w, &proof, &name, &Slug::parse(slug).unwrap(), now)?;
+                    if n < audited {
+                        let e = Event::of(
+                            now,
+                            Some(t.id),
+                            "tenant",
+                            t.id.to_string(),
+                            serde_json::json!({}),
+                        );
+                        record(w, &proof, e)?;
+                    }
                 }
                 Ok(())
             })
         };
-        assert!(insert("silent", false).is_err());
-        assert!(insert("audited", true).is_ok());
+        assert!(insert(&["silent"], 0).is_err());
+        assert!(insert(&["one", "of-two"], 1).is_err());
+        assert!(insert(&["audited"], 1).is_ok());
         let slugs: Vec<String> = store
             .read(|c| c.query("SELECT slug FROM tenants", &[], |r| r.get(0)))
             .unwrap();

@@ -121,13 +121,15 @@ pub fn set_role(w: &Write, proof: &Allowed, id: MembershipId, role: Role) -> App
 /// Removes a membership; the account's keys in that tenant stop working.
 pub fn delete(w: &Write, proof: &Allowed, id: MembershipId) -> AppResult<()> {
     w.authorized(proof, &[Action::DeleteMembership])?;
-    let gone = w.query_opt(
+    let gone: Option<(AccountId, TenantId)> = w.query_opt(
         "DELETE FROM memberships WHERE id = ?1 RETURNING account_id, tenant_id",
         params![id],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
-    if let Some((account, tenant)) = gone {
-        w.evict(Invalidation::AccountInTenant(account, tenant));
+    // Every key of the account carries the tenants it is a member of (its
+    // Cedar entity is `in` them), not only its keys for this tenant: all go.
+    if let Some((account, _tenant)) = gone {
+        w.evict(Invalidation::Account(account));
     }
     Ok(())
 }

@@ -26,12 +26,13 @@ pub mod tenants;
 pub mod webhooks;
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use r2d2::{Pool, PooledConnection};
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::{Connection, TransactionBehavior};
@@ -151,10 +152,11 @@ impl<'c> Deref for Read<'c> {
 pub struct Write<'c> {
     conn: Conn<'c>,
     evictions: RefCell<Vec<Invalidation>>,
-    /// Changes made on a Cedar decision, and audit events appended: a
-    /// transaction with the first and none of the second does not commit.
-    decided: Cell<usize>,
-    audited: Cell<usize>,
+    /// The decisions (proof serials) changes were made on, and those whose
+    /// audit event was appended: a transaction with a decision that has no
+    /// event does not commit.
+    decided: RefCell<BTreeSet<u64>>,
+    audited: RefCell<BTreeSet<u64>>,
     /// Deliveries put in the outbox: the workers are woken after the commit.
     emitted: Cell<bool>,
 }
@@ -176,13 +178,14 @@ impl Write<'_> {
     /// change it allows then needs its audit event before this commits.
     pub(crate) fn authorized(&self, proof: &Allowed, actions: &[Action]) -> AppResult<()> {
         proof.covers(actions)?;
-        self.decided.set(self.decided.get() + 1);
+        self.decided.borrow_mut().insert(proof.serial());
         Ok(())
     }
 
-    /// Notes that an audit event was appended (`audit::append`).
-    pub(crate) fn audited(&self) {
-        self.audited.set(self.audited.get() + 1);
+    /// Notes that the audit event of `proof`'s decision was appended
+    /// (`audit::record`).
+    pub(crate) fn audited(&self, proof: &Allowed) {
+        self.audited.borrow_mut().insert(proof.serial());
     }
 
     /// Notes that deliveries were put in the outbox (`webhooks::emit`).
@@ -194,8 +197,8 @@ impl Write<'_> {
         Write {
             conn,
             evictions: RefCell::new(Vec::new()),
-            decided: Cell::new(0),
-            audited: Cell::new(0),
+            decided: RefCell::default(),
+            audited: RefCell::default(),
             emitted: Cell::new(false),
         }
     }
@@ -203,9 +206,9 @@ impl Write<'_> {
     /// What `f` recorded (evictions, and whether it emitted), once it is
     /// known that it may commit.
     fn finish(&self) -> AppResult<(Vec<Invalidation>, bool)> {
-        if self.decided.get() > 0 && self.audited.get() == 0 {
+        if !self.decided.borrow().is_subset(&self.audited.borrow()) {
             return Err(AppError::internal(
-                "a change was made without its audit event; nothing was committed",
+                "a decided change was made without its audit event; nothing was committed",
             ));
         }
         Ok((self.evictions.take(), self.emitted.get()))
@@ -470,9 +473,7 @@ impl Store {
 }
 
 /// Times are stored as fixed-width RFC 3339 UTC text, so they sort as they compare.
-pub(crate) fn time_to_sql(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Micros, true)
-}
+pub(crate) use crate::domain::time::to_sql as time_to_sql;
 
 pub(crate) fn time_from_sql(s: &str) -> AppResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s)

@@ -239,8 +239,10 @@ impl<'a> Conn<'a> {
         }
     }
 
-    /// Runs one statement; returns how many rows it changed.
-    pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> AppResult<usize> {
+    /// Runs one statement; returns how many rows it changed. Private: only
+    /// the write handle (`Write::execute`, below) and migrations run
+    /// statements that change data, so a read cannot.
+    fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> AppResult<usize> {
         match &self.0 {
             ConnInner::Lite(c) => {
                 let mut stmt = c.prepare_cached(sql)?;
@@ -253,7 +255,7 @@ impl<'a> Conn<'a> {
 
     /// `execute` for an insert, with a UNIQUE constraint's refusal
     /// answered as `conflict()`.
-    pub fn insert(
+    fn insert(
         &self,
         sql: &str,
         params: &[&dyn ToValue],
@@ -373,6 +375,26 @@ fn bind(stmt: &mut rusqlite::CachedStatement<'_>, params: &[&dyn ToValue]) -> Ap
 /// `sql` with SQLite's placeholders (`?`, `?N`) as PostgreSQL's (`$N`). A
 /// bare `?` is one more than the largest number so far, as in SQLite.
 /// Quoted text is copied as it is.
+/// The statements that change data, on the write handle only.
+impl super::Write<'_> {
+    /// Runs one statement in the unit of work; returns how many rows it
+    /// changed.
+    pub fn execute(&self, sql: &str, params: &[&dyn ToValue]) -> AppResult<usize> {
+        self.conn.execute(sql, params)
+    }
+
+    /// `execute` for an insert, with a UNIQUE constraint's refusal
+    /// answered as `conflict()`.
+    pub fn insert(
+        &self,
+        sql: &str,
+        params: &[&dyn ToValue],
+        conflict: impl FnOnce() -> AppError,
+    ) -> AppResult<()> {
+        self.conn.insert(sql, params, conflict)
+    }
+}
+
 pub fn numbered(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut largest = 0usize;

@@ -9,10 +9,11 @@ use serde_json::Value;
 use super::sql::{Conn, Row};
 use super::{Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed};
+use crate::domain::events::{self, EventType};
 use crate::domain::ids::{AccountId, DeliveryId, TenantId, WebhookId};
+use crate::domain::principal::Actor;
 use crate::error::AppResult;
 use crate::params;
-use crate::webhooks::EventType;
 
 /// How long deliveries are retried after the event (or a redelivery).
 pub fn retry_window() -> Duration {
@@ -118,7 +119,23 @@ pub fn page_of(
     )
 }
 
-/// Puts `body` (see `webhooks::events::body`) in the outbox for every
+/// Puts `event` about `object` (its `id` among its fields) in the outbox of
+/// every endpoint of `tenant` subscribed to it, in `w`'s transaction: one
+/// body, under a fresh event id, for all of them.
+pub fn fire(
+    w: &Write,
+    event: EventType,
+    at: DateTime<Utc>,
+    tenant: TenantId,
+    actor: Option<Actor>,
+    object: Value,
+) -> AppResult<()> {
+    let body = events::body(event, uuid::Uuid::new_v4(), at, tenant, actor, object);
+    emit(w, tenant, event, &body, at)?;
+    Ok(())
+}
+
+/// Puts `body` (see `domain::events::body`) in the outbox for every
 /// endpoint of `tenant` subscribed to `event`, in `w`'s transaction. No
 /// proof: it records news of a change that had its own.
 pub fn emit(

@@ -138,7 +138,7 @@ impl Refusals {
         let n = events.len();
         store.write(|w| {
             for e in &events {
-                audit::append(w, e)?;
+                audit::refusal(w, e)?;
             }
             Ok(())
         })?;

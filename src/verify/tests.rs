@@ -5,6 +5,8 @@ use std::sync::Arc;
 use super::*;
 use crate::authz::{Action, Allowed};
 use crate::bootstrap;
+use crate::store::audit;
+use serde_json::json;
 
 struct Fixture {
     verifier: Arc<Verifier>,
@@ -40,15 +42,10 @@ fn fixture(ttl: Duration) -> Fixture {
 fn revoke(f: &Fixture) {
     f.store
         .write(|w| {
-            api_keys::revoke(w, &Allowed::for_tests(Action::DeleteApiKey), f.key, f.now)?;
-            crate::bootstrap::operator_event(
-                w,
-                Action::DeleteApiKey,
-                ("api_key", f.key.to_string()),
-                None,
-                serde_json::json!({}),
-                f.now,
-            )
+            let proof = Allowed::for_tests(Action::DeleteApiKey);
+            api_keys::revoke(w, &proof, f.key, f.now)?;
+            let event = audit::Event::of(f.now, None, "api_key", f.key.to_string(), json!({}));
+            audit::record(w, &proof, event)
         })
         .unwrap();
 }
@@ -114,7 +111,7 @@ fn entries_answer_for_at_most_the_ttl() {
     let v = &f.verifier;
     v.verify(&f.hash, f.now).unwrap();
     f.store
-        .read(|c| c.execute("DELETE FROM api_keys", &[]))
+        .write(|w| w.execute("DELETE FROM api_keys", &[]))
         .unwrap();
     let later = f.now + Duration::seconds(4);
     assert!(v.verify(&f.hash, later).is_ok(), "within the bound: cached");

@@ -103,14 +103,47 @@ fn resolve(name: &str, port: u16) -> Vec<IpAddr> {
     }
 }
 
-/// Why `ip` is not a public address (`None`: it is).
+/// Why `ip` is not a public address (`None`: it is). An IPv6 address that
+/// embeds an IPv4 one (mapped, compatible, translated, 6to4, NAT64, Teredo,
+/// ISATAP) is judged by the address it embeds, so no spelling of 127.0.0.1
+/// or 10.0.0.1 passes for public.
 pub fn kind(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => kind_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => kind_v4(v4),
-            None => kind_v6(v6),
-        },
+        IpAddr::V6(v6) => {
+            let embedded = embedded_v4(v6);
+            if embedded.is_empty() {
+                kind_v6(v6)
+            } else {
+                embedded.into_iter().find_map(kind_v4)
+            }
+        }
+    }
+}
+
+/// The IPv4 addresses `ip` embeds, by the form it has (none: a plain IPv6
+/// address).
+fn embedded_v4(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    let last = v4(s[6], s[7]);
+    match s {
+        // ::1 and :: are IPv6's own loopback and unspecified.
+        [0, 0, 0, 0, 0, 0, 0, 0 | 1] => vec![],
+        // ::a.b.c.d (IPv4-compatible, deprecated) and ::ffff:a.b.c.d (mapped).
+        [0, 0, 0, 0, 0, 0 | 0xffff, _, _] => vec![last],
+        // ::ffff:0:a.b.c.d (IPv4-translated, SIIT).
+        [0, 0, 0, 0, 0xffff, 0, _, _] => vec![last],
+        // 64:ff9b::/96 (NAT64); local-use NAT64 (64:ff9b:1::/48, which may
+        // reach any private network) is refused as such by `kind_v6`.
+        [0x0064, 0xff9b, 0, 0, 0, 0, _, _] => vec![last],
+        // 2002:AABB:CCDD::/48 (6to4).
+        [0x2002, hi, lo, ..] => vec![v4(hi, lo)],
+        // 2001:0::/32 (Teredo): the server, and the client (bits inverted).
+        [0x2001, 0, hi, lo, ..] => vec![v4(hi, lo), v4(!s[6], !s[7])],
+        // ISATAP interface identifiers: …:0:5efe:a.b.c.d, …:200:5efe:a.b.c.d.
+        [.., 0 | 0x0200, 0x5efe, _, _] => vec![last],
+        _ => vec![],
     }
 }
 
@@ -145,13 +178,16 @@ fn kind_v6(ip: Ipv6Addr) -> Option<&'static str> {
         Some("link-local")
     } else if first & 0xfe00 == 0xfc00 {
         Some("private (unique local)")
+    } else if first & 0xffc0 == 0xfec0 {
+        Some("site-local (deprecated)")
     } else if ip.is_multicast() {
         Some("multicast")
     } else if first == 0x2001 && ip.segments()[1] == 0x0db8 {
         Some("documentation")
-    } else if first == 0x0064 && ip.segments()[1] == 0xff9b {
-        // NAT64 embeds an IPv4 address, which could be a private one.
-        Some("NAT64")
+    } else if ip.segments()[..4] == [0x0100, 0, 0, 0] {
+        Some("discard-only")
+    } else if ip.segments()[..3] == [0x0064, 0xff9b, 1] {
+        Some("local-use NAT64")
     } else {
         None
     }
@@ -223,6 +259,87 @@ mod tests {
             );
         }
         assert!(Destination::parse("https://93.184.215.14/hook", false).is_ok());
+    }
+
+    /// Every IPv6 spelling of an IPv4 address is judged by that address.
+    #[test]
+    fn ipv4_embedded_in_ipv6_is_judged_by_the_ipv4_address() {
+        let private = [
+            "::127.0.0.1",
+            "::10.0.0.1",
+            "::ffff:127.0.0.1",
+            "::ffff:0:127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b:1::5db8:d70e",
+            "2002:7f00:1::",
+            "2002:a00:1::1",
+            "2002:c0a8:101::1",
+            "2001:0:7f00:1::ffff:ffff",
+            // Teredo: a public server, a private client (10.0.0.1 inverted).
+            "2001:0:5db8:d70e::f5ff:fffe",
+            "2607:f8b0::5efe:10.0.0.1",
+            "2607:f8b0::200:5efe:127.0.0.1",
+            "fec0::1",
+            "100::1",
+        ];
+        for a in private {
+            let ip: IpAddr = a.parse().unwrap();
+            assert!(kind(ip).is_some(), "{a} was taken for public");
+            let url = format!("http://[{a}]/");
+            assert!(
+                Destination::parse(&url, false).is_err(),
+                "{url} let through"
+            );
+        }
+        let public = [
+            "::ffff:93.184.215.14",
+            "64:ff9b::5db8:d70e",
+            "2002:5db8:d70e::1",
+            "2001:0:5db8:d70e::a247:28f1",
+            "2606:4700::1111",
+        ];
+        for a in public {
+            let ip: IpAddr = a.parse().unwrap();
+            assert_eq!(kind(ip), None, "{a} was taken for private");
+        }
+    }
+
+    /// The delivery's resolver refuses what registration let through (a
+    /// name that resolves to a private address by then), before connecting.
+    #[test]
+    fn the_delivery_resolver_drops_private_addresses() {
+        let config = ureq::config::Config::default();
+        let timeout = NextTimeout {
+            after: ureq::unversioned::transport::time::Duration::from_secs(2),
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        for uri in [
+            "http://localhost:9/hook",
+            "http://127.0.0.1:9/",
+            "http://[::ffff:10.0.0.1]:9/",
+        ] {
+            let uri: ureq::http::Uri = uri.parse().unwrap();
+            let guarded = Guarded {
+                allow_private: false,
+            };
+            assert!(
+                matches!(
+                    guarded.resolve(&uri, &config, timeout),
+                    Err(ureq::Error::HostNotFound)
+                ),
+                "{uri} resolved"
+            );
+            let open = Guarded {
+                allow_private: true,
+            };
+            assert!(
+                open.resolve(&uri, &config, timeout).is_ok(),
+                "{uri} refused when allowed"
+            );
+        }
     }
 
     #[test]

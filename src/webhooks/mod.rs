@@ -4,9 +4,8 @@
 //! transaction of the change it reports, so a crash loses none; the worker
 //! sends it afterwards, off the request path.
 pub mod destination;
-pub mod events;
 pub mod notices;
 pub mod signature;
 pub mod worker;
 
-pub use events::EventType;
+pub use crate::domain::events::EventType;

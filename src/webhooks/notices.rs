@@ -7,10 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::EventType;
-use super::events::fire;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::error::AppResult;
 use crate::params;
+use crate::store::webhooks::fire;
 use crate::store::{Store, Write, opt_time_from_sql, time_to_sql};
 
 /// A key that expired longer ago than this when first seen (a server that

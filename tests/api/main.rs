@@ -18,6 +18,7 @@ mod leaks;
 mod lifecycle;
 mod lists;
 mod memberships;
+mod minting;
 mod nginx;
 mod operations;
 mod policies;

@@ -28,6 +28,7 @@ impl TestApp {
             tenant_slug: Slug::parse(slug).unwrap(),
             tenant_name: DisplayName::parse("name", &format!("Tenant {slug}")).unwrap(),
             admin_email: Email::parse(&format!("admin@{slug}")).unwrap(),
+            key_expires_at: None,
         };
         let b = bootstrap::add_tenant(&self.store, &spec, self.clock.now()).unwrap();
         self.label(&b.tenant_id.to_string(), &format!("tenant {slug}"));

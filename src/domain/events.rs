@@ -1,12 +1,10 @@
-//! The events, and the JSON body every delivery of one carries.
+//! The webhook events, and the JSON body every delivery of one carries
+//! (`store::webhooks::fire` puts it in the outbox).
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
-use crate::authz::Action;
-use crate::domain::ids::{AccountId, KeyId, TenantId};
-use crate::domain::principal::Principal;
-use crate::error::AppResult;
-use crate::store::{Write, webhooks};
+use super::ids::TenantId;
+use super::principal::Actor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventType {
@@ -49,17 +47,19 @@ impl EventType {
     /// The event an allowed change fires, if any: every decided change
     /// passes through its audit record, so no change can forget its event.
     /// `details` are the audit record's (`disabled: true` for a disable).
-    pub fn of_change(action: Action, details: &Value) -> Option<Self> {
+    /// A new key's `api_key.created` is fired by `store::api_keys::mint`
+    /// itself, whatever the path that minted it.
+    /// `action` is the Cedar action's name.
+    pub fn of_change(action: &str, details: &Value) -> Option<Self> {
         match action {
-            Action::CreateApiKey => Some(Self::ApiKeyCreated),
-            Action::DeleteApiKey => Some(Self::ApiKeyRevoked),
-            Action::RotateApiKey => Some(Self::ApiKeyRotated),
-            Action::UpdateApiKey if details["disabled"] == Value::Bool(true) => {
+            "DeleteApiKey" => Some(Self::ApiKeyRevoked),
+            "RotateApiKey" => Some(Self::ApiKeyRotated),
+            "UpdateApiKey" if details["disabled"] == Value::Bool(true) => {
                 Some(Self::ApiKeyDisabled)
             }
-            Action::RevokeLeakedApiKey => Some(Self::ApiKeyLeaked),
-            Action::DeleteServiceAccount => Some(Self::ServiceAccountDeleted),
-            Action::DeleteMembership => Some(Self::MembershipRemoved),
+            "RevokeLeakedApiKey" => Some(Self::ApiKeyLeaked),
+            "DeleteServiceAccount" => Some(Self::ServiceAccountDeleted),
+            "DeleteMembership" => Some(Self::MembershipRemoved),
             _ => None,
         }
     }
@@ -74,43 +74,10 @@ impl EventType {
     }
 }
 
-/// Who made the change (absent for what the server does by itself: expiry
-/// notices, a scanner's leak report).
-#[derive(Clone, Copy, Debug)]
-pub struct Actor {
-    pub key_id: KeyId,
-    pub account_id: AccountId,
-}
-
-impl From<&Principal> for Actor {
-    fn from(p: &Principal) -> Self {
-        Self {
-            key_id: p.key_id,
-            account_id: p.account_id,
-        }
-    }
-}
-
-/// Puts `event` about `object` (its `id` among its fields) in the outbox of
-/// every endpoint of `tenant` subscribed to it, in `w`'s transaction: one
-/// body, under a fresh event id, for all of them.
-pub fn fire(
-    w: &Write,
-    event: EventType,
-    at: DateTime<Utc>,
-    tenant: TenantId,
-    actor: Option<Actor>,
-    object: Value,
-) -> AppResult<()> {
-    let body = body(event, uuid::Uuid::new_v4(), at, tenant, actor, object);
-    webhooks::emit(w, tenant, event, &body, at)?;
-    Ok(())
-}
-
 /// The body of every delivery of one event: the same `id` reaches every
 /// endpoint subscribed to it. `object` holds ids, names, the owner and
 /// times, never a secret (it comes from the audit record, which holds none).
-fn body(
+pub fn body(
     event: EventType,
     id: uuid::Uuid,
     at: DateTime<Utc>,
@@ -121,7 +88,7 @@ fn body(
     json!({
         "id": id.to_string(),
         "type": event.as_str(),
-        "occurred_at": crate::store::time_to_sql(&at),
+        "occurred_at": super::time::to_sql(&at),
         "tenant_id": tenant.to_string(),
         "actor": actor.map(|a| json!({
             "key_id": a.key_id.to_string(),
@@ -149,11 +116,11 @@ mod tests {
         let off = json!({ "disabled": false });
         let rename = json!({ "disabled": null, "renamed_to": "x" });
         assert_eq!(
-            EventType::of_change(Action::UpdateApiKey, &on),
+            EventType::of_change("UpdateApiKey", &on),
             Some(EventType::ApiKeyDisabled)
         );
-        assert_eq!(EventType::of_change(Action::UpdateApiKey, &off), None);
-        assert_eq!(EventType::of_change(Action::UpdateApiKey, &rename), None);
-        assert_eq!(EventType::of_change(Action::ReadApiKey, &on), None);
+        assert_eq!(EventType::of_change("UpdateApiKey", &off), None);
+        assert_eq!(EventType::of_change("UpdateApiKey", &rename), None);
+        assert_eq!(EventType::of_change("ReadApiKey", &on), None);
     }
 }
