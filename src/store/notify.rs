@@ -5,6 +5,17 @@
 //! A listener that loses its connection cannot know what it missed: the
 //! cache is emptied and answers nothing until the listener listens again
 //! (then it is emptied once more, for what changed in between).
+//!
+//! Losing the connection is noticed late (a killed backend, a partition),
+//! so the listener also proves, every `PING_EVERY`, that it has heard
+//! everything: PostgreSQL sends a session the notifications committed
+//! before its query began ahead of that query's answer, so once a ping
+//! sent at `t` is answered (and what came with it evicted), every
+//! invalidation committed before `t` has been applied. The cache answers
+//! only while its last such proof is younger than `HEARD_WITHIN`
+//! (`Listener::heard_up_to`): a revocation committed on any replica is
+//! never served by another one more than `HEARD_WITHIN` after it commits,
+//! whatever happens to the listener.
 use std::sync::Weak;
 use std::time::Duration;
 
@@ -69,11 +80,22 @@ fn send(w: &Write<'_>, payload: &str) -> AppResult<()> {
     )
 }
 
+/// How often the listener proves it has heard every invalidation.
+pub const PING_EVERY: Duration = Duration::from_millis(200);
+
+/// How old that proof may be for a cached answer to be served: the bound on
+/// how long after its commit another replica may still honour a revoked
+/// key, even when its listener is lost.
+pub const HEARD_WITHIN: Duration = Duration::from_millis(1000);
+
 /// The cache a listener keeps fresh.
 pub trait Listener: Evict {
     /// Forgets every cached answer; with `false`, caches nothing until
     /// called again with `true`.
     fn hearing(&self, hearing: bool);
+
+    /// Every invalidation committed before `sent` has been evicted.
+    fn heard_up_to(&self, sent: std::time::Instant);
 }
 
 /// Listens on `url` for ever (on its own thread), evicting from `cache`
@@ -103,7 +125,7 @@ pub fn listen(url: &str, cache: Weak<dyn Listener>) -> std::io::Result<()> {
         .spawn(move || {
             let mut backoff = Duration::from_millis(100);
             loop {
-                match session(&config, &cache, &listening) {
+                match session(&config, &cache, &listening, &mut backoff) {
                     Ok(()) => return,
                     Err(e) => {
                         // Whatever is announced while no one listens is lost.
@@ -126,13 +148,16 @@ pub fn listen(url: &str, cache: Weak<dyn Listener>) -> std::io::Result<()> {
 }
 
 /// One connection's worth of listening; `Ok` when the cache is gone.
+/// A session that listened resets `backoff`: each loss is retried quickly.
 fn session(
     config: &postgres::Config,
     cache: &Weak<dyn Listener>,
     listening: &std::sync::mpsc::Sender<()>,
+    backoff: &mut Duration,
 ) -> Result<(), postgres::Error> {
     let mut client = config.connect(postgres::NoTls)?;
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
+    *backoff = Duration::from_millis(100);
     match cache.upgrade() {
         Some(c) => c.hearing(true),
         None => return Ok(()),
@@ -140,23 +165,41 @@ fn session(
     let _ = listening.send(());
     tracing::info!("listening for invalidations from other replicas");
     loop {
-        {
-            let mut notifications = client.notifications();
-            let mut batch = notifications.timeout_iter(Duration::from_secs(1));
-            while let Some(n) = batch.next()? {
-                let Some(c) = cache.upgrade() else {
-                    return Ok(());
-                };
-                let what: Vec<Invalidation> = n.payload().lines().filter_map(parse).collect();
-                c.evict(&what);
-            }
-        }
-        if cache.strong_count() == 0 {
+        // Wait for notifications a little, then prove the connection
+        // still hears: the ping's answer comes after every notification
+        // committed before it was sent.
+        if !drain(&mut client, cache, PING_EVERY)? {
             return Ok(());
         }
-        // A quiet connection may be a dead one: ask it something.
+        let sent = std::time::Instant::now();
         client.simple_query("")?;
+        if !drain(&mut client, cache, Duration::ZERO)? {
+            return Ok(());
+        }
+        match cache.upgrade() {
+            Some(c) => c.heard_up_to(sent),
+            None => return Ok(()),
+        }
     }
+}
+
+/// Evicts what the notifications received within `wait` (none: only those
+/// already buffered) name; `false` when the cache is gone.
+fn drain(
+    client: &mut postgres::Client,
+    cache: &Weak<dyn Listener>,
+    wait: Duration,
+) -> Result<bool, postgres::Error> {
+    let mut notifications = client.notifications();
+    let mut batch = notifications.timeout_iter(wait);
+    while let Some(n) = batch.next()? {
+        let Some(c) = cache.upgrade() else {
+            return Ok(false);
+        };
+        let what: Vec<Invalidation> = n.payload().lines().filter_map(parse).collect();
+        c.evict(&what);
+    }
+    Ok(cache.strong_count() > 0)
 }
 
 #[cfg(test)]

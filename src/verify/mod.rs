@@ -42,6 +42,23 @@ struct Cache {
     /// (PostgreSQL, its listener down): nothing is cached or answered from
     /// the cache, so a missed revocation cannot be served.
     deaf: bool,
+    /// With a listener (PostgreSQL): when the last invalidation it has
+    /// surely heard was committed (`notify::Listener::heard_up_to`). The
+    /// cache answers only while that is within `notify::HEARD_WITHIN`.
+    heard_up_to: Option<Option<std::time::Instant>>,
+}
+
+impl Cache {
+    /// Whether cached answers may be served now: not deaf, and (with a
+    /// listener) it has proven lately that it missed no invalidation.
+    fn may_answer(&self) -> bool {
+        !self.deaf
+            && match self.heard_up_to {
+                None => true,
+                Some(None) => false,
+                Some(Some(at)) => at.elapsed() < crate::store::notify::HEARD_WITHIN,
+            }
+    }
 }
 
 /// The epoch a cache miss saw before it read the database.
@@ -192,7 +209,7 @@ impl Verifier {
     pub fn cached(&self, hash: &KeyHash, now: DateTime<Utc>) -> Option<AppResult<Principal>> {
         let started = std::time::Instant::now();
         let cache = self.read();
-        if cache.deaf {
+        if !cache.may_answer() {
             return None;
         }
         let e = cache.by_hash.get(hash)?;
@@ -237,7 +254,7 @@ impl Verifier {
     /// ticket: then the answer may predate a commit and is dropped.
     fn insert(&self, ticket: Ticket, hash: &KeyHash, principal: &Principal, now: DateTime<Utc>) {
         let mut cache = self.write();
-        if cache.epoch != ticket.0 || cache.deaf {
+        if cache.epoch != ticket.0 || !cache.may_answer() {
             return;
         }
         if cache.by_hash.len() >= self.capacity && !cache.by_hash.contains_key(hash) {
@@ -387,10 +404,16 @@ impl crate::store::notify::Listener for Verifier {
         let mut cache = self.write();
         cache.epoch += 1;
         cache.deaf = !hearing;
+        // From now on the cache answers only on the listener's proofs.
+        cache.heard_up_to = Some(None);
         let n = cache.by_hash.len();
         cache.by_hash.clear();
         cache.by_id.clear();
         self.metrics.cache(CacheEvent::Eviction, n as u64);
+    }
+
+    fn heard_up_to(&self, sent: std::time::Instant) {
+        self.write().heard_up_to = Some(Some(sent));
     }
 }
 

@@ -197,7 +197,7 @@ fn example_no_keys_without_expiry_in_one_tenant() {
 fn the_context_carries_the_calling_keys_age() {
     let stale = r#"@id("stale-keys-make-no-keys")
 forbid (principal, action == Keyward::Action::"CreateApiKey", resource)
-when { context.caller.key_age_seconds > 86400 };
+when { context has caller && context.caller.key_age_seconds > 86400 };
 "#;
     let dir = policy_dir_with(&[("stale.cedar", stale)]);
     let a = serve_with(&dir);

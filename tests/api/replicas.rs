@@ -229,43 +229,13 @@ fn a_revocation_through_one_replica_reaches_every_replica() {
     eprintln!("largest gap between a revoke's answer and a success on any replica: {gaps:?}");
 }
 
-#[test]
-fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
-    let dir = tempfile::tempdir().unwrap();
-    let Some((db, replicas, admin)) = three(dir.path()) else {
-        return;
-    };
-    let me = user_id(&replicas[0].base, &admin);
-    let made = gql(
-        &replicas[0].base,
-        &admin,
-        CREATE_KEY,
-        json!({ "input": { "user_id": me, "name": "cached" } }),
-    )["create_api_key"]
-        .clone();
-    let (id, key) = (made["id"].as_str().unwrap(), made["key"].as_str().unwrap());
-    let on_b = format!("{}/auth/verify", replicas[1].base);
-    assert_eq!(verify_status(&agent(), &on_b, key), 200);
-    // Replica B's listening connection dies; the revoke's notification
-    // goes out while B hears nothing.
-    let mut admin_db = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
-    let pid = replicas[1].child.id();
-    let killed = admin_db
-        .query(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
-            &[&format!("keyward-listener-{pid}")],
-        )
-        .unwrap();
-    assert_eq!(killed.len(), 1, "replica B listens on one connection");
-    gql(
-        &replicas[0].base,
-        &admin,
-        DELETE_KEY,
-        json!({ "input": { "key_id": id } }),
-    );
-    assert_eq!(verify_status(&agent(), &on_b, key), 401);
-    // It listens again by itself, and caches again.
-    let deadline = Instant::now() + Duration::from_secs(10);
+/// How long after a revoke's answer another replica may still honour the
+/// key when its listener is lost (`store::notify::HEARD_WITHIN`).
+const LISTENER_BOUND: Duration = keyward::store::notify::HEARD_WITHIN;
+
+/// Waits until replica `pid`'s listener is connected again.
+fn listener_back(admin_db: &mut postgres::Client, pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let n: i64 = admin_db
             .query_one(
@@ -275,11 +245,102 @@ fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
             .unwrap()
             .get(0);
         if n == 1 {
-            break;
+            return;
         }
         assert!(Instant::now() < deadline, "the listener did not come back");
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// Round after round, replica B's listening connection is killed at a
+/// random moment around a revoke on replica A (before it, while it runs,
+/// or after it answered); B is asked about the key all along. No answer of
+/// B says yes once `LISTENER_BOUND` has passed since the revoke answered.
+#[test]
+fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((db, replicas, admin)) = three(dir.path()) else {
+        return;
+    };
+    let me = user_id(&replicas[0].base, &admin);
+    let on_b = format!("{}/auth/verify", replicas[1].base);
+    let pid = replicas[1].child.id();
+    let mut admin_db = postgres::Client::connect(&db.url, postgres::NoTls).unwrap();
+    let rounds: u64 = std::env::var("KEYWARD_LISTENER_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(50);
+    let mut seed = 0x5eed_u64 ^ u64::from(pid);
+    let mut random = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let (mut late, mut within) = (0, 0);
+    for round in 0..rounds {
+        listener_back(&mut admin_db, pid);
+        // B proves it hears again before the round starts.
+        std::thread::sleep(keyward::store::notify::PING_EVERY * 2);
+        let made = gql(
+            &replicas[0].base,
+            &admin,
+            CREATE_KEY,
+            json!({ "input": { "user_id": me, "name": format!("round {round}") } }),
+        )["create_api_key"]
+            .clone();
+        let (id, key) = (
+            made["id"].as_str().unwrap().to_owned(),
+            made["key"].as_str().unwrap().to_owned(),
+        );
+        assert_eq!(verify_status(&agent(), &on_b, &key), 200, "cached on B");
+        // Kill B's listener up to 40 ms before or after the revoke is sent.
+        let offset = Duration::from_millis(random(40));
+        let kill_first = random(2) == 0;
+        let url = db.url.clone();
+        let killer = std::thread::spawn(move || {
+            if !kill_first {
+                std::thread::sleep(offset);
+            }
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            c.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
+                &[&format!("keyward-listener-{pid}")],
+            )
+            .unwrap()
+            .len()
+        });
+        if kill_first {
+            std::thread::sleep(offset);
+        }
+        gql(
+            &replicas[0].base,
+            &admin,
+            DELETE_KEY,
+            json!({ "input": { "key_id": id } }),
+        );
+        let answered = Instant::now();
+        // Ask B until well past the bound.
+        let agent = agent();
+        while answered.elapsed() < LISTENER_BOUND + Duration::from_millis(300) {
+            let yes = verify_status(&agent, &on_b, &key) == 200;
+            let after = answered.elapsed();
+            if yes && after >= LISTENER_BOUND {
+                late += 1;
+            } else if yes {
+                within += 1;
+            }
+        }
+        assert_eq!(
+            killer.join().unwrap(),
+            1,
+            "replica B listens on one connection"
+        );
+    }
+    eprintln!(
+        "{rounds} rounds: {within} answers said yes within {LISTENER_BOUND:?} of a revoke, {late} after it"
+    );
+    assert_eq!(late, 0, "a revoked key was honoured past the bound");
     let logs = std::fs::read_to_string(dir.path().join("r1.log")).unwrap();
     assert!(
         logs.contains("invalidation listener lost its connection"),
