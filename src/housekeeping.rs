@@ -4,6 +4,7 @@
 //! than the retention go.
 use chrono::{DateTime, Utc};
 
+use crate::authz::SystemTask;
 use crate::error::AppResult;
 use crate::store::{Store, api_keys, audit, webhooks};
 use crate::webhooks::notices;
@@ -42,25 +43,27 @@ pub struct Tidied {
 
 /// One run at `now`.
 pub fn run(store: &Store, now: DateTime<Utc>, plan: &Plan) -> AppResult<Tidied> {
+    let task = SystemTask::named("housekeeping");
+    let task = &task;
     let mut done = Tidied::default();
     for _ in 0..BATCHES {
-        let n = store.write(|w| api_keys::sweep_rotated(w, now, BATCH))?;
+        let n = store.write(|w| api_keys::sweep_rotated(w, task, now, BATCH))?;
         done.keys_retired += n;
         if n < BATCH {
             break;
         }
     }
-    done.notices_sent = notices::run(store, now, &plan.expiry_leads, BATCH, BATCHES)?;
+    done.notices_sent = notices::run(store, task, now, &plan.expiry_leads, BATCH, BATCHES)?;
     let before = now - plan.retention;
     for _ in 0..BATCHES {
-        let n = store.write(|w| audit::prune(w, before, BATCH))?;
+        let n = store.write(|w| audit::prune(w, task, before, BATCH))?;
         done.events_pruned += n;
         if n < BATCH {
             break;
         }
     }
     for _ in 0..BATCHES {
-        let n = store.write(|w| webhooks::prune(w, before, BATCH))?;
+        let n = store.write(|w| webhooks::prune(w, task, before, BATCH))?;
         done.deliveries_pruned += n;
         if n < BATCH {
             break;

@@ -26,7 +26,7 @@ use self::context::Caller;
 pub use self::context::RequestContext;
 pub use self::entities::EntitySet;
 pub use self::load::{PolicyError, PolicyFiles};
-pub use self::proof::{Allowed, OperatorAct};
+pub use self::proof::{Allowed, OperatorAct, SystemTask};
 pub use self::session::{Session, Verdict};
 use lru::LruCache;
 

@@ -37,6 +37,22 @@ impl OperatorAct {
     }
 }
 
+/// The warrant of the server's own background work (housekeeping, the
+/// webhook workers, the verifier's bookkeeping of last use): changes that
+/// no caller asked for, so no policy decides them, and none can give a
+/// caller more. The store's functions for that work demand one; only those
+/// entry points make one (a unit test keeps it so).
+pub struct SystemTask {
+    /// What the server is doing, for logs.
+    pub what: &'static str,
+}
+
+impl SystemTask {
+    pub(crate) fn named(what: &'static str) -> Self {
+        Self { what }
+    }
+}
+
 /// Proof that `action` was allowed, naming who asked. Not `Clone`: one
 /// decision, one proof; its serial ties it to its audit event.
 #[derive(Debug)]
@@ -156,10 +172,8 @@ mod tests {
         assert_ne!(Allowed::for_tests(Action::ReadApiKey).serial(), p.serial());
     }
 
-    /// The operator's proof bypasses Cedar, so only the operator's own
-    /// local commands may make the warrant it needs.
-    #[test]
-    fn only_local_operator_commands_make_operator_warrants() {
+    /// The files of `src/` that contain `needle`.
+    fn files_containing(needle: &str) -> Vec<String> {
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut users = Vec::new();
         let mut stack = vec![src.clone()];
@@ -169,15 +183,33 @@ mod tests {
                 if path.is_dir() {
                     stack.push(path);
                 } else if path.extension().is_some_and(|x| x == "rs")
-                    && std::fs::read_to_string(&path)
-                        .unwrap()
-                        .contains("on_the_local_database()")
+                    && std::fs::read_to_string(&path).unwrap().contains(needle)
                 {
                     users.push(path.strip_prefix(&src).unwrap().display().to_string());
                 }
             }
         }
+        users
+    }
+
+    /// The operator's proof bypasses Cedar, so only the operator's own
+    /// local commands may make the warrant it needs; likewise the server's
+    /// background work.
+    #[test]
+    fn only_local_operator_commands_make_operator_warrants() {
+        let mut users = files_containing("on_the_local_database()");
         users.sort();
         assert_eq!(users, ["authz/proof.rs", "bootstrap.rs"]);
+        let mut system = files_containing("SystemTask::named(");
+        system.sort();
+        assert_eq!(
+            system,
+            [
+                "authz/proof.rs",
+                "housekeeping.rs",
+                "verify/mod.rs",
+                "webhooks/worker.rs"
+            ]
+        );
     }
 }

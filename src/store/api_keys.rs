@@ -7,7 +7,7 @@ use super::listing::{Bind, SortKey, Sql, more_than, page};
 use super::{
     Invalidation, Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql, webhooks,
 };
-use crate::authz::{Action, Allowed};
+use crate::authz::{Action, Allowed, SystemTask};
 use crate::domain::api_key::{KeyHash, Token};
 use crate::domain::events::EventType;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
@@ -465,10 +465,10 @@ pub fn revoke_all_of(
     )
 }
 
-/// Records when a key was last used (never moving it backwards). The one
-/// write without a proof: it is the verifier's bookkeeping of a request that
-/// authenticated, and changes nothing any key may do.
-pub fn set_last_used(w: &Write, id: KeyId, when: DateTime<Utc>) -> AppResult<()> {
+/// Records when a key was last used (never moving it backwards): the
+/// verifier's bookkeeping of a request that authenticated, which changes
+/// nothing any key may do.
+pub fn set_last_used(w: &Write, _: &SystemTask, id: KeyId, when: DateTime<Utc>) -> AppResult<()> {
     w.execute(
         "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1 AND (last_used_at IS NULL OR last_used_at < ?2)", params![id, time_to_sql(&when)])?;
     Ok(())
@@ -565,10 +565,15 @@ pub fn rotate(
     Ok(())
 }
 
-/// Revokes up to `batch` rotated keys whose grace ended by `now`. No proof:
-/// the rotation that set the grace was decided, and the keys already stop
-/// working at its end (the verifier checks it); this only tidies up.
-pub fn sweep_rotated(w: &Write, now: DateTime<Utc>, batch: usize) -> AppResult<usize> {
+/// Revokes up to `batch` rotated keys whose grace ended by `now`: the
+/// rotation that set the grace was decided, and the keys already stop
+/// working at its end (the verifier checks it); housekeeping only tidies up.
+pub fn sweep_rotated(
+    w: &Write,
+    _: &SystemTask,
+    now: DateTime<Utc>,
+    batch: usize,
+) -> AppResult<usize> {
     let now_sql = time_to_sql(&now);
     let ids: Vec<KeyId> = w.query(
         "SELECT id FROM api_keys WHERE grace_until IS NOT NULL AND grace_until <= ?1 LIMIT ?2",
@@ -580,6 +585,51 @@ pub fn sweep_rotated(w: &Write, now: DateTime<Utc>, batch: usize) -> AppResult<u
         revoke_where(w, "id = ?1", &[id], Revocation::Rotated, now)?;
     }
     Ok(ids.len())
+}
+
+/// A key whose next expiry notice is due (`webhooks::notices`).
+pub struct DueKey {
+    pub id: KeyId,
+    pub name: String,
+    pub owner: AccountId,
+    pub tenant: TenantId,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub rotated: bool,
+}
+
+/// Up to `batch` keys whose next notice is due by `now`, the most overdue
+/// first (an index on `next_notice_at` reads only these).
+pub fn due_for_notice(conn: &Conn, now: DateTime<Utc>, batch: usize) -> AppResult<Vec<DueKey>> {
+    conn.query(
+        "SELECT id, name, account_id, tenant_id, expires_at, rotated_at FROM api_keys
+         WHERE next_notice_at IS NOT NULL AND next_notice_at <= ?1
+         ORDER BY next_notice_at LIMIT ?2",
+        params![time_to_sql(&now), batch],
+        |r| {
+            Ok(DueKey {
+                id: r.get(0)?,
+                name: r.get(1)?,
+                owner: r.get(2)?,
+                tenant: r.get(3)?,
+                expires_at: opt_time_from_sql(r.get(4)?)?,
+                rotated: r.get::<Option<String>>(5)?.is_some(),
+            })
+        },
+    )
+}
+
+/// When `id`'s next notice is due (`None`: never again).
+pub fn set_next_notice(
+    w: &Write,
+    _: &SystemTask,
+    id: KeyId,
+    next: Option<DateTime<Utc>>,
+) -> AppResult<()> {
+    w.execute(
+        "UPDATE api_keys SET next_notice_at = ?2 WHERE id = ?1",
+        params![id, next.as_ref().map(time_to_sql)],
+    )?;
+    Ok(())
 }
 
 /// Every key `account` holds, oldest first.

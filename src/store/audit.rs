@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::listing::{Bind, Sql};
 use super::{Write, parse_col, time_from_sql, time_to_sql};
-use crate::authz::Allowed;
+use crate::authz::{Allowed, SystemTask};
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::error::AppResult;
 
@@ -235,7 +235,7 @@ pub fn page_of(
 
 /// Deletes up to `batch` events older than `before`; how many it deleted.
 /// Retention, not an edit: the only way an event leaves the log.
-pub fn prune(w: &Write, before: DateTime<Utc>, batch: usize) -> AppResult<usize> {
+pub fn prune(w: &Write, _: &SystemTask, before: DateTime<Utc>, batch: usize) -> AppResult<usize> {
     w.execute(
         "DELETE FROM audit_events WHERE id IN
              (SELECT id FROM audit_events WHERE at < ?1 ORDER BY at LIMIT ?2)",

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::sql::{Conn, Row};
 use super::{Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
-use crate::authz::{Action, Allowed};
+use crate::authz::{Action, Allowed, SystemTask};
 use crate::domain::events::{self, EventType};
 use crate::domain::ids::{AccountId, DeliveryId, TenantId, WebhookId};
 use crate::domain::principal::Actor;
@@ -329,7 +329,12 @@ pub fn any_due(conn: &Conn, now: DateTime<Utc>) -> AppResult<bool> {
 /// caller's until `now + lease` (then another worker may take it, so one
 /// that died while sending loses nothing). On PostgreSQL, replicas skip
 /// rows another holds.
-pub fn claim(w: &Write, now: DateTime<Utc>, lease: Duration) -> AppResult<Option<Claimed>> {
+pub fn claim(
+    w: &Write,
+    _: &SystemTask,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> AppResult<Option<Claimed>> {
     let lock = match w.dialect() {
         super::Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
         super::Dialect::Sqlite => "",
@@ -381,7 +386,13 @@ pub enum Attempt {
 
 /// Records `attempt` of claimed delivery `c`, unless the claim lapsed and
 /// another worker (or a redelivery) took it over meanwhile.
-pub fn record(w: &Write, c: &Claimed, attempt: &Attempt, now: DateTime<Utc>) -> AppResult<()> {
+pub fn record(
+    w: &Write,
+    _: &SystemTask,
+    c: &Claimed,
+    attempt: &Attempt,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     let now_sql = time_to_sql(&now);
     match attempt {
         Attempt::Delivered { code } => w.execute(
@@ -413,7 +424,7 @@ pub fn record(w: &Write, c: &Claimed, attempt: &Attempt, now: DateTime<Utc>) -> 
 
 /// On a database only this process uses (SQLite), claims of a previous run
 /// that died are released at start instead of waiting out their lease.
-pub fn release_claims(w: &Write, now: DateTime<Utc>) -> AppResult<usize> {
+pub fn release_claims(w: &Write, _: &SystemTask, now: DateTime<Utc>) -> AppResult<usize> {
     w.execute(
         "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?1
          WHERE status = 'sending'",
@@ -423,7 +434,7 @@ pub fn release_claims(w: &Write, now: DateTime<Utc>) -> AppResult<usize> {
 
 /// Deletes up to `batch` delivered or failed deliveries created before
 /// `before` (they follow the audit log's retention).
-pub fn prune(w: &Write, before: DateTime<Utc>, batch: usize) -> AppResult<usize> {
+pub fn prune(w: &Write, _: &SystemTask, before: DateTime<Utc>, batch: usize) -> AppResult<usize> {
     w.execute(
         "DELETE FROM webhook_deliveries WHERE id IN (
              SELECT id FROM webhook_deliveries

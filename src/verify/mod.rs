@@ -17,6 +17,7 @@ use std::sync::{Mutex, RwLock};
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 
+use crate::authz::SystemTask;
 use crate::domain::api_key::KeyHash;
 use crate::domain::ids::KeyId;
 use crate::domain::model::rotated_message;
@@ -24,6 +25,7 @@ use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::metrics::{CacheEvent, Metrics, Outcome};
 use crate::store::{Evict, Invalidation, Store, api_keys, memberships};
+use lru::LruCache;
 
 use self::refusals::{Identity, Refusals};
 
@@ -33,9 +35,10 @@ struct Entry {
     loaded_at: DateTime<Utc>,
 }
 
-#[derive(Default)]
 struct Cache {
-    by_hash: HashMap<KeyHash, Entry>,
+    /// Bounded: a full cache drops its least recently loaded entry (hits
+    /// read under the shared lock, so they do not reorder it).
+    by_hash: LruCache<KeyHash, Entry>,
     by_id: HashMap<KeyId, KeyHash>,
     epoch: u64,
     /// Set while other replicas' invalidations cannot reach this cache
@@ -68,7 +71,6 @@ struct Ticket(u64);
 pub struct Verifier {
     store: Store,
     cache: RwLock<Cache>,
-    capacity: usize,
     /// How long an entry may answer without looking at the database again.
     ttl: Duration,
     /// Uses not yet written: the latest time per key.
@@ -129,8 +131,15 @@ impl Verifier {
     pub fn new(store: Store, capacity: usize, ttl: Duration) -> Self {
         Self {
             store,
-            cache: RwLock::new(Cache::default()),
-            capacity,
+            cache: RwLock::new(Cache {
+                by_hash: LruCache::new(
+                    std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN),
+                ),
+                by_id: HashMap::new(),
+                epoch: 0,
+                deaf: false,
+                heard_up_to: None,
+            }),
             ttl,
             pending_use: Mutex::new(HashMap::new()),
             refusals: Refusals::default(),
@@ -212,7 +221,7 @@ impl Verifier {
         if !cache.may_answer() {
             return None;
         }
-        let e = cache.by_hash.get(hash)?;
+        let e = cache.by_hash.peek(hash)?;
         // A clock that went backwards makes an entry stale too.
         let fresh = e.loaded_at <= now && now < e.loaded_at + self.ttl;
         if !fresh {
@@ -257,21 +266,17 @@ impl Verifier {
         if cache.epoch != ticket.0 || !cache.may_answer() {
             return;
         }
-        if cache.by_hash.len() >= self.capacity && !cache.by_hash.contains_key(hash) {
-            // Crude but bounded: start over rather than grow without end.
-            self.metrics
-                .cache(CacheEvent::Eviction, cache.by_hash.len() as u64);
-            cache.by_hash.clear();
-            cache.by_id.clear();
-        }
         cache.by_id.insert(principal.key_id, *hash);
-        cache.by_hash.insert(
-            *hash,
-            Entry {
-                principal: principal.clone(),
-                loaded_at: now,
-            },
-        );
+        let entry = Entry {
+            principal: principal.clone(),
+            loaded_at: now,
+        };
+        if let Some((dropped, old)) = cache.by_hash.push(*hash, entry)
+            && dropped != *hash
+        {
+            cache.by_id.remove(&old.principal.key_id);
+            self.metrics.cache(CacheEvent::Eviction, 1);
+        }
     }
 
     /// The key from the database alone, bypassing the cache (a cache miss).
@@ -353,7 +358,7 @@ impl Verifier {
             }
         }
         for h in gone {
-            if let Some(e) = cache.by_hash.remove(&h) {
+            if let Some(e) = cache.by_hash.pop(&h) {
                 cache.by_id.remove(&e.principal.key_id);
                 self.metrics.cache(CacheEvent::Eviction, 1);
             }
@@ -382,9 +387,10 @@ impl Verifier {
             return Ok(0);
         }
         let n = pending.len();
+        let task = SystemTask::named("last use of keys");
         self.store.write(|w| {
             for (id, when) in &pending {
-                api_keys::set_last_used(w, *id, *when)?;
+                api_keys::set_last_used(w, &task, *id, *when)?;
             }
             Ok(())
         })?;

@@ -122,3 +122,34 @@ fn entries_answer_for_at_most_the_ttl() {
     v.verify(&f.hash, past).unwrap_err();
     assert!(v.cached(&f.hash, f.now - Duration::seconds(1)).is_none());
 }
+
+/// A full cache drops its oldest entry, not all of them: the keys loaded
+/// last stay cached, and the count never passes the capacity.
+#[test]
+fn a_full_cache_drops_only_its_oldest_entries() {
+    let f = fixture(Duration::seconds(60));
+    let tenant = f.verifier.load(&f.hash).unwrap().tenant_id;
+    let verifier = Verifier::new(f.store.clone(), 3, Duration::seconds(60));
+    let hashes: Vec<KeyHash> = (0..5)
+        .map(|i| {
+            f.store
+                .write(|w| {
+                    let owner = (
+                        verifier.load(&f.hash)?.account_id,
+                        crate::domain::model::AccountKind::User,
+                    );
+                    bootstrap::operator_key(w, owner, tenant, &format!("k{i}"), f.now)
+                })
+                .unwrap()
+                .hash()
+        })
+        .collect();
+    for h in &hashes {
+        verifier.verify(h, f.now).unwrap();
+        assert!(verifier.cached_keys() <= 3);
+    }
+    assert_eq!(verifier.cached_keys(), 3);
+    for (i, h) in hashes.iter().enumerate() {
+        assert_eq!(verifier.cached(h, f.now).is_some(), i >= 2, "key {i}");
+    }
+}

@@ -7,11 +7,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
 use super::EventType;
-use crate::domain::ids::{AccountId, KeyId, TenantId};
+use crate::authz::SystemTask;
 use crate::error::AppResult;
-use crate::params;
 use crate::store::webhooks::fire;
-use crate::store::{Store, Write, opt_time_from_sql, time_to_sql};
+use crate::store::{Store, Write, api_keys, time_to_sql};
 
 /// A key that expired longer ago than this when first seen (a server that
 /// was down, or a database upgraded to notices) gets no `expired` notice:
@@ -49,19 +48,11 @@ enum Notice {
     Expired,
 }
 
-struct DueKey {
-    id: KeyId,
-    name: String,
-    owner: AccountId,
-    tenant: TenantId,
-    expires_at: Option<DateTime<Utc>>,
-    rotated: bool,
-}
-
 /// One run at `now`: up to `batch` due keys per transaction, at most
 /// `batches` transactions. Returns the notices sent.
 pub fn run(
     store: &Store,
+    task: &SystemTask,
     now: DateTime<Utc>,
     leads: &[Duration],
     batch: usize,
@@ -72,7 +63,7 @@ pub fn run(
     leads.dedup();
     let mut sent = 0;
     for _ in 0..batches {
-        let (seen, n) = store.write(|w| one_batch(w, now, &leads, batch))?;
+        let (seen, n) = store.write(|w| one_batch(w, task, now, &leads, batch))?;
         sent += n;
         if seen < batch {
             break;
@@ -83,26 +74,12 @@ pub fn run(
 
 fn one_batch(
     w: &Write,
+    task: &SystemTask,
     now: DateTime<Utc>,
     leads: &[Duration],
     batch: usize,
 ) -> AppResult<(usize, usize)> {
-    let keys = w.query(
-        "SELECT id, name, account_id, tenant_id, expires_at, rotated_at FROM api_keys
-         WHERE next_notice_at IS NOT NULL AND next_notice_at <= ?1
-         ORDER BY next_notice_at LIMIT ?2",
-        params![time_to_sql(&now), batch],
-        |r| {
-            Ok(DueKey {
-                id: r.get(0)?,
-                name: r.get(1)?,
-                owner: r.get(2)?,
-                tenant: r.get(3)?,
-                expires_at: opt_time_from_sql(r.get(4)?)?,
-                rotated: r.get::<Option<String>>(5)?.is_some(),
-            })
-        },
-    )?;
+    let keys = api_keys::due_for_notice(w, now, batch)?;
     let mut sent = 0;
     for k in &keys {
         let (notice, next) = match k.expires_at {
@@ -113,10 +90,7 @@ fn one_batch(
             }
             _ => (None, None),
         };
-        w.execute(
-            "UPDATE api_keys SET next_notice_at = ?2 WHERE id = ?1",
-            params![k.id, next.as_ref().map(time_to_sql)],
-        )?;
+        api_keys::set_next_notice(w, task, k.id, next)?;
         if let Some((notice, at)) = notice {
             let (event, lead) = match notice {
                 Notice::Expiring(lead) => (EventType::ApiKeyExpiring, Some(lead.num_seconds())),

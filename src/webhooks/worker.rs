@@ -12,6 +12,7 @@ use ureq::unversioned::transport::DefaultConnector;
 
 use super::destination::Guarded;
 use super::signature;
+use crate::authz::SystemTask;
 use crate::clock::Clock;
 use crate::error::AppResult;
 use crate::metrics::Attempt as Counted;
@@ -78,7 +79,8 @@ pub fn start(store: &Store, clock: &Clock, settings: &Settings) -> AppResult<Wor
     if store.dialect() == crate::store::Dialect::Sqlite {
         // One process owns a SQLite database: claims left by a killed run
         // are its own, and can be retried now.
-        let n = store.write(|w| webhooks::release_claims(w, clock.now()))?;
+        let task = SystemTask::named("webhook delivery");
+        let n = store.write(|w| webhooks::release_claims(w, &task, clock.now()))?;
         if n > 0 {
             tracing::info!(
                 deliveries = n,
@@ -130,13 +132,14 @@ fn run(
     poll: Duration,
     metrics: &crate::metrics::Metrics,
 ) {
+    let task = SystemTask::named("webhook delivery");
     let doorbell = store.doorbell();
     let mut seen = doorbell.rings();
     while !stop.load(Ordering::SeqCst) {
         let lease = chrono::Duration::seconds(LEASE_SECONDS);
         let due = store.read(|c| webhooks::any_due(c, clock.now()));
         let claimed = match due {
-            Ok(true) => store.write(|w| webhooks::claim(w, clock.now(), lease)),
+            Ok(true) => store.write(|w| webhooks::claim(w, &task, clock.now(), lease)),
             Ok(false) => Ok(None),
             Err(e) => Err(e),
         };
@@ -150,7 +153,9 @@ fn run(
                     Attempt::Failed { .. } => Counted::Retrying,
                 };
                 metrics.webhook_attempt(outcome, started.elapsed());
-                if let Err(e) = store.write(|w| webhooks::record(w, &c, &attempt, clock.now())) {
+                if let Err(e) =
+                    store.write(|w| webhooks::record(w, &task, &c, &attempt, clock.now()))
+                {
                     tracing::error!(delivery = %c.id, error = %e, "could not record a webhook attempt; it is retried when its claim lapses");
                 }
                 continue;

@@ -278,6 +278,10 @@ fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
         seed % n
     };
     let (mut late, mut within) = (0, 0);
+    // One connection kills, from its own thread, at the chosen moment.
+    let killer_db = Arc::new(Mutex::new(
+        postgres::Client::connect(&db.url, postgres::NoTls).unwrap(),
+    ));
     for round in 0..rounds {
         listener_back(&mut admin_db, pid);
         // B proves it hears again before the round starts.
@@ -297,12 +301,12 @@ fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
         // Kill B's listener up to 40 ms before or after the revoke is sent.
         let offset = Duration::from_millis(random(40));
         let kill_first = random(2) == 0;
-        let url = db.url.clone();
+        let killer_db = killer_db.clone();
         let killer = std::thread::spawn(move || {
             if !kill_first {
                 std::thread::sleep(offset);
             }
-            let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let mut c = killer_db.lock().unwrap();
             c.query(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
                 &[&format!("keyward-listener-{pid}")],

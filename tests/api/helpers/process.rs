@@ -16,6 +16,8 @@ pub struct ServerProcess {
     pub stdout_head: Vec<String>,
     /// Its GraphQL URL.
     pub url: String,
+    /// Stopped and waited for (`stop`, `terminate`).
+    finished: bool,
 }
 
 /// Starts `keyward serve` (debug logs) and reads its stdout up to the
@@ -55,6 +57,7 @@ pub fn serve_binary_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
         child,
         stdout_head,
         url,
+        finished: false,
     }
 }
 
@@ -87,6 +90,7 @@ impl ServerProcess {
     }
 
     fn finish(&mut self) -> (std::process::ExitStatus, String) {
+        self.finished = true;
         use std::io::Read;
         let mut logs = String::new();
         self.child
@@ -96,5 +100,15 @@ impl ServerProcess {
             .read_to_string(&mut logs)
             .unwrap();
         (self.child.wait().unwrap(), logs)
+    }
+}
+
+/// A test that fails (or forgets to stop it) leaves no server behind.
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
