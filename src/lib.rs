@@ -18,6 +18,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod leaks;
 pub mod metrics;
+pub mod ops;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

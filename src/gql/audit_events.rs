@@ -3,15 +3,14 @@
 use chrono::{DateTime, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 
-use super::context::{Context, caller_entities};
+use super::context::Context;
 use super::inputs::{StringComparison, UuidComparison};
-use super::listing::{MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
-use crate::authz::entities::tenant_uid;
-use crate::authz::{Action, RequestContext};
 use crate::domain::ids::{KeyId, TenantId};
 use crate::error::{AppError, AppResult};
-use crate::store::audit::{self, Filter, Outcome, Stored};
+use crate::ops;
+use crate::ops::listing::{MAX_LIST, Window};
+use crate::domain::audit::{Filter, Outcome, Stored};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "audit_event_bool_exp", rename_all = "none")]
@@ -136,26 +135,6 @@ pub fn list(
     let p = ctx.caller()?;
     let window = Window::parse(limit, offset, MAX_LIST)?;
     let (server, filter) = parse(filter, p.tenant_id)?;
-    let rows = ctx.store.read(|c| {
-        let mut ents = caller_entities(p)?;
-        let session;
-        if server {
-            let uid = ents.add_server();
-            session = ctx.session(&ents)?;
-            session.check(Action::ReadAuditEvent, &uid, RequestContext::Empty)?;
-        } else {
-            let t = filter.tenant.unwrap_or(p.tenant_id);
-            ents.add_tenant(t);
-            session = ctx.session(&ents)?;
-            session.check_named(
-                Action::ReadTenant,
-                "tenant",
-                Action::ReadAuditEvent,
-                &tenant_uid(t),
-                RequestContext::Empty,
-            )?;
-        }
-        audit::page_of(c, &filter, window.limit, window.offset)
-    })?;
+    let rows = ops::audit_events::list(&ctx.env, &ctx.caller, server, filter, window)?;
     Ok(rows.iter().map(AuditEventNode::from).collect())
 }

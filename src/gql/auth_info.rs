@@ -1,13 +1,12 @@
 //! `auth_info`: who the calling key stands for, and where.
 use juniper::GraphQLObject;
 
-use super::context::{Context, caller_entities};
+use super::context::Context;
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{AccountType, GqlRole};
-use crate::authz::Action;
-use crate::authz::entities::account_uid;
 use crate::domain::principal::Principal;
 use crate::error::AppResult;
+use crate::ops;
 
 /// Who is calling, and where.
 #[derive(GraphQLObject)]
@@ -38,14 +37,6 @@ impl From<&Principal> for AuthInfo {
     }
 }
 
-/// Needs no database: the verified key carries what Cedar is asked about.
 pub fn get(ctx: &Context) -> AppResult<AuthInfo> {
-    let p = ctx.caller()?;
-    let ents = caller_entities(p)?;
-    ctx.session(&ents)?.check_visible(
-        Action::ReadAccount,
-        &account_uid(p.account_id),
-        "account",
-    )?;
-    Ok(AuthInfo::from(p))
+    Ok(AuthInfo::from(ops::auth_info::get(&ctx.env, &ctx.caller)?))
 }

@@ -10,8 +10,8 @@ use juniper::{
     Variables,
 };
 
-use super::listing::MAX_LIST;
 use super::service_accounts::{KEYS_PER_ACCOUNT, MAX_KEYS_PER_ACCOUNT, SERVICE_ACCOUNTS};
+use crate::ops::listing::MAX_LIST;
 
 /// The most one document may cost: about 5,000 rows, which a release build
 /// answers in some 15 ms and 6 MB (BENCHMARKS.md). The Prefect client's, the
@@ -49,7 +49,7 @@ fn list_field(name: &str) -> Option<List> {
         | "membership_invitation"
         | "audit_event"
         | "webhook_delivery" => root(MAX_LIST),
-        "webhook" => root(super::webhooks::MAX_WEBHOOKS as i32),
+        "webhook" => root(crate::ops::webhooks::MAX_WEBHOOKS as i32),
         // A report's results: one per secret sent, read with the mutation.
         "results" => List {
             default: super::leaks::MAX_REPORTED as i32,

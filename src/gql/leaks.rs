@@ -1,6 +1,6 @@
 //! `report_leaked_api_keys`: a caller reports secrets it found (in a log, a
 //! paste, a commit); each live key it may revoke is revoked at once, as a
-//! scanner's report would (`leaks::report`). Keys it may not see answer as
+//! scanner's report would (`ops::leaks`). Keys it may not see answer as
 //! if they did not exist.
 use juniper::{GraphQLInputObject, GraphQLObject};
 use serde_json::json;
@@ -9,8 +9,8 @@ use super::audit::Audited;
 use super::context::Context;
 use crate::authz::Action;
 use crate::error::{AppError, AppResult};
-use crate::leaks::report::{self, Reporter};
 use crate::leaks::{Answer, Reported};
+use crate::ops::leaks;
 
 /// Secrets one request may report (each may revoke a key).
 pub const MAX_REPORTED: usize = 100;
@@ -47,7 +47,6 @@ pub struct ReportedLeaks {
 }
 
 pub fn report(ctx: &Context, input: ReportLeaksInput) -> AppResult<ReportedLeaks> {
-    let p = ctx.caller()?;
     if input.tokens.len() > MAX_REPORTED {
         return Err(AppError::Invalid(format!(
             "tokens: at most {MAX_REPORTED} a request, not {}",
@@ -64,7 +63,7 @@ pub fn report(ctx: &Context, input: ReportLeaksInput) -> AppResult<ReportedLeaks
             source: input.source.clone().unwrap_or_else(|| "keyward".into()),
         })
         .collect();
-    let handled = report::handle(&ctx.store, &ctx.authz, ctx.now, Reporter::Key(p), &reported)?;
+    let handled = leaks::report_by_key(&ctx.env, &ctx.caller, &reported)?;
     Ok(ReportedLeaks {
         results: reported
             .iter()

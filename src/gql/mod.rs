@@ -11,7 +11,6 @@ mod invitations;
 mod key_lifecycle;
 pub(crate) mod leaks;
 pub use leaks::MAX_REPORTED;
-pub mod listing;
 mod memberships;
 mod mutation;
 pub mod prepared;

@@ -1,23 +1,16 @@
 //! Tenants: `tenant` (Prefect's list-tenants and lookups), `create_tenant`,
 //! their inputs and nodes.
-use chrono::{DateTime, Utc};
 use juniper::{GraphQLInputObject, GraphQLObject};
 
-use serde_json::json;
-
-use super::api_keys::MintRequest;
-use super::audit::{self, Change};
-use super::context::{Context, caller_entities};
+use super::context::Context;
 use super::inputs::{OrderBy, StringComparison, UuidComparison};
-use super::listing::{self, MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
-use crate::authz::{Action, RequestContext};
-use crate::domain::model::{AccountKind, Role, Tenant, Via};
+use crate::domain::model::Tenant;
 use crate::domain::names::{DisplayName, Slug};
 use crate::error::{AppError, AppResult};
-use crate::store::api_keys::NewKey;
-use crate::store::listing::Resource;
-use crate::store::{accounts, api_keys, memberships, tenants};
+use crate::ops;
+use crate::ops::listing::{MAX_LIST, Window};
+use crate::ops::tenants::{self as tenants, NewTenant, TenantQuery};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "tenant_bool_exp", rename_all = "none")]
@@ -102,49 +95,20 @@ pub fn list(
     limit: Option<i32>,
     offset: Option<i32>,
 ) -> AppResult<Vec<TenantNode>> {
-    let p = ctx.caller()?;
-    let window = Window::parse(limit, offset, MAX_LIST)?;
     let filter = filter.as_ref();
-    let scope = tenants::TenantScope {
-        member: p.account_id,
+    let q = TenantQuery {
         id: filter.and_then(|f| f.id.as_ref()?.eq).map(|u| u.0.into()),
-        slug: filter.and_then(|f| f.slug.as_ref()?.eq.as_deref()),
-        name: filter.and_then(|f| f.name.as_ref()?.eq.as_deref()),
+        slug: filter.and_then(|f| f.slug.as_ref()?.eq.clone()),
+        name: filter.and_then(|f| f.name.as_ref()?.eq.clone()),
+        order: order_by
+            .unwrap_or_default()
+            .iter()
+            .flat_map(TenantOrder::keys)
+            .collect(),
+        window: Window::parse(limit, offset, MAX_LIST)?,
     };
-    let order: Vec<tenants::TenantOrder> = order_by
-        .unwrap_or_default()
-        .iter()
-        .flat_map(TenantOrder::keys)
-        .collect();
-    let rows = ctx.store.read(|c| {
-        listing::page(
-            ctx,
-            c,
-            Action::ReadTenant,
-            Resource::Tenant,
-            window,
-            |conds, l, o| tenants::page_of(c, p, &scope, conds, &order, l, o),
-            |_, rows| {
-                let mut ents = caller_entities(p)?;
-                let rows: Vec<(Tenant, _)> = rows
-                    .into_iter()
-                    .map(|t| {
-                        let uid = ents.add_tenant(t.id);
-                        (t, uid)
-                    })
-                    .collect();
-                ctx.session(&ents)?.filter(Action::ReadTenant, rows)
-            },
-        )
-    })?;
+    let rows = ops::tenants::list(&ctx.env, &ctx.caller, q)?;
     Ok(rows.iter().map(TenantNode::from).collect())
-}
-
-/// `create_tenant`'s input, parsed.
-struct NewTenant {
-    name: DisplayName,
-    slug: Slug,
-    key_expires_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<CreateTenantInput> for NewTenant {
@@ -159,82 +123,7 @@ impl TryFrom<CreateTenantInput> for NewTenant {
 }
 
 pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenant> {
-    let p = ctx.caller()?;
-    let NewTenant {
-        name,
-        slug,
-        key_expires_at,
-    } = input.try_into()?;
-    super::api_keys::not_in_the_past(key_expires_at, ctx.now)?;
-    let (tenant, key) = ctx.store.write(|w| {
-        let mut ents = caller_entities(p)?;
-        let server = ents.add_server();
-        let proof =
-            ctx.session(&ents)?
-                .check(Action::CreateTenant, &server, RequestContext::Empty)?;
-        let tenant = tenants::insert(w, &proof, &name, &slug, ctx.now)?;
-        let change = Change {
-            resource_type: "tenant",
-            resource_id: tenant.id.to_string(),
-            tenant: Some(tenant.id),
-            details: json!({ "name": tenant.name.as_str(), "slug": tenant.slug.as_str() }),
-        };
-        audit::allowed(w, ctx, &proof, change)?;
-        // A person who creates a tenant runs it, and gets the one key that
-        // lets it act there (the calling key stays bound to its own tenant).
-        // A service account belongs to its own tenant only, so it stays out.
-        if p.account_kind != AccountKind::User {
-            return Ok((tenant, None));
-        }
-        memberships::insert(
-            w,
-            &proof,
-            tenant.id,
-            p.account_id,
-            Role::TenantAdmin,
-            ctx.now,
-        )?;
-        // The first key is decided as every key is, with the creator as a
-        // member of the new tenant (which it now is, in this transaction).
-        let mut creator = p.clone();
-        creator.member_of = creator
-            .member_of
-            .iter()
-            .copied()
-            .chain([tenant.id])
-            .collect();
-        let owner = accounts::get(w, p.account_id)?.ok_or(AppError::NotFound("account"))?;
-        let ents = caller_entities(&creator)?;
-        let session = ctx
-            .authz
-            .session(&creator, &ents, ctx.now)?
-            .in_request(&ctx.request_id);
-        let ask = MintRequest {
-            owner: &owner,
-            tenant: tenant.id,
-            owner_is_caller: true,
-            key_role: None,
-            expires_at: key_expires_at,
-            via: Via::CreateTenant,
-            replaces: None,
-        };
-        let minting = ask.decide(w, &session)?;
-        let first = DisplayName::parse("key name", "first key")?;
-        let new = NewKey {
-            name: &first,
-            owner: p.account_id,
-            owner_kind: AccountKind::User,
-            tenant: tenant.id,
-            created_by: Some(p.account_id),
-            expires_at: key_expires_at,
-            role: None,
-            rotated_from: None,
-            via: Via::CreateTenant,
-        };
-        let (_, key) = api_keys::mint(w, &minting, new, ctx.now)?;
-        Ok((tenant, Some(key)))
-    })?;
-    tracing::info!(tenant = %tenant.id, slug = %tenant.slug, by = %p.account_id, "tenant created");
+    let (tenant, key) = ops::tenants::create(&ctx.env, &ctx.caller, input.try_into()?)?;
     Ok(CreatedTenant {
         id: id(tenant.id),
         name: tenant.name.to_string(),

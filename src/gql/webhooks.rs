@@ -6,25 +6,18 @@
 use juniper::{GraphQLInputObject, GraphQLObject};
 use serde_json::json;
 
-use super::audit::{self, Audited, Change};
-use super::context::{Context, caller_entities};
+use super::audit::Audited;
+use super::context::Context;
 use super::inputs::{StringComparison, UuidComparison};
-use super::listing::{MAX_LIST, Window};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{Success, UserRef};
-use crate::authz::entities::tenant_uid;
-use crate::authz::{Action, Allowed, RequestContext};
-use crate::domain::ids::{DeliveryId, TenantId, WebhookId};
+use crate::authz::Action;
+use crate::domain::ids::{DeliveryId, WebhookId};
 use crate::error::{AppError, AppResult};
-use crate::store::Write;
-use crate::store::webhooks::{self, Delivery, DeliveryFilter, Status, Webhook};
-use crate::webhooks::EventType;
-use crate::webhooks::destination::Destination;
-
-/// Endpoints one tenant may register: each change writes one delivery per
-/// subscribed endpoint, and that must stay small.
-pub const MAX_WEBHOOKS: usize = 20;
-const MAX_DESCRIPTION: usize = 500;
+use crate::ops;
+use crate::ops::listing::{MAX_LIST, Window};
+use crate::ops::webhooks::{MAX_WEBHOOKS, NewWebhook};
+use crate::domain::webhooks::{Delivery, Status, Webhook};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "create_webhook_input", rename_all = "none")]
@@ -140,116 +133,10 @@ impl From<&Delivery> for DeliveryNode {
     }
 }
 
-/// `create_webhook`'s input, parsed.
-struct NewWebhook {
-    url: Destination,
-    events: Vec<EventType>,
-    description: Option<String>,
-}
-
-impl NewWebhook {
-    fn parse(input: CreateWebhookInput, allow_private: bool) -> AppResult<Self> {
-        let url = Destination::parse(input.url.trim(), allow_private)?;
-        let mut events = Vec::new();
-        for name in &input.events {
-            let e = name.parse::<EventType>().map_err(|_| {
-                let known: Vec<&str> = EventType::ALL.iter().map(EventType::as_str).collect();
-                AppError::Invalid(format!(
-                    "events: unknown event {name:?}; known: {}",
-                    known.join(", ")
-                ))
-            })?;
-            if !events.contains(&e) {
-                events.push(e);
-            }
-        }
-        if events.is_empty() {
-            return Err(AppError::Invalid(
-                "events: name at least one event to send".into(),
-            ));
-        }
-        let description = input
-            .description
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
-        if description
-            .as_ref()
-            .is_some_and(|d| d.chars().count() > MAX_DESCRIPTION)
-        {
-            return Err(AppError::Invalid(format!(
-                "description: at most {MAX_DESCRIPTION} characters"
-            )));
-        }
-        Ok(Self {
-            url,
-            events,
-            description,
-        })
-    }
-}
-
-/// The decision on `action` over the caller's tenant.
-fn decide(ctx: &Context, action: Action, context: RequestContext) -> AppResult<Allowed> {
-    let p = ctx.caller()?;
-    let mut ents = caller_entities(p)?;
-    ents.add_tenant(p.tenant_id);
-    ctx.session(&ents)?
-        .check(action, &tenant_uid(p.tenant_id), context)
-}
-
-fn change(
-    tenant: TenantId,
-    resource_type: &'static str,
-    rid: String,
-    details: serde_json::Value,
-) -> Change {
-    Change {
-        resource_type,
-        resource_id: rid,
-        tenant: Some(tenant),
-        details,
-    }
-}
-
 pub fn create(ctx: &Context, input: CreateWebhookInput) -> AppResult<CreatedWebhook> {
-    let p = ctx.caller()?;
-    let new = NewWebhook::parse(input, ctx.webhooks_private)?;
-    let proof = decide(
-        ctx,
-        Action::ManageWebhook,
-        RequestContext::ManageWebhook {
-            operation: "create",
-            url: Some(new.url.as_str().to_owned()),
-            host: Some(new.url.host()),
-        },
-    )?;
-    let hook = Webhook {
-        id: WebhookId::random(),
-        tenant_id: p.tenant_id,
-        url: new.url.as_str().to_owned(),
-        description: new.description,
-        events: new.events,
-        created_by: Some(p.account_id),
-        created_at: ctx.now,
-    };
-    let secret = format!("whsec_{}", crate::domain::api_key::random_base62(32));
-    ctx.store.write(|w| {
-        if webhooks::page_of(w, p.tenant_id, MAX_WEBHOOKS, 0)?.len() >= MAX_WEBHOOKS {
-            return Err(AppError::Conflict(format!(
-                "this tenant has {MAX_WEBHOOKS} webhooks, the most it may have: delete one first"
-            )));
-        }
-        webhooks::create(w, &proof, &hook, &secret)?;
-        let events: Vec<&str> = hook.events.iter().map(EventType::as_str).collect();
-        let details = json!({ "url": hook.url, "events": events, "description": hook.description });
-        audit::allowed(
-            w,
-            ctx,
-            &proof,
-            change(p.tenant_id, "webhook", hook.id.to_string(), details),
-        )
-    })?;
-    tracing::info!(webhook = %hook.id, tenant = %hook.tenant_id, by = %p.account_id, "webhook created");
+    let private = ctx.env.webhooks_private;
+    let new = NewWebhook::parse(&input.url, &input.events, input.description, private)?;
+    let (hook, secret) = ops::webhooks::create(&ctx.env, &ctx.caller, new)?;
     let node = WebhookNode::from(&hook);
     Ok(CreatedWebhook {
         id: node.id,
@@ -261,70 +148,21 @@ pub fn create(ctx: &Context, input: CreateWebhookInput) -> AppResult<CreatedWebh
     })
 }
 
-/// `ManageWebhook` on the caller's tenant, in `w`, after checking that the
-/// caller may see the tenant's webhooks at all (else: not found).
-fn manage(ctx: &Context, operation: &'static str, what: &'static str) -> AppResult<Allowed> {
-    decide(ctx, Action::ReadWebhook, RequestContext::Empty)
-        .map_err(|_| AppError::NotFound(what))?;
-    decide(
-        ctx,
-        Action::ManageWebhook,
-        RequestContext::ManageWebhook {
-            operation,
-            url: None,
-            host: None,
-        },
-    )
-}
-
 pub fn delete(ctx: &Context, input: DeleteWebhookInput) -> AppResult<Success> {
-    let p = ctx.caller()?;
     let hook = WebhookId::from(input.webhook_id.0);
-    let proof = manage(ctx, "delete", "webhook")?;
-    ctx.store.write(|w: &Write| {
-        let Some(found) = webhooks::get(w, p.tenant_id, hook)? else {
-            return Err(AppError::NotFound("webhook"));
-        };
-        webhooks::delete(w, &proof, p.tenant_id, hook)?;
-        let details = json!({ "url": found.url });
-        audit::allowed(
-            w,
-            ctx,
-            &proof,
-            change(p.tenant_id, "webhook", hook.to_string(), details),
-        )
-    })?;
-    tracing::info!(webhook = %hook, by = %p.account_id, "webhook deleted");
+    ops::webhooks::delete(&ctx.env, &ctx.caller, hook)?;
     Ok(Success { success: true })
 }
 
 pub fn redeliver(ctx: &Context, input: RedeliverInput) -> AppResult<DeliveryNode> {
-    let p = ctx.caller()?;
     let did = DeliveryId::from(input.delivery_id.0);
-    let proof = manage(ctx, "redeliver", "webhook delivery")?;
-    let d = ctx.store.write(|w| {
-        if !webhooks::redeliver(w, &proof, p.tenant_id, did, ctx.now)? {
-            return Err(AppError::NotFound("webhook delivery"));
-        }
-        audit::allowed(
-            w,
-            ctx,
-            &proof,
-            change(p.tenant_id, "webhook_delivery", did.to_string(), json!({})),
-        )?;
-        webhooks::delivery(w, p.tenant_id, did)?.ok_or(AppError::NotFound("webhook delivery"))
-    })?;
-    tracing::info!(delivery = %did, by = %p.account_id, "webhook delivery queued again");
+    let d = ops::webhooks::redeliver(&ctx.env, &ctx.caller, did)?;
     Ok(DeliveryNode::from(&d))
 }
 
 pub fn list(ctx: &Context, limit: Option<i32>, offset: Option<i32>) -> AppResult<Vec<WebhookNode>> {
-    let p = ctx.caller()?;
     let window = Window::parse(limit, offset, MAX_WEBHOOKS as i32)?;
-    decide(ctx, Action::ReadWebhook, RequestContext::Empty)?;
-    let rows = ctx
-        .store
-        .read(|c| webhooks::page_of(c, p.tenant_id, window.limit, window.offset))?;
+    let rows = ops::webhooks::list(&ctx.env, &ctx.caller, window)?;
     Ok(rows.iter().map(WebhookNode::from).collect())
 }
 
@@ -334,7 +172,6 @@ pub fn deliveries(
     limit: Option<i32>,
     offset: Option<i32>,
 ) -> AppResult<Vec<DeliveryNode>> {
-    let p = ctx.caller()?;
     let window = Window::parse(limit, offset, MAX_LIST)?;
     let status = filter
         .as_ref()
@@ -347,17 +184,10 @@ pub fn deliveries(
             })
         })
         .transpose()?;
-    let f = DeliveryFilter {
-        tenant: p.tenant_id,
-        webhook: filter
-            .and_then(|f| f.webhook_id?.eq)
-            .map(|u| WebhookId::from(u.0)),
-        status,
-    };
-    decide(ctx, Action::ReadWebhook, RequestContext::Empty)?;
-    let rows = ctx
-        .store
-        .read(|c| webhooks::deliveries(c, &f, window.limit, window.offset))?;
+    let webhook = filter
+        .and_then(|f| f.webhook_id?.eq)
+        .map(|u| WebhookId::from(u.0));
+    let rows = ops::webhooks::deliveries(&ctx.env, &ctx.caller, webhook, status, window)?;
     Ok(rows.iter().map(DeliveryNode::from).collect())
 }
 

@@ -1,7 +1,7 @@
 //! `POST /leaks`: secret scanners (GitHub's partner program, or your own
 //! via `keyward keys report-leak --signing-key`) report keys found in
 //! public. A report signed by a configured key is handled by
-//! `leaks::report` (principal: the `LeakReporter`), and each token
+//! `ops::leaks` (principal: the `LeakReporter`), and each token
 //! labelled; anything else is refused with 401 and changes nothing.
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
@@ -9,8 +9,8 @@ use serde_json::json;
 use super::AppState;
 use super::auth::only_header;
 use crate::error::AppError;
-use crate::leaks::report::{self, Reporter};
 use crate::leaks::{self, Answer};
+use crate::ops::leaks::{self as report, Reporter};
 
 const KEY_ID: &str = "github-public-key-identifier";
 const SIGNATURE: &str = "github-public-key-signature";

@@ -22,6 +22,7 @@ use crate::gql::Context;
 use crate::gql::cost::BUDGET;
 use crate::gql::prepared::Documents;
 use crate::metrics::Metrics;
+use crate::ops::Env;
 use crate::store::Store;
 use crate::verify::Verifier;
 
@@ -65,13 +66,13 @@ impl AppState {
                 };
             }
         };
-        let ctx = Context::new(
-            principal,
+        let env = Env::new(
             self.store.clone(),
             self.policies.current(),
             self.verifier.clone(),
             now,
-        )
+        );
+        let ctx = Context::new(principal, env)
         .allowing_private_webhooks(self.webhook_allow_private);
         let prepared = self
             .documents
@@ -82,7 +83,7 @@ impl AppState {
         {
             return Executed {
                 body: json_bytes(&too_expensive(cost)),
-                request_id: Some(ctx.request_id.clone()),
+                request_id: Some(ctx.request_id().to_owned()),
                 unauthenticated: false,
             };
         }
@@ -115,7 +116,7 @@ impl AppState {
         };
         Executed {
             body: body.unwrap_or_else(|e| json_bytes(&e.graphql_body())),
-            request_id: Some(ctx.request_id.clone()),
+            request_id: Some(ctx.request_id().to_owned()),
             unauthenticated,
         }
     }

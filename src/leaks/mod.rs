@@ -3,7 +3,6 @@
 //! (`Github-Public-Key-Identifier`, `Github-Public-Key-Signature`: base64
 //! DER) by a key the operator configured. Also the other side, for
 //! `keyward keys report-leak`: finding keys in text and signing a report.
-pub mod report;
 
 use std::path::Path;
 

@@ -10,7 +10,8 @@ use super::sql::{Conn, Row};
 use super::{Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed, SystemTask};
 use crate::domain::events::{self, EventType};
-use crate::domain::ids::{AccountId, DeliveryId, TenantId, WebhookId};
+pub use crate::domain::webhooks::{Delivery, DeliveryFilter, Status, Webhook};
+use crate::domain::ids::{DeliveryId, TenantId, WebhookId};
 use crate::domain::principal::Actor;
 use crate::error::AppResult;
 use crate::params;
@@ -20,18 +21,6 @@ pub fn retry_window() -> Duration {
     Duration::hours(24)
 }
 
-/// A registered endpoint (its secret is never read back out of the store,
-/// except by the worker that signs with it).
-#[derive(Clone, Debug)]
-pub struct Webhook {
-    pub id: WebhookId,
-    pub tenant_id: TenantId,
-    pub url: String,
-    pub description: Option<String>,
-    pub events: Vec<EventType>,
-    pub created_by: Option<AccountId>,
-    pub created_at: DateTime<Utc>,
-}
 
 const WEBHOOK: &str =
     "SELECT id, tenant_id, url, description, events, created_by, created_at FROM webhooks";
@@ -174,40 +163,6 @@ pub fn emit(
     Ok(hooks.len())
 }
 
-/// Where a delivery stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Pending,
-    /// A worker holds it (until `next_attempt_at`, when the claim lapses).
-    Sending,
-    Delivered,
-    /// Retried for 24 hours without success; `redeliver` starts over.
-    Failed,
-}
-
-crate::domain::model::text_enum!(Status, "delivery status", {
-    Status::Pending => "pending",
-    Status::Sending => "sending",
-    Status::Delivered => "delivered",
-    Status::Failed => "failed",
-});
-
-/// A delivery as listed (its body included: it holds no secret).
-#[derive(Clone, Debug)]
-pub struct Delivery {
-    pub id: DeliveryId,
-    pub webhook_id: WebhookId,
-    pub event: EventType,
-    pub payload: String,
-    pub status: Status,
-    pub attempts: i64,
-    pub next_attempt_at: Option<DateTime<Utc>>,
-    pub last_attempt_at: Option<DateTime<Utc>>,
-    pub last_status_code: Option<i64>,
-    pub last_error: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub delivered_at: Option<DateTime<Utc>>,
-}
 
 const DELIVERY: &str = "SELECT id, webhook_id, event, payload, status, attempts, next_attempt_at,
         last_attempt_at, last_status_code, last_error, created_at, delivered_at
@@ -230,13 +185,6 @@ fn delivery_row(r: &Row<'_>) -> AppResult<Delivery> {
     })
 }
 
-/// Which deliveries a page is cut from: one tenant's, optionally one
-/// webhook's and one status.
-pub struct DeliveryFilter {
-    pub tenant: TenantId,
-    pub webhook: Option<WebhookId>,
-    pub status: Option<Status>,
-}
 
 /// One page of deliveries, newest first.
 pub fn deliveries(

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use keyward::authz::{Action, Authorizer};
 use keyward::domain::api_key::Token;
-use keyward::gql::listing::Strategy;
 use keyward::gql::{Context, schema};
+use keyward::ops::Strategy;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{RngExt, SeedableRng};
@@ -129,14 +129,13 @@ fn run(
     doc: &str,
     vars: &Value,
 ) -> Value {
-    let ctx = Context::new(
-        Some(p.clone()),
+    let env = keyward::ops::Env::new(
         app.store.clone(),
         authz.clone(),
         app.verifier.clone(),
         app.clock.now(),
-    )
-    .with_lists(lists);
+    );
+    let ctx = Context::new(Some(p.clone()), env).with_lists(lists);
     let vars: juniper::Variables = serde_json::from_value(vars.clone()).unwrap();
     let (data, errors) = juniper::execute_sync(doc, None, &schema(), &vars, &ctx).unwrap();
     let errors: Vec<String> = errors

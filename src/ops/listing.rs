@@ -3,9 +3,10 @@
 //! row with Cedar where they do not, reading a bounded number of rows.
 use crate::store::Conn;
 
-use super::context::Context;
+use super::Env;
 use crate::authz::Action;
 use crate::authz::listing::ListFilter;
+use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::listing::{Resource, Sql, where_clauses};
 
@@ -74,40 +75,41 @@ pub enum Strategy {
 /// The SQL conditions that say exactly which of `resource`'s rows the
 /// caller may see with `filter`; `None` when some rows must be decided one
 /// by one.
-fn conditions(ctx: &Context, filter: &ListFilter, resource: Resource) -> Option<Vec<Sql>> {
-    if ctx.lists == Strategy::RowByRow || !filter.exact {
+fn conditions(env: &Env, filter: &ListFilter, resource: Resource) -> Option<Vec<Sql>> {
+    if env.lists == Strategy::RowByRow || !filter.exact {
         return None;
     }
     let w = where_clauses(resource, &filter.condition);
     w.exact.then_some(w.any_of)
 }
 
-/// `action`'s exact conditions for the caller, if there are.
+/// `action`'s exact conditions for the caller `p`, if there are.
 pub fn exact_conditions(
-    ctx: &Context,
+    env: &Env,
+    p: &Principal,
     action: Action,
     resource: Resource,
 ) -> AppResult<Option<Vec<Sql>>> {
-    let filter = ctx.authz.list_filter(action, ctx.caller()?)?;
-    Ok(conditions(ctx, &filter, resource))
+    let filter = env.authz.list_filter(action, p)?;
+    Ok(conditions(env, &filter, resource))
 }
 
-/// One page of `action`'s resources. `fetch(conditions, limit, offset)`
-/// reads rows where any condition holds; `decide(rows)` keeps those Cedar
-/// allows, one by one.
+/// One page of `action`'s `resource`s for the caller `p`.
+/// `fetch(conditions, limit, offset)` reads rows where any condition holds;
+/// `decide(rows)` keeps those Cedar allows, one by one.
 pub fn page<T>(
-    ctx: &Context,
+    env: &Env,
+    p: &Principal,
     conn: &Conn,
-    action: Action,
-    resource: Resource,
+    (action, resource): (Action, Resource),
     Window { limit, offset }: Window,
     fetch: impl Fn(&[Sql], usize, usize) -> AppResult<Vec<T>>,
     decide: impl Fn(&Conn, Vec<T>) -> AppResult<Vec<T>>,
 ) -> AppResult<Vec<T>> {
-    let filter = ctx.authz.list_filter(action, ctx.caller()?)?;
-    let (conditions, cap) = match conditions(ctx, &filter, resource) {
+    let filter = env.authz.list_filter(action, p)?;
+    let (conditions, cap) = match conditions(env, &filter, resource) {
         Some(exact) => return fetch(&exact, limit, offset),
-        None if ctx.lists == Strategy::RowByRow => (vec![Sql::new("TRUE", vec![])], usize::MAX),
+        None if env.lists == Strategy::RowByRow => (vec![Sql::new("TRUE", vec![])], usize::MAX),
         None => (
             where_clauses(resource, &filter.condition).any_of,
             MAX_DECIDED,

@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{Label, Reported};
+use super::{Caller, Env, add_account};
 use crate::authz::{Action, Authorizer, EntitySet, RequestContext};
 use crate::domain::api_key::{Token, TokenKind};
 use crate::domain::events::EventType;
@@ -16,7 +16,7 @@ use crate::domain::model::KeyWithOwner;
 use crate::domain::principal::Actor;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::gql::context::add_account;
+use crate::leaks::{Label, Reported};
 use crate::store::audit::{self, Event, Outcome};
 use crate::store::{Store, Write, accounts, api_keys, webhooks};
 
@@ -58,6 +58,13 @@ const FALSE: Handled = Handled {
     label: Label::FalsePositive,
     revoked: false,
 };
+
+/// A caller's report (`report_leaked_api_keys`): what its key may revoke
+/// is revoked; the rest answers as if it did not exist.
+pub fn report_by_key(env: &Env, caller: &Caller, reported: &[Reported]) -> AppResult<Vec<Handled>> {
+    let p = caller.key()?;
+    handle(&env.store, &env.authz, env.now, Reporter::Key(p), reported)
+}
 
 /// Handles every token of `reported` in one transaction.
 pub fn handle(
