@@ -6,11 +6,11 @@ use juniper::{GraphQLInputObject, GraphQLObject};
 use super::context::Context;
 use super::inputs::{StringComparison, UuidComparison};
 use super::scalars::{GqlUuid, Timestamp, id};
+use crate::domain::audit::{Filter, Outcome, Stored};
 use crate::domain::ids::{KeyId, TenantId};
 use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::ops::listing::{MAX_LIST, Window};
-use crate::domain::audit::{Filter, Outcome, Stored};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "audit_event_bool_exp", rename_all = "none")]

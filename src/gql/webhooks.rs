@@ -13,11 +13,11 @@ use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{Success, UserRef};
 use crate::authz::Action;
 use crate::domain::ids::{DeliveryId, WebhookId};
+use crate::domain::webhooks::{Delivery, Status, Webhook};
 use crate::error::{AppError, AppResult};
 use crate::ops;
 use crate::ops::listing::{MAX_LIST, Window};
 use crate::ops::webhooks::{MAX_WEBHOOKS, NewWebhook};
-use crate::domain::webhooks::{Delivery, Status, Webhook};
 
 #[derive(GraphQLInputObject)]
 #[graphql(name = "create_webhook_input", rename_all = "none")]

@@ -72,8 +72,8 @@ impl AppState {
             self.verifier.clone(),
             now,
         );
-        let ctx = Context::new(principal, env)
-        .allowing_private_webhooks(self.webhook_allow_private);
+        let ctx =
+            Context::new(principal, env).allowing_private_webhooks(self.webhook_allow_private);
         let prepared = self
             .documents
             .prepare(&request.query, request.operation_name.as_deref());

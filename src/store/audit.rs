@@ -19,7 +19,6 @@ pub const BY_OPERATOR: &str = "by the operator, on the local database";
 
 pub use crate::domain::audit::{Event, Filter, Outcome, Stored};
 
-
 /// Records the change `proof` allowed: its actor, request and policies
 /// come from the proof (so an event cannot name the wrong caller), the rest
 /// from `e`, in `w`'s transaction.
@@ -66,7 +65,6 @@ fn insert(w: &Write, e: &Event) -> AppResult<()> {
     ])?;
     Ok(())
 }
-
 
 const SELECT: &str = "SELECT id, at, request_id, actor_key_id, actor_account_id, tenant_id, action,
         resource_type, resource_id, outcome, policies, details, message

@@ -10,9 +10,9 @@ use super::sql::{Conn, Row};
 use super::{Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Action, Allowed, SystemTask};
 use crate::domain::events::{self, EventType};
-pub use crate::domain::webhooks::{Delivery, DeliveryFilter, Status, Webhook};
 use crate::domain::ids::{DeliveryId, TenantId, WebhookId};
 use crate::domain::principal::Actor;
+pub use crate::domain::webhooks::{Delivery, DeliveryFilter, Status, Webhook};
 use crate::error::AppResult;
 use crate::params;
 
@@ -20,7 +20,6 @@ use crate::params;
 pub fn retry_window() -> Duration {
     Duration::hours(24)
 }
-
 
 const WEBHOOK: &str =
     "SELECT id, tenant_id, url, description, events, created_by, created_at FROM webhooks";
@@ -163,7 +162,6 @@ pub fn emit(
     Ok(hooks.len())
 }
 
-
 const DELIVERY: &str = "SELECT id, webhook_id, event, payload, status, attempts, next_attempt_at,
         last_attempt_at, last_status_code, last_error, created_at, delivered_at
     FROM webhook_deliveries";
@@ -184,7 +182,6 @@ fn delivery_row(r: &Row<'_>) -> AppResult<Delivery> {
         delivered_at: opt_time_from_sql(r.get(11)?)?,
     })
 }
-
 
 /// One page of deliveries, newest first.
 pub fn deliveries(

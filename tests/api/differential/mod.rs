@@ -204,6 +204,7 @@ fn load_model(app: &TestApp, secrets: &[String]) -> Model {
                 account: me["user_id"].as_str().unwrap().to_owned(),
                 tenant: me["tenant_id"].as_str().unwrap().to_owned(),
                 revoked: false,
+                ..Default::default()
             },
         );
     }
@@ -295,4 +296,32 @@ fn random_operations_agree_with_an_independent_model() {
         run.allowed_mutations > count / 50 && run.refused > count / 10,
         "a lopsided run: {report}"
     );
+}
+
+/// The served schema's queries and mutations, by name.
+fn served_operations() -> Vec<String> {
+    let sdl = keyward::gql::sdl();
+    let mut out = Vec::new();
+    for ty in ["type Query {", "type Mutation {"] {
+        let body = sdl.split(ty).nth(1).unwrap();
+        let body = &body[..body.find("\n}").unwrap()];
+        out.extend(body.lines().filter_map(|l| {
+            let name = l.strip_prefix("  ")?;
+            let end = name.find(['(', ':'])?;
+            let name = &name[..end];
+            (!name.is_empty() && name.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
+                .then(|| name.to_owned())
+        }));
+    }
+    out.sort();
+    out
+}
+
+/// A query or mutation added to the schema without an arm in the model
+/// fails here: the differential test must cover every one.
+#[test]
+fn the_differential_test_covers_every_query_and_mutation() {
+    let mut covered: Vec<String> = ops::operations().into_iter().map(str::to_owned).collect();
+    covered.sort();
+    assert_eq!(served_operations(), covered);
 }

@@ -57,13 +57,22 @@ pub struct Membership {
     pub role: Role,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Key {
     pub id: String,
     pub secret: String,
     pub account: String,
     pub tenant: String,
+    /// Gone: revoked, deleted with its robot or membership, or rotated with
+    /// no grace (a tombstone says why).
     pub revoked: bool,
+    /// A restricted key's role (`None`: its owner's).
+    pub role: Option<Role>,
+    /// Unix seconds on the test's clock.
+    pub expires_at: Option<i64>,
+    pub disabled: bool,
+    /// Set once rotated: it works (and is listed) until then.
+    pub grace_until: Option<i64>,
 }
 
 #[derive(Clone, Debug)]
@@ -86,6 +95,8 @@ pub struct Caller {
     pub server_admin: bool,
     pub tenant: String,
     pub role: Role,
+    /// The key was rotated: it mints nothing during its grace.
+    pub in_grace: bool,
 }
 
 /// An expected answer: success, or an error's code and (where the rules
@@ -103,6 +114,7 @@ pub fn not_found(what: &str) -> Outcome {
 pub const FORBIDDEN: Outcome = Outcome::Err("FORBIDDEN", None);
 pub const UNAUTHENTICATED: Outcome = Outcome::Err("UNAUTHENTICATED", None);
 pub const CONFLICT: Outcome = Outcome::Err("CONFLICT", None);
+pub const BAD_INPUT: Outcome = Outcome::Err("BAD_USER_INPUT", None);
 
 #[derive(Default, Clone, Debug)]
 pub struct Model {
@@ -111,6 +123,10 @@ pub struct Model {
     pub memberships: IndexMap<String, Membership>,
     pub keys: IndexMap<String, Key>,
     pub invitations: IndexMap<String, Invitation>,
+    /// Webhook id -> its tenant.
+    pub webhooks: IndexMap<String, String>,
+    /// The test's clock, in unix seconds.
+    pub now: i64,
 }
 
 impl Model {
@@ -129,19 +145,31 @@ impl Model {
         self.role_in(account, tenant).is_some()
     }
 
+    /// Rotated, and its grace is over (housekeeping has not run in this
+    /// test, so its row is still there).
+    pub fn past_grace(&self, key: &Key) -> bool {
+        key.grace_until.is_some_and(|g| g <= self.now)
+    }
+
     /// The caller a key stands for, or `None` when it does not authenticate.
     pub fn caller(&self, key: &Key) -> Option<Caller> {
-        if key.revoked {
+        if key.revoked
+            || key.disabled
+            || key.expires_at.is_some_and(|e| e <= self.now)
+            || self.past_grace(key)
+        {
             return None;
         }
         let owner = &self.accounts[&key.account];
+        let owner_role = self.role_in(&key.account, &key.tenant)?;
         Some(Caller {
             key: key.id.clone(),
             account: key.account.clone(),
             kind: owner.kind,
             server_admin: owner.server_admin,
             tenant: key.tenant.clone(),
-            role: self.role_in(&key.account, &key.tenant)?,
+            role: key.role.map_or(owner_role, |r| r.min(owner_role)),
+            in_grace: key.grace_until.is_some(),
         })
     }
 
@@ -167,6 +195,7 @@ impl Model {
     /// Its owner's keys anywhere; an admin also sees the robots' keys of its tenant.
     pub fn sees_key(&self, c: &Caller, k: &Key) -> bool {
         !k.revoked
+            && !self.past_grace(k)
             && (k.account == c.account
                 || (k.tenant == c.tenant
                     && c.role == Role::Admin
@@ -232,7 +261,17 @@ impl Model {
 
     // ----- mutations: the decision, before anything changes
 
-    pub fn create_key(&self, c: &Caller, owner: &str, tenant: Option<&str>) -> Outcome {
+    pub fn create_key(
+        &self,
+        c: &Caller,
+        owner: &str,
+        tenant: Option<&str>,
+        role: Option<Role>,
+        expires_at: Option<i64>,
+    ) -> Outcome {
+        if expires_at.is_some_and(|e| e <= self.now) {
+            return BAD_INPUT;
+        }
         let Some(acc) = self.accounts.get(owner) else {
             return not_found("account");
         };
@@ -246,11 +285,127 @@ impl Model {
         }
         let tenant = tenant.unwrap_or(&c.tenant);
         let may_make = owner == c.account || (c.role == Role::Admin && acc.kind == Kind::Robot);
-        let within = tenant == c.tenant
-            && self
-                .role_in(owner, tenant)
-                .is_some_and(|owner_role| owner_role <= c.role);
-        if may_make && within {
+        if may_make && tenant == c.tenant && self.mints_within(c, owner, tenant, role) {
+            Outcome::Ok
+        } else {
+            FORBIDDEN
+        }
+    }
+
+    /// The role ceiling on a new key of `owner` in `tenant` (its role:
+    /// `role`, else the owner's): no more than the caller's, no more than
+    /// the owner's; and a key in its rotation grace mints nothing.
+    fn mints_within(&self, c: &Caller, owner: &str, tenant: &str, role: Option<Role>) -> bool {
+        let Some(owner_role) = self.role_in(owner, tenant) else {
+            return false;
+        };
+        let key_role = role.unwrap_or(owner_role);
+        key_role <= c.role && key_role <= owner_role && !c.in_grace
+    }
+
+    /// A key the caller names to rotate or update: not found unless it may
+    /// see it (a gone key it could have seen: already revoked), then allowed
+    /// for its owner or, for a robot's key, an admin, in the caller's tenant.
+    fn key_to_change(&self, c: &Caller, key: &str) -> Result<&Key, Outcome> {
+        let Some(k) = self.keys.get(key) else {
+            return Err(not_found("api key"));
+        };
+        if k.revoked {
+            return Err(match self.delete_key(c, key) {
+                Outcome::Ok => not_found("api key"),
+                other => other,
+            });
+        }
+        if !self.sees_key(c, k) {
+            return Err(not_found("api key"));
+        }
+        let robot = self.accounts[&k.account].kind == Kind::Robot;
+        if k.tenant == c.tenant && (k.account == c.account || (c.role == Role::Admin && robot)) {
+            Ok(k)
+        } else {
+            Err(FORBIDDEN)
+        }
+    }
+
+    /// Rotating: the old key must be changeable, the new expiry in the
+    /// future, the key not rotated already, and its replacement (same
+    /// owner, tenant and role) one the caller may mint.
+    pub fn rotate(&self, c: &Caller, key: &str, expires_at: Option<i64>) -> Outcome {
+        let k = match self.key_to_change(c, key) {
+            Ok(k) => k,
+            Err(o) => return o,
+        };
+        if expires_at.or(k.expires_at).is_some_and(|e| e <= self.now) {
+            return BAD_INPUT;
+        }
+        if k.grace_until.is_some() {
+            return CONFLICT;
+        }
+        let robot = self.accounts[&k.account].kind == Kind::Robot;
+        let may_make = k.account == c.account || (c.role == Role::Admin && robot);
+        if may_make && self.mints_within(c, &k.account, &k.tenant, k.role) {
+            Outcome::Ok
+        } else {
+            FORBIDDEN
+        }
+    }
+
+    pub fn update_key(&self, c: &Caller, key: &str) -> Outcome {
+        match self.key_to_change(c, key) {
+            Ok(_) => Outcome::Ok,
+            Err(o) => o,
+        }
+    }
+
+    /// What a report of `secret` by `c` says: (true_positive, revoked).
+    pub fn report_leak(&self, c: &Caller, secret: &str) -> (bool, bool) {
+        let Some(k) = self.keys.values().find(|k| k.secret == secret) else {
+            return (false, false);
+        };
+        let robot = self
+            .accounts
+            .get(&k.account)
+            .is_some_and(|a| a.kind == Kind::Robot);
+        let admin_of_robot = c.role == Role::Admin && robot && k.tenant == c.tenant;
+        let sees = k.account == c.account || admin_of_robot;
+        if k.revoked || !sees {
+            return (sees, false);
+        }
+        // Revoking leaves no tenant: the owner's own keys of other tenants
+        // are reported but kept.
+        (true, k.tenant == c.tenant)
+    }
+
+    pub fn manage_webhook(&self, c: &Caller, hook: &str) -> Outcome {
+        match self.webhooks.get(hook) {
+            Some(t) if c.role == Role::Admin && t == &c.tenant => Outcome::Ok,
+            _ => not_found("webhook"),
+        }
+    }
+
+    pub fn visible_webhooks(&self, c: &Caller) -> Vec<String> {
+        self.webhooks
+            .iter()
+            .filter(|(_, t)| *t == &c.tenant)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
+    /// Reading a tenant's audit log (`None`: the caller's; `server`: the
+    /// server's own).
+    pub fn read_audit(&self, c: &Caller, tenant: Option<&str>, server: bool) -> Outcome {
+        if server {
+            return if c.server_admin && c.kind == Kind::Person {
+                Outcome::Ok
+            } else {
+                FORBIDDEN
+            };
+        }
+        let t = tenant.unwrap_or(&c.tenant);
+        if !self.tenant_exists(t) || !self.is_member(&c.account, t) {
+            return not_found("tenant");
+        }
+        if t == c.tenant && c.role == Role::Admin {
             Outcome::Ok
         } else {
             FORBIDDEN

@@ -8,9 +8,16 @@ use rand::rngs::StdRng;
 use serde_json::{Value, json};
 
 use super::model::{
-    Account, Caller, Invitation, Key, Kind, Membership, Model, Outcome, Role, Tenant,
-    UNAUTHENTICATED,
+    Account, CONFLICT, Caller, FORBIDDEN, Invitation, Key, Kind, Membership, Model, Outcome, Role,
+    Tenant, UNAUTHENTICATED, not_found,
 };
+
+/// `secs` (unix seconds) as RFC 3339.
+fn at(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap()
+        .to_rfc3339()
+}
 use crate::helpers::TestApp;
 
 const AUTH_INFO: &str = "{ auth_info { user_id tenant_id role } }";
@@ -38,6 +45,19 @@ const REVOKE_INVITATION: &str = "mutation($i: delete_membership_invitation_input
 const ACCEPT: &str = "mutation($i: accept_membership_invitation_input!) { accept_membership_invitation(input: $i) { user_id tenant_id key } }";
 const SET_ROLE: &str =
     "mutation($i: set_membership_role_input!) { set_membership_role(input: $i) { id role } }";
+const ROTATE_KEY: &str =
+    "mutation($i: rotate_api_key_input!) { rotate_api_key(input: $i) { id key } }";
+const UPDATE_KEY: &str =
+    "mutation($i: update_api_key_input!) { update_api_key(input: $i) { id disabled_at } }";
+const REPORT_LEAKS: &str = "mutation($i: report_leaked_api_keys_input!) { report_leaked_api_keys(input: $i) { results { label revoked } } }";
+const CREATE_WEBHOOK: &str =
+    "mutation($i: create_webhook_input!) { create_webhook(input: $i) { id } }";
+const DELETE_WEBHOOK: &str =
+    "mutation($i: delete_webhook_input!) { delete_webhook(input: $i) { success } }";
+const WEBHOOKS: &str = "{ webhook { id } }";
+const DELIVERIES: &str = "query($limit: Int) { webhook_delivery(limit: $limit) { id } }";
+const REDELIVER: &str = "mutation($i: redeliver_webhook_delivery_input!) { redeliver_webhook_delivery(input: $i) { id } }";
+const AUDIT: &str = "query($where: audit_event_bool_exp, $limit: Int) { audit_event(where: $where, limit: $limit) { tenant_id action details } }";
 const REMOVE_MEMBER: &str =
     "mutation($i: delete_membership_input!) { delete_membership(input: $i) { success } }";
 
@@ -60,7 +80,22 @@ const OPS: &[(&str, u32)] = &[
     ("accept_membership_invitation", 10),
     ("set_membership_role", 6),
     ("delete_membership", 4),
+    ("rotate_api_key", 6),
+    ("update_api_key", 5),
+    ("report_leaked_api_keys", 2),
+    ("create_webhook", 2),
+    ("delete_webhook", 2),
+    ("webhook", 2),
+    ("webhook_delivery", 2),
+    ("redeliver_webhook_delivery", 2),
+    ("audit_event", 3),
 ];
+
+/// Every query and mutation the schema serves has an operation here, so a
+/// new one fails this test until the model knows it.
+pub fn operations() -> Vec<&'static str> {
+    OPS.iter().map(|(op, _)| *op).collect()
+}
 
 /// Every id ever seen, per kind: targets are drawn from all tenants, dead
 /// objects included.
@@ -72,6 +107,8 @@ struct Seen {
     invitations: Vec<String>,
     tokens: Vec<String>,
     emails: Vec<String>,
+    webhooks: Vec<String>,
+    deliveries: Vec<String>,
 }
 
 pub struct Run<'a> {
@@ -359,6 +396,7 @@ impl<'a> Run<'a> {
     pub fn step(&mut self) {
         self.n += 1;
         self.app.tick();
+        self.model.now = self.app.clock.now().timestamp();
         if self.disagreements.len() >= 10 {
             return;
         }
@@ -403,6 +441,14 @@ impl<'a> Run<'a> {
             "delete_membership_invitation" => self.revoke_invitation(&who, k, &c),
             "set_membership_role" => self.set_role(&who, k, &c),
             "delete_membership" => self.remove_member(&who, k, &c),
+            "rotate_api_key" => self.rotate_key(&who, k, &c),
+            "update_api_key" => self.update_key(&who, k, &c),
+            "report_leaked_api_keys" => self.report_leaks(&who, k, &c),
+            "create_webhook" => self.create_webhook(&who, k, &c),
+            "delete_webhook" => self.delete_webhook(&who, k, &c),
+            "webhook" => self.list_webhooks(&who, k, &c),
+            "webhook_delivery" | "redeliver_webhook_delivery" => self.deliveries(op, &who, k, &c),
+            "audit_event" => self.audit(&who, k, &c),
             other => unreachable!("{other}"),
         }
     }
@@ -511,11 +557,25 @@ impl<'a> Run<'a> {
         } else {
             self.pick_tenant(Some(c))
         };
-        let what = format!("{who} for {owner} in {tenant:?}");
-        let expected = self.model.create_key(c, &owner, tenant.as_deref());
+        // Sometimes restricted, sometimes expiring (soon, so that some
+        // expire during the run; now and then in the past).
+        let role = self.chance(0.25).then(|| self.pick_role());
+        let expires_at = self
+            .chance(0.3)
+            .then(|| self.model.now + self.rng.random_range(-5..400));
+        let what = format!("{who} for {owner} in {tenant:?} as {role:?} until {expires_at:?}");
+        let expected = self
+            .model
+            .create_key(c, &owner, tenant.as_deref(), role, expires_at);
         let mut input = json!({ "user_id": owner, "name": "k" });
         if let Some(t) = &tenant {
             input["default_tenant_id"] = json!(t);
+        }
+        if let Some(r) = role {
+            input["role"] = json!(r.wire());
+        }
+        if let Some(e) = expires_at {
+            input["expires_at"] = json!(at(e));
         }
         let body = self.send(k, CREATE_KEY, json!({ "i": input }));
         if self.agree("create_api_key", &what, &expected, &body) {
@@ -535,8 +595,254 @@ impl<'a> Run<'a> {
                     account: owner,
                     tenant: t,
                     revoked: false,
+                    role,
+                    expires_at,
+                    ..Default::default()
                 },
             );
+        }
+    }
+
+    /// A key the caller might name: often one it sees, often any seen.
+    fn pick_key_id(&mut self, c: &Caller) -> String {
+        let local: Vec<String> = self
+            .model
+            .keys
+            .values()
+            .filter(|x| x.tenant == c.tenant || x.account == c.account)
+            .map(|x| x.id.clone())
+            .collect();
+        self.pick_id(local, self.seen.keys.clone())
+    }
+
+    fn rotate_key(&mut self, who: &str, k: Option<&str>, c: &Caller) {
+        let target = self.pick_key_id(c);
+        let grace: i64 = self.pick(&[0, 0, 5, 30, 3600]).unwrap();
+        let expires_at = self
+            .chance(0.3)
+            .then(|| self.model.now + self.rng.random_range(-5..400));
+        let what = format!("{who} of {target} with grace {grace} until {expires_at:?}");
+        let expected = self.model.rotate(c, &target, expires_at);
+        let mut input = json!({ "key_id": target, "grace_seconds": grace });
+        if let Some(e) = expires_at {
+            input["expires_at"] = json!(at(e));
+        }
+        let body = self.send(k, ROTATE_KEY, json!({ "i": input }));
+        if self.agree("rotate_api_key", &what, &expected, &body) {
+            self.allowed_mutations += 1;
+            let made = &body["data"]["rotate_api_key"];
+            let id = made["id"].as_str().unwrap().to_owned();
+            let now = self.model.now;
+            let old = self.model.keys.get_mut(&target).unwrap();
+            let until = old.expires_at.map_or(now + grace, |e| e.min(now + grace));
+            old.grace_until = Some(until);
+            old.revoked = until <= now;
+            let new = Key {
+                id: id.clone(),
+                secret: made["key"].as_str().unwrap().to_owned(),
+                account: old.account.clone(),
+                tenant: old.tenant.clone(),
+                role: old.role,
+                expires_at: expires_at.or(old.expires_at),
+                ..Default::default()
+            };
+            if new.tenant != c.tenant {
+                self.crossed("rotate_api_key", &what, format!("minted in {}", new.tenant));
+            }
+            self.seen.keys.push(id.clone());
+            self.model.keys.insert(id, new);
+        }
+    }
+
+    fn update_key(&mut self, who: &str, k: Option<&str>, c: &Caller) {
+        let target = self.pick_key_id(c);
+        let disabled = self.chance(0.6).then(|| self.chance(0.6));
+        let what = format!("{who} of {target} disabled {disabled:?}");
+        let expected = self.model.update_key(c, &target);
+        let input = json!({ "key_id": target, "name": "renamed", "disabled": disabled });
+        let body = self.send(k, UPDATE_KEY, json!({ "i": input }));
+        if self.agree("update_api_key", &what, &expected, &body) {
+            self.allowed_mutations += 1;
+            if let Some(d) = disabled {
+                self.model.keys.get_mut(&target).unwrap().disabled = d;
+            }
+        }
+    }
+
+    fn report_leaks(&mut self, who: &str, k: Option<&str>, c: &Caller) {
+        // Secrets of keys of any tenant, dead ones among them, and one that
+        // is no key at all.
+        let mut tokens: Vec<String> = Vec::new();
+        for _ in 0..self.rng.random_range(1..4) {
+            let all: Vec<String> = self.model.keys.values().map(|k| k.secret.clone()).collect();
+            tokens.extend(self.pick(&all));
+        }
+        tokens.push(format!("kwu_{}", "x".repeat(30)));
+        tokens.dedup();
+        let what = format!("{who} of {} secrets", tokens.len());
+        let expected: Vec<(bool, bool)> = tokens
+            .iter()
+            .map(|t| self.model.report_leak(c, t))
+            .collect();
+        let body = self.send(
+            k,
+            REPORT_LEAKS,
+            json!({ "i": { "tokens": tokens, "url": "https://paste.example/1" } }),
+        );
+        if !self.agree("report_leaked_api_keys", &what, &Outcome::Ok, &body) {
+            return;
+        }
+        let got: Vec<(bool, bool)> = body["data"]["report_leaked_api_keys"]["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["label"] == "true_positive", r["revoked"] == true))
+            .collect();
+        if got != expected {
+            self.differ("report_leaked_api_keys", &what, &expected, &got);
+            return;
+        }
+        for (t, (_, revoked)) in tokens.iter().zip(&expected) {
+            if *revoked {
+                let key = self
+                    .model
+                    .keys
+                    .values_mut()
+                    .find(|k| &k.secret == t)
+                    .unwrap();
+                key.revoked = true;
+            }
+        }
+        self.allowed_mutations += 1;
+    }
+
+    // ----- webhooks and the audit log
+
+    fn create_webhook(&mut self, who: &str, k: Option<&str>, c: &Caller) {
+        let full = self.model.visible_webhooks(c).len() >= 20;
+        let expected = match (c.role, full) {
+            (Role::Admin, false) => Outcome::Ok,
+            (Role::Admin, true) => CONFLICT,
+            _ => FORBIDDEN,
+        };
+        let input = json!({ "url": "http://127.0.0.1:9/hook", "events": ["api_key.created", "api_key.revoked"] });
+        let body = self.send(k, CREATE_WEBHOOK, json!({ "i": input }));
+        if self.agree("create_webhook", who, &expected, &body) {
+            self.allowed_mutations += 1;
+            let id = body["data"]["create_webhook"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            self.seen.webhooks.push(id.clone());
+            self.model.webhooks.insert(id, c.tenant.clone());
+        }
+    }
+
+    fn delete_webhook(&mut self, who: &str, k: Option<&str>, c: &Caller) {
+        let local = self.model.visible_webhooks(c);
+        let target = self.pick_id(local, self.seen.webhooks.clone());
+        let what = format!("{who} of {target}");
+        let expected = self.model.manage_webhook(c, &target);
+        let body = self.send(k, DELETE_WEBHOOK, json!({ "i": { "webhook_id": target } }));
+        if self.agree("delete_webhook", &what, &expected, &body) {
+            self.allowed_mutations += 1;
+            self.model.webhooks.shift_remove(&target);
+        }
+    }
+
+    fn list_webhooks(&mut self, who: &str, k: Option<&str>, c: &Caller) {
+        let expected = if c.role == Role::Admin {
+            Outcome::Ok
+        } else {
+            FORBIDDEN
+        };
+        let body = self.send(k, WEBHOOKS, json!({}));
+        if self.agree("webhook", who, &expected, &body) {
+            let got = ids(&body["data"]["webhook"]);
+            let want = sorted(self.model.visible_webhooks(c));
+            if got != want {
+                self.differ("webhook", who, want, got);
+            }
+        }
+    }
+
+    /// Deliveries are listed (only the tenant's own) and sent again (only
+    /// those of the tenant): the events behind them are the webhooks test's
+    /// to count.
+    fn deliveries(&mut self, op: &'static str, who: &str, k: Option<&str>, c: &Caller) {
+        let admin = c.role == Role::Admin;
+        if op == "webhook_delivery" {
+            let expected = if admin { Outcome::Ok } else { FORBIDDEN };
+            let body = self.send(k, DELIVERIES, json!({ "limit": 20 }));
+            if self.agree(op, who, &expected, &body) {
+                for d in body["data"][op].as_array().unwrap() {
+                    let id = d["id"].as_str().unwrap().to_owned();
+                    let t = self.one(
+                        "SELECT tenant_id FROM webhook_deliveries WHERE id = ?1",
+                        &[&id],
+                    );
+                    if t != c.tenant {
+                        self.crossed(op, who, format!("read delivery {id} of {t}"));
+                    }
+                    self.seen.deliveries.push(id);
+                }
+            }
+            return;
+        }
+        let target = self.pick_id(vec![], self.seen.deliveries.clone());
+        let owner = self
+            .app
+            .store
+            .read(|c| {
+                c.query_opt(
+                    "SELECT tenant_id FROM webhook_deliveries WHERE id = ?1",
+                    keyward::params![target],
+                    |r| r.get::<String>(0),
+                )
+            })
+            .unwrap();
+        let what = format!("{who} of {target}");
+        let expected = if admin && owner.as_deref() == Some(c.tenant.as_str()) {
+            Outcome::Ok
+        } else {
+            not_found("webhook delivery")
+        };
+        let body = self.send(k, REDELIVER, json!({ "i": { "delivery_id": target } }));
+        if self.agree(op, &what, &expected, &body) {
+            self.allowed_mutations += 1;
+        }
+    }
+
+    fn audit(&mut self, who: &str, k: Option<&str>, c: &Caller) {
+        let server = self.chance(0.2);
+        let tenant = if server {
+            None
+        } else {
+            self.pick_tenant(Some(c))
+        };
+        let what = format!("{who} of {tenant:?} server {server}");
+        let expected = self.model.read_audit(c, tenant.as_deref(), server);
+        let mut filter = json!({ "server": server });
+        if let Some(t) = &tenant {
+            filter["tenant_id"] = json!({ "_eq": t });
+        }
+        let body = self.send(k, AUDIT, json!({ "where": filter, "limit": 50 }));
+        if self.agree("audit_event", &what, &expected, &body) {
+            let want = if server {
+                None
+            } else {
+                Some(tenant.unwrap_or_else(|| c.tenant.clone()))
+            };
+            for e in body["data"]["audit_event"].as_array().unwrap() {
+                let t = e["tenant_id"].as_str().map(str::to_owned);
+                if t != want {
+                    self.crossed("audit_event", &what, format!("read an event of {t:?}"));
+                }
+                let text = e.to_string();
+                if text.contains("kwu_") || text.contains("kws_") || text.contains("kwi_") {
+                    self.crossed("audit_event", &what, format!("a secret in {text}"));
+                }
+            }
         }
     }
 
@@ -698,6 +1004,7 @@ impl<'a> Run<'a> {
                     account: c.account.clone(),
                     tenant: id,
                     revoked: false,
+                    ..Default::default()
                 },
             );
         }
@@ -888,6 +1195,7 @@ impl<'a> Run<'a> {
                 account: user,
                 tenant,
                 revoked: false,
+                ..Default::default()
             },
         );
     }
