@@ -258,3 +258,73 @@ fn logs_are_plain_off_a_terminal_and_json_on_request() {
     }
     assert!(json.contains("\"message\":\"keyward listening\""), "{json}");
 }
+
+/// The operator's own keys are the one kind no policy decides; the
+/// operator gives them an expiry with `--key-expires-in`.
+#[test]
+fn operator_keys_expire_when_the_operator_says() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let db = db.to_str().unwrap();
+    let out = keyward(&["init", "--db", db, "--key-expires-in", "90d", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let made = keyward(&[
+        "tenant",
+        "create",
+        "--db",
+        db,
+        "--slug",
+        "ops",
+        "--name",
+        "Ops",
+        "--admin-email",
+        "lead@ops.test",
+        "--key-expires-in",
+        "12h",
+    ]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let store = keyward::store::Store::open(std::path::Path::new(db)).unwrap();
+    let lifetimes: Vec<i64> = store
+        .read(|c| {
+            c.query(
+                "SELECT expires_at, created_at FROM api_keys ORDER BY expires_at DESC",
+                &[],
+                |r| {
+                    let at = |s: String| chrono::DateTime::parse_from_rfc3339(&s).unwrap();
+                    Ok((at(r.get(0)?) - at(r.get(1)?)).num_seconds())
+                },
+            )
+        })
+        .unwrap();
+    assert_eq!(lifetimes, [90 * 86_400, 12 * 3_600]);
+    for bad in ["0s", "soon"] {
+        let refused = keyward(&[
+            "tenant",
+            "create",
+            "--db",
+            db,
+            "--slug",
+            "ops2",
+            "--name",
+            "Ops",
+            "--admin-email",
+            "lead@ops.test",
+            "--key-expires-in",
+            bad,
+        ]);
+        assert_eq!(refused.status.code().map(|c| c != 0), Some(true), "{bad}");
+        assert!(
+            String::from_utf8_lossy(&refused.stderr).contains("key-expires-in"),
+            "{}",
+            String::from_utf8_lossy(&refused.stderr)
+        );
+    }
+}
