@@ -90,7 +90,7 @@ fn caller_record(c: Caller, now: DateTime<Utc>) -> AppResult<RestrictedExpressio
     if let Some(at) = c.expires_at {
         fields.push((
             "key_expires_at".to_owned(),
-            string(&crate::store::time_to_sql(&at)),
+            string(&crate::domain::time::to_sql(&at)),
         ));
         fields.push((
             "key_expires_in_seconds".to_owned(),
@@ -115,7 +115,10 @@ fn expiry(
     expires_at
         .map(|at| {
             vec![
-                ("expires_at".into(), string(&crate::store::time_to_sql(&at))),
+                (
+                    "expires_at".into(),
+                    string(&crate::domain::time::to_sql(&at)),
+                ),
                 (
                     "lifetime_seconds".into(),
                     RestrictedExpression::new_long((at - now).num_seconds()),

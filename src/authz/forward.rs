@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use lru::LruCache;
 
-use super::listing::{Atom, ListFilter, Param, Val};
+use super::list_filter::{Atom, ListFilter, Param, Val};
 use super::{Action, Authorizer, CallerKey, EntitySet, RequestContext, Verdict};
 use crate::domain::principal::Principal;
 use crate::error::AppResult;
@@ -141,7 +141,7 @@ impl Authorizer {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authz::listing::tests::principal as caller;
+    use crate::authz::list_filter::tests::principal as caller;
     use crate::domain::model::{AccountKind, Role};
 
     #[test]

@@ -2,15 +2,15 @@
 //! at start-up, asked one question per action. Rust builds the request and
 //! obeys the answer; it holds no role checks of its own.
 pub mod action;
+mod allowed;
 pub mod cases;
 mod context;
 pub mod defaults;
 pub mod entities;
 pub mod forward;
-pub mod listing;
+pub mod list_filter;
 mod load;
-mod proof;
-pub mod proofs;
+pub mod prover;
 pub mod reload;
 mod session;
 
@@ -22,11 +22,11 @@ use cedar_policy::{ActionConstraint, Context, Decision, EntityUid, PolicySet, Re
 use chrono::{DateTime, Utc};
 
 pub use self::action::Action;
+pub use self::allowed::{Allowed, OperatorAct, SystemTask};
 use self::context::Caller;
 pub use self::context::RequestContext;
 pub use self::entities::EntitySet;
 pub use self::load::{PolicyError, PolicyFiles};
-pub use self::proof::{Allowed, OperatorAct, SystemTask};
 pub use self::session::{Session, Verdict};
 use lru::LruCache;
 
@@ -49,7 +49,7 @@ pub struct Authorizer {
     pub hash: String,
     metrics: Metrics,
     /// Lists' filters, translated from the policies once per caller shape.
-    list_filters: listing::ListFilters,
+    list_filters: list_filter::ListFilters,
     /// The schema's actions that are in action groups, added to every
     /// request's entities (which release builds make without the schema).
     action_groups: Vec<cedar_policy::Entity>,
@@ -139,7 +139,7 @@ impl Authorizer {
             source: files.source.clone(),
             hash: files.hash(),
             metrics: Metrics::default(),
-            list_filters: listing::ListFilters::default(),
+            list_filters: list_filter::ListFilters::default(),
         })
     }
 
@@ -176,11 +176,11 @@ impl Authorizer {
                 took_ms: r.took.as_millis(),
             },
             Ok(r) => return Err(PolicyError::proofs(r.failures())),
-            Err(proofs::ProofError::NoSolver(why)) => {
+            Err(prover::ProofError::NoSolver(why)) => {
                 tracing::warn!(reason = %why, "the policies were not proven against keyward's invariants: no SMT solver (install cvc5)");
                 Proofs::NotProven { reason: why }
             }
-            Err(e @ proofs::ProofError::Failed(_)) => {
+            Err(e @ prover::ProofError::Failed(_)) => {
                 return Err(PolicyError::proofs(vec![e.to_string()]));
             }
         };
@@ -189,16 +189,16 @@ impl Authorizer {
 
     /// Proves this set against keyward's invariants and the operator's
     /// (`files.invariants`).
-    pub fn prove(&self, files: &PolicyFiles) -> Result<proofs::ProofReport, proofs::ProofError> {
+    pub fn prove(&self, files: &PolicyFiles) -> Result<prover::ProofReport, prover::ProofError> {
         let mut invariants =
-            proofs::Invariant::built_in().map_err(|e| proofs::ProofError::Failed(e.to_string()))?;
+            prover::Invariant::built_in().map_err(|e| prover::ProofError::Failed(e.to_string()))?;
         for (file, text) in &files.invariants {
             invariants.push(
-                proofs::Invariant::from_file(file, text)
-                    .map_err(|e| proofs::ProofError::Failed(e.to_string()))?,
+                prover::Invariant::from_file(file, text)
+                    .map_err(|e| prover::ProofError::Failed(e.to_string()))?,
             );
         }
-        proofs::prove(&self.schema, &self.policies, &invariants)
+        prover::prove(&self.schema, &self.policies, &invariants)
     }
 
     /// Fixes the entities and the time for one request whose principal is

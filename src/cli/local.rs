@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::{Args, Subcommand};
 
 use super::fail;
-use crate::authz::proofs::ProofError;
+use crate::authz::prover::ProofError;
 use crate::authz::{Authorizer, PolicyFiles, Proofs, cases, defaults};
 use crate::bootstrap::{self, Bootstrapped, InitSpec};
 use crate::clock::Clock;

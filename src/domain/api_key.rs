@@ -70,12 +70,6 @@ impl KeyHash {
     }
 }
 
-impl crate::store::ToValue for KeyHash {
-    fn to_value(&self) -> crate::store::Value<'_> {
-        crate::store::Value::Blob(self.0[..].into())
-    }
-}
-
 /// Why a string is not a key. The messages never echo the input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum KeyFormatError {

@@ -43,21 +43,6 @@ macro_rules! uuid_id {
                 self.0.hyphenated().fmt(f)
             }
         }
-
-        impl $crate::store::ToValue for $name {
-            fn to_value(&self) -> $crate::store::Value<'_> {
-                $crate::store::Value::Text(self.to_string().into())
-            }
-        }
-
-        impl $crate::store::FromValue for $name {
-            fn from_value(v: $crate::store::ValueRef<'_>) -> Result<Self, String> {
-                match v {
-                    $crate::store::ValueRef::Text(s) => s.parse().map_err(|e: uuid::Error| e.to_string()),
-                    other => Err(format!("expected an id, found {other:?}")),
-                }
-            }
-        }
     };
 }
 

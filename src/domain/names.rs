@@ -13,28 +13,17 @@ macro_rules! text_newtype {
             pub fn as_str(&self) -> &str {
                 &self.0
             }
+
+            /// A value that was parsed on its way into the store, read back:
+            /// trusted as it is.
+            pub(crate) fn trusted(s: String) -> Self {
+                Self(s)
+            }
         }
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(&self.0)
-            }
-        }
-
-        impl $crate::store::ToValue for $name {
-            fn to_value(&self) -> $crate::store::Value<'_> {
-                $crate::store::Value::Text(self.0.as_str().into())
-            }
-        }
-
-        /// The store holds only values that were parsed on the way in, so
-        /// what it gives back is trusted as it is.
-        impl $crate::store::FromValue for $name {
-            fn from_value(v: $crate::store::ValueRef<'_>) -> Result<Self, String> {
-                match v {
-                    $crate::store::ValueRef::Text(s) => Ok(Self(s.to_owned())),
-                    other => Err(format!("expected text, found {other:?}")),
-                }
             }
         }
     };

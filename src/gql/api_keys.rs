@@ -1,11 +1,14 @@
 //! API keys: `auth_api_key`, `create_api_key`, `delete_api_key`, their
 //! inputs and nodes.
 use juniper::{GraphQLInputObject, GraphQLObject};
+use serde_json::{Value, json};
 
+use super::audit::{self, Audited};
 use super::context::Context;
 use super::inputs::{OrderBy, UuidComparison};
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserRef};
+use crate::authz::Action;
 use crate::domain::ids::{AccountId, KeyId, TenantId};
 use crate::domain::model::Role;
 use crate::domain::names::DisplayName;
@@ -184,4 +187,21 @@ pub fn create(ctx: &Context, input: CreateApiKeyInput) -> AppResult<CreatedApiKe
 pub fn delete(ctx: &Context, input: DeleteApiKeyInput) -> AppResult<Success> {
     ops::api_keys::delete(&ctx.env, &ctx.caller, KeyId::from(input.key_id.0))?;
     Ok(Success { success: true })
+}
+
+impl Audited for CreateApiKeyInput {
+    const ACTION: Action = Action::CreateApiKey;
+    const RESOURCE: &'static str = "api_key";
+    fn details(&self) -> Value {
+        json!({ "name": self.name, "owner": self.user_id.0.to_string(),
+                "role": audit::role(self.role), "expires_at": audit::time(&self.expires_at) })
+    }
+}
+
+impl Audited for DeleteApiKeyInput {
+    const ACTION: Action = Action::DeleteApiKey;
+    const RESOURCE: &'static str = "api_key";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.key_id.0.to_string())
+    }
 }

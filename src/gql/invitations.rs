@@ -2,11 +2,14 @@
 //! `delete_membership_invitation`, `accept_membership_invitation`, their
 //! inputs and nodes.
 use juniper::{GraphQLInputObject, GraphQLObject};
+use serde_json::{Value, json};
 
+use super::audit::{self, Audited};
 use super::context::Context;
 use super::inputs::TenantScope;
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserRef};
+use crate::authz::Action;
 use crate::domain::api_key::{Token, TokenKind};
 use crate::domain::ids::{InvitationId, TenantId};
 use crate::domain::model::{Invitation, Role};
@@ -162,4 +165,20 @@ pub fn accept(ctx: &Context, input: AcceptInvitationInput) -> AppResult<Accepted
         tenant_id: id(a.tenant_id),
         key: a.key.expose().to_owned(),
     })
+}
+
+impl Audited for CreateInvitationInput {
+    const ACTION: Action = Action::CreateInvitation;
+    const RESOURCE: &'static str = "invitation";
+    fn details(&self) -> Value {
+        json!({ "email": self.email, "role": audit::role(self.role) })
+    }
+}
+
+impl Audited for DeleteInvitationInput {
+    const ACTION: Action = Action::DeleteInvitation;
+    const RESOURCE: &'static str = "invitation";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.invitation_id.0.to_string())
+    }
 }

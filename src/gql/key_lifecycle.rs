@@ -3,10 +3,13 @@
 //! enable). Revocation (`delete_api_key`) is in api_keys.rs.
 use chrono::Duration;
 use juniper::{GraphQLInputObject, GraphQLObject};
+use serde_json::{Value, json};
 
 use super::api_keys::ApiKeyNode;
+use super::audit::{self, Audited};
 use super::context::Context;
 use super::scalars::{GqlUuid, Timestamp, id};
+use crate::authz::Action;
 use crate::domain::ids::KeyId;
 use crate::domain::names::DisplayName;
 use crate::error::{AppError, AppResult};
@@ -90,4 +93,26 @@ pub fn update(ctx: &Context, input: UpdateApiKeyInput) -> AppResult<ApiKeyNode> 
     };
     let key = ops::key_lifecycle::update(&ctx.env, &ctx.caller, u)?;
     Ok(ApiKeyNode::from(&key))
+}
+
+impl Audited for RotateApiKeyInput {
+    const ACTION: Action = Action::RotateApiKey;
+    const RESOURCE: &'static str = "api_key";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.key_id.0.to_string())
+    }
+    fn details(&self) -> Value {
+        json!({ "grace_seconds": self.grace_seconds, "expires_at": audit::time(&self.expires_at) })
+    }
+}
+
+impl Audited for UpdateApiKeyInput {
+    const ACTION: Action = Action::UpdateApiKey;
+    const RESOURCE: &'static str = "api_key";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.key_id.0.to_string())
+    }
+    fn details(&self) -> Value {
+        json!({ "renamed_to": self.name, "disabled": self.disabled })
+    }
 }

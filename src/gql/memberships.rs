@@ -1,11 +1,14 @@
 //! Members and roles: `membership`, `set_membership_role`,
 //! `delete_membership`, their inputs and node.
 use juniper::{GraphQLInputObject, GraphQLObject};
+use serde_json::{Value, json};
 
+use super::audit::{self, Audited};
 use super::context::Context;
 use super::inputs::TenantScope;
 use super::scalars::{GqlUuid, id};
 use super::types::{GqlRole, Success, UserNode};
+use crate::authz::Action;
 use crate::domain::ids::MembershipId;
 use crate::domain::model::{Member, Role};
 use crate::error::AppResult;
@@ -69,4 +72,23 @@ pub fn delete(ctx: &Context, input: DeleteMembershipInput) -> AppResult<Success>
     let mid = MembershipId::from(input.membership_id.0);
     ops::memberships::delete(&ctx.env, &ctx.caller, mid)?;
     Ok(Success { success: true })
+}
+
+impl Audited for SetMembershipRoleInput {
+    const ACTION: Action = Action::UpdateMembership;
+    const RESOURCE: &'static str = "membership";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.membership_id.0.to_string())
+    }
+    fn details(&self) -> Value {
+        json!({ "role": audit::role(Some(self.role)) })
+    }
+}
+
+impl Audited for DeleteMembershipInput {
+    const ACTION: Action = Action::DeleteMembership;
+    const RESOURCE: &'static str = "membership";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.membership_id.0.to_string())
+    }
 }

@@ -4,12 +4,15 @@ use juniper::{
     DefaultScalarValue, GraphQLInputObject, LookAheadSelection, LookAheadValue, ScalarValue,
     graphql_object,
 };
+use serde_json::{Value, json};
 
 use super::api_keys::ApiKeyNode;
+use super::audit::{self, Audited};
 use super::context::Context;
 use super::inputs::TenantScope;
 use super::scalars::{GqlUuid, Timestamp, id};
 use super::types::{GqlRole, Success, UserNode};
+use crate::authz::Action;
 use crate::domain::ids::{AccountId, TenantId};
 use crate::domain::model::{Account, Role};
 use crate::domain::names::DisplayName;
@@ -186,4 +189,31 @@ pub fn delete(ctx: &Context, input: DeleteServiceAccountInput) -> AppResult<Succ
     let account = AccountId::from(input.user_id.0);
     ops::service_accounts::delete(&ctx.env, &ctx.caller, account)?;
     Ok(Success { success: true })
+}
+
+impl Audited for CreateServiceAccountInput {
+    const ACTION: Action = Action::CreateServiceAccount;
+    const RESOURCE: &'static str = "service_account";
+    fn details(&self) -> Value {
+        json!({ "name": self.name, "role": audit::role(self.role) })
+    }
+}
+
+impl Audited for DeleteServiceAccountInput {
+    const ACTION: Action = Action::DeleteServiceAccount;
+    const RESOURCE: &'static str = "service_account";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.user_id.0.to_string())
+    }
+}
+
+impl Audited for UpdateServiceAccountInput {
+    const ACTION: Action = Action::UpdateServiceAccount;
+    const RESOURCE: &'static str = "service_account";
+    fn resource_id(&self) -> Option<String> {
+        Some(self.user_id.0.to_string())
+    }
+    fn details(&self) -> Value {
+        json!({ "name": self.name })
+    }
 }

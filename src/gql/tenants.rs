@@ -1,10 +1,13 @@
 //! Tenants: `tenant` (Prefect's list-tenants and lookups), `create_tenant`,
 //! their inputs and nodes.
 use juniper::{GraphQLInputObject, GraphQLObject};
+use serde_json::{Value, json};
 
+use super::audit::Audited;
 use super::context::Context;
 use super::inputs::{OrderBy, StringComparison, UuidComparison};
 use super::scalars::{GqlUuid, Timestamp, id};
+use crate::authz::Action;
 use crate::domain::model::Tenant;
 use crate::domain::names::{DisplayName, Slug};
 use crate::error::{AppError, AppResult};
@@ -131,4 +134,12 @@ pub fn create(ctx: &Context, input: CreateTenantInput) -> AppResult<CreatedTenan
         created: Timestamp(tenant.created_at),
         key: key.map(|k| k.expose().to_owned()),
     })
+}
+
+impl Audited for CreateTenantInput {
+    const ACTION: Action = Action::CreateTenant;
+    const RESOURCE: &'static str = "tenant";
+    fn details(&self) -> Value {
+        json!({ "name": self.name, "slug": self.slug })
+    }
 }

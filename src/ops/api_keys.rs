@@ -16,7 +16,7 @@ use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 pub use crate::store::api_keys::{Cursor, KeyOrder};
 use crate::store::api_keys::{KeyScope, NewKey};
-use crate::store::listing::Resource;
+use crate::store::paging::Resource;
 use crate::store::{Conn, Write, accounts, api_keys, memberships, tenants};
 
 /// A key and where it stands in its list.

@@ -16,7 +16,7 @@ use crate::domain::names::{DisplayName, Email};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
-use crate::store::listing::Resource;
+use crate::store::paging::Resource;
 use crate::store::{Conn, accounts, api_keys, invitations, memberships, tenants};
 
 /// How long an invitation can be accepted.

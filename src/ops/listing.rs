@@ -1,14 +1,14 @@
 //! Pages of lists the policies filter: in SQL where the policies' residual
-//! conditions translate (authz/listing.rs, store/listing.rs), and row by
+//! conditions translate (authz/list_filter.rs, store/paging.rs), and row by
 //! row with Cedar where they do not, reading a bounded number of rows.
 use crate::store::Conn;
 
 use super::Env;
 use crate::authz::Action;
-use crate::authz::listing::ListFilter;
+use crate::authz::list_filter::ListFilter;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::listing::{Resource, Sql, where_clauses};
+use crate::store::paging::{Resource, Sql, where_clauses};
 
 /// The most rows one list field returns.
 pub const MAX_LIST: i32 = 1_000;

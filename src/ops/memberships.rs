@@ -12,7 +12,7 @@ use crate::domain::ids::{MembershipId, TenantId};
 use crate::domain::model::{AccountKind, Member, Role};
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::listing::Resource;
+use crate::store::paging::Resource;
 use crate::store::{Conn, api_keys, memberships};
 
 /// A membership and its account, as entities, after checking the caller may

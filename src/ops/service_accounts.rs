@@ -15,7 +15,7 @@ use crate::domain::model::{Account, AccountKind, Role};
 use crate::domain::names::DisplayName;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
-use crate::store::listing::Resource;
+use crate::store::paging::Resource;
 use crate::store::{Conn, accounts, api_keys, memberships, tenants};
 
 /// `create_service_account`'s command; the tenant defaults to the caller's.

@@ -13,7 +13,7 @@ use crate::domain::model::{AccountKind, Role, Tenant, Via};
 use crate::domain::names::{DisplayName, Slug};
 use crate::error::{AppError, AppResult};
 use crate::store::api_keys::NewKey;
-use crate::store::listing::Resource;
+use crate::store::paging::Resource;
 pub use crate::store::tenants::TenantOrder;
 use crate::store::{accounts, api_keys, memberships, tenants};
 

@@ -3,7 +3,7 @@ use crate::params;
 use chrono::{DateTime, Utc};
 
 use super::audit::{self, Event};
-use super::listing::{Bind, SortKey, Sql, more_than, page};
+use super::paging::{Bind, SortKey, Sql, more_than, page};
 use super::{
     Invalidation, Write, opt_time_from_sql, parse_col, time_from_sql, time_to_sql, webhooks,
 };

@@ -7,7 +7,7 @@ use super::sql::{Conn, Row};
 use crate::params;
 use chrono::{DateTime, Utc};
 
-use super::listing::{Bind, Sql};
+use super::paging::{Bind, Sql};
 use super::{Write, parse_col, time_from_sql, time_to_sql};
 use crate::authz::{Allowed, SystemTask};
 

@@ -2,7 +2,7 @@ use super::sql::{Conn, Row};
 use crate::params;
 use chrono::{DateTime, Utc};
 
-use super::listing::{Bind, SortKey, Sql, page};
+use super::paging::{Bind, SortKey, Sql, page};
 use super::{Invalidation, Write, parse_col, time_to_sql};
 use crate::authz::{Action, Allowed};
 use crate::domain::ids::{AccountId, MembershipId, TenantId};

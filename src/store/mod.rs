@@ -16,13 +16,14 @@ pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod invitations;
-pub mod listing;
 pub mod memberships;
 mod migrate;
 pub mod notify;
+pub mod paging;
 mod pg;
 pub mod sql;
 pub mod tenants;
+mod values;
 pub mod webhooks;
 
 use std::cell::{Cell, RefCell};

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use postgres::{Client, NoTls, Statement};
 
-use super::sql::{ToValue, Value, ValueRef, numbered};
+use super::values::{ToValue, Value, ValueRef};
 use crate::error::{AppError, AppResult};
 
 /// A pooled connection and its prepared statements.
@@ -207,5 +207,58 @@ impl r2d2::ManageConnection for Manager {
 
     fn has_broken(&self, s: &mut Session) -> bool {
         s.is_closed()
+    }
+}
+
+/// `sql` with SQLite's `?` and `?N` placeholders as PostgreSQL's `$N`.
+pub fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut largest = 0usize;
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(q), c) if c == q => {
+                quote = None;
+                out.push(c);
+            }
+            (Some(_), c) => out.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                out.push(c);
+            }
+            (None, '?') => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n = if digits.is_empty() {
+                    largest + 1
+                } else {
+                    digits.parse().unwrap_or(largest + 1)
+                };
+                largest = largest.max(n);
+                out.push('$');
+                out.push_str(&n.to_string());
+            }
+            (None, c) => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_are_numbered_as_sqlite_numbers_them() {
+        assert_eq!(numbered("a = ? AND b = ?"), "a = $1 AND b = $2");
+        assert_eq!(
+            numbered("a = ?2 AND b = ?1 OR c = ?"),
+            "a = $2 AND b = $1 OR c = $3"
+        );
+        assert_eq!(numbered("x = '?' AND y = ?"), "x = '?' AND y = $1");
     }
 }

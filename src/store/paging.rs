@@ -1,11 +1,11 @@
-//! Lists in SQL: a policy-derived `Condition` (authz/listing.rs) as WHERE
+//! Lists in SQL: a policy-derived `Condition` (authz/list_filter.rs) as WHERE
 //! clauses over one resource table, and pages of it. Each conjunction of
 //! the condition becomes its own index-ordered arm of a compound SELECT,
 //! merged in order and cut in SQL: an OR across columns would otherwise
 //! make SQLite sort every matching row to return ten.
 
 use super::sql::{Conn, Dialect, Row, ToValue, Value};
-use crate::authz::listing::{Atom, Condition, Lit, Param, Val};
+use crate::authz::list_filter::{Atom, Condition, Lit, Param, Val};
 use crate::domain::principal::Principal;
 
 /// The resource types lists are made of, with their tables' aliases:

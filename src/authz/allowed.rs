@@ -199,13 +199,13 @@ mod tests {
     fn only_local_operator_commands_make_operator_warrants() {
         let mut users = files_containing("on_the_local_database()");
         users.sort();
-        assert_eq!(users, ["authz/proof.rs", "bootstrap.rs"]);
+        assert_eq!(users, ["authz/allowed.rs", "bootstrap.rs"]);
         let mut system = files_containing("SystemTask::named(");
         system.sort();
         assert_eq!(
             system,
             [
-                "authz/proof.rs",
+                "authz/allowed.rs",
                 "housekeeping.rs",
                 "verify/mod.rs",
                 "webhooks/worker.rs"
