@@ -6,6 +6,7 @@ mod audit_events;
 mod auth_info;
 pub mod context;
 pub mod cost;
+pub mod execute;
 mod inputs;
 mod invitations;
 mod key_lifecycle;

@@ -10,16 +10,15 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
-use juniper::http::GraphQLResponse;
 use serde_json::Value;
 
 use self::auth::Credentials;
 use self::graphql::GqlRequest;
 use crate::authz::reload::Policies;
 use crate::clock::Clock;
-use crate::error::{self, AppError};
+use crate::error::AppError;
 use crate::gql::Context;
-use crate::gql::cost::BUDGET;
+use crate::gql::execute::json_bytes;
 use crate::gql::prepared::Documents;
 use crate::metrics::Metrics;
 use crate::ops::Env;
@@ -74,73 +73,19 @@ impl AppState {
         );
         let ctx =
             Context::new(principal, env).allowing_private_webhooks(self.webhook_allow_private);
-        let prepared = self
-            .documents
-            .prepare(&request.query, request.operation_name.as_deref());
-        if let Ok(p) = &prepared
-            && let Some(cost) = p.cost(&request.variables)
-            && cost > BUDGET
-        {
-            return Executed {
-                body: json_bytes(&too_expensive(cost)),
-                request_id: Some(ctx.request_id().to_owned()),
-                unauthenticated: false,
-            };
-        }
-        let result = prepared.and_then(|p| p.execute(&request.variables, &ctx));
-        // Documents that never ran get Apollo's codes, so every error has one.
-        let (code, unauthenticated) = match &result {
-            Err(e) => (Some(error::document_error_code(e)), false),
-            Ok((_, errors)) => (
-                None,
-                errors.iter().any(|e| error::is_unauthenticated(e.error())),
-            ),
-        };
-        let response = GraphQLResponse::from_result(result);
-        let body = match code {
-            // The common case, serialized straight to bytes.
-            None => serde_json::to_vec(&response).map_err(AppError::internal),
-            Some(code) => serde_json::to_value(response)
-                .map_err(AppError::internal)
-                .map(|mut body| {
-                    let errors = body.get_mut("errors").and_then(Value::as_array_mut);
-                    for e in errors
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_object_mut)
-                    {
-                        e.insert("extensions".to_owned(), serde_json::json!({ "code": code }));
-                    }
-                    json_bytes(&body)
-                }),
-        };
+        let (body, unauthenticated) = crate::gql::execute::run(
+            &self.documents,
+            &ctx,
+            &request.query,
+            request.operation_name.as_deref(),
+            &request.variables,
+        );
         Executed {
-            body: body.unwrap_or_else(|e| json_bytes(&e.graphql_body())),
+            body,
             request_id: Some(ctx.request_id().to_owned()),
             unauthenticated,
         }
     }
-}
-
-/// A JSON value as bytes (a `Value` always serializes).
-fn json_bytes(v: &Value) -> Vec<u8> {
-    serde_json::to_vec(v).unwrap_or_default()
-}
-
-/// The refusal of a document over the budget, with the figures.
-fn too_expensive(cost: u64) -> Value {
-    let e = AppError::TooExpensive(format!(
-        "This document would cost {cost}, over the budget of {BUDGET} per request. A list costs a query, its limit (default 1,000; service_account 100) times what each row selects, and the rows its offset skips; a mutation 500. Ask for fewer rows, walk with `after` instead of a deep offset, use fewer aliases, or split the document."
-    ));
-    let mut body = e.graphql_body();
-    if let Some(ext) = body
-        .pointer_mut("/errors/0/extensions")
-        .and_then(Value::as_object_mut)
-    {
-        ext.insert("cost".into(), cost.into());
-        ext.insert("budget".into(), BUDGET.into());
-    }
-    body
 }
 
 /// 200 when the database answers, 503 when it does not; either way, which

@@ -2,16 +2,22 @@
 //! through an r2d2 pool, behind one interface: the functions of this
 //! module's files see a `Conn` (sql.rs) and never the driver. `read` and
 //! `write` are synchronous: callers run them on a blocking thread (one hop
-//! per HTTP request). `write` runs its closure in one transaction that
-//! commits on `Ok` and rolls back on `Err`, so a resolver's load, allow and
-//! act see one consistent state.
+//! per HTTP request). `read` runs its closure in one snapshot (SQLite: a
+//! deferred transaction; PostgreSQL: `REPEATABLE READ READ ONLY`), so the
+//! statements of one read agree with each other. `write` is the unit of
+//! work: one transaction that commits on `Ok` and rolls back on `Err`, so
+//! an operation's load, allow and act see one consistent state.
 //!
-//! Two rules are enforced here rather than remembered by each resolver:
-//! every function that changes data takes a `Write` (only `write` makes one)
-//! and an `Allowed` proof (only a Cedar decision makes one); and every change
-//! that affects what a key may do records an `Invalidation` on the `Write`,
-//! which `write` hands to the verification cache after the commit, before the
-//! resolver can answer.
+//! Rules enforced here rather than remembered by each operation: only the
+//! write handle runs statements that change data (`Write::execute`); every
+//! function that changes data takes one and a proof (an `Allowed`, which only
+//! a Cedar decision or the operator's warrant makes, or the server's own
+//! `SystemTask`); the mutators record their effects on it (the audit event,
+//! the webhook outbox, the `Invalidation`s of what a key may do); a
+//! transaction with a decision that has no audit event does not commit; and
+//! after the commit, before the operation can answer, the evictions reach
+//! the verification cache (and, on PostgreSQL, every other replica through a
+//! notification sent in the same transaction) and the webhook workers wake.
 pub mod accounts;
 pub mod api_keys;
 pub mod audit;
@@ -138,7 +144,7 @@ pub struct Store {
     metrics: Metrics,
 }
 
-/// A read: a pooled connection, outside any write transaction.
+/// A read: one snapshot, on a pooled connection (see `Store::read`).
 pub struct Read<'c>(Conn<'c>);
 
 impl<'c> Deref for Read<'c> {
@@ -326,8 +332,27 @@ impl Store {
         let _ = self.evictor.set(cache);
     }
 
+    /// Runs `f` in one read-only snapshot of the database.
     pub fn read<T>(&self, f: impl FnOnce(&Read<'_>) -> AppResult<T>) -> AppResult<T> {
-        self.with_conn(|c| f(&Read(c)))
+        match self.pooled()? {
+            Pooled::Sqlite(mut c) => {
+                // Deferred: the snapshot is taken at the first read, and no
+                // lock is held against writers.
+                let tx = c.transaction()?;
+                let out = f(&Read(Conn::lite(&tx)))?;
+                tx.commit()?;
+                Ok(out)
+            }
+            Pooled::Postgres(mut c) => {
+                let cell = RefCell::new(&mut *c);
+                let conn = Conn::pg(&cell);
+                conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+                let out = f(&Read(conn));
+                let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
+                Conn::pg(&cell).batch(end)?;
+                out
+            }
+        }
     }
 
     /// Runs `f` in one transaction: commits on `Ok`, rolls back on `Err`.
