@@ -10,7 +10,6 @@ use std::sync::Arc;
 use actix_web::http::header;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
-use serde_json::Value;
 
 use self::auth::Credentials;
 use self::graphql::GqlRequest;
