@@ -2,7 +2,7 @@
 //! `policies/schema.cedarschema`; a unit test checks that they do.
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, strum::EnumIter, strum::IntoStaticStr)]
 pub enum Action {
     ReadAccount,
     ReadTenant,
@@ -30,58 +30,14 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 23] = [
-        Action::ReadAccount,
-        Action::ReadTenant,
-        Action::ReadApiKey,
-        Action::CreateServiceAccount,
-        Action::DeleteServiceAccount,
-        Action::CreateApiKey,
-        Action::DeleteApiKey,
-        Action::CreateTenant,
-        Action::UpdateServiceAccount,
-        Action::ReadMembership,
-        Action::UpdateMembership,
-        Action::DeleteMembership,
-        Action::CreateInvitation,
-        Action::ReadInvitation,
-        Action::DeleteInvitation,
-        Action::AcceptInvitation,
-        Action::RotateApiKey,
-        Action::UpdateApiKey,
-        Action::ReadAuditEvent,
-        Action::Forward,
-        Action::ManageWebhook,
-        Action::ReadWebhook,
-        Action::RevokeLeakedApiKey,
-    ];
+    /// Every action, in declaration order.
+    pub fn all() -> impl Iterator<Item = Action> {
+        <Action as strum::IntoEnumIterator>::iter()
+    }
 
+    /// Its Cedar name (`Keyward::Action::"<name>"`).
     pub fn name(self) -> &'static str {
-        match self {
-            Action::ReadAccount => "ReadAccount",
-            Action::ReadTenant => "ReadTenant",
-            Action::ReadApiKey => "ReadApiKey",
-            Action::CreateServiceAccount => "CreateServiceAccount",
-            Action::DeleteServiceAccount => "DeleteServiceAccount",
-            Action::CreateApiKey => "CreateApiKey",
-            Action::DeleteApiKey => "DeleteApiKey",
-            Action::CreateTenant => "CreateTenant",
-            Action::UpdateServiceAccount => "UpdateServiceAccount",
-            Action::ReadMembership => "ReadMembership",
-            Action::UpdateMembership => "UpdateMembership",
-            Action::DeleteMembership => "DeleteMembership",
-            Action::CreateInvitation => "CreateInvitation",
-            Action::ReadInvitation => "ReadInvitation",
-            Action::DeleteInvitation => "DeleteInvitation",
-            Action::AcceptInvitation => "AcceptInvitation",
-            Action::RotateApiKey => "RotateApiKey",
-            Action::UpdateApiKey => "UpdateApiKey",
-            Action::ReadAuditEvent => "ReadAuditEvent",
-            Action::Forward => "Forward",
-            Action::ManageWebhook => "ManageWebhook",
-            Action::ReadWebhook => "ReadWebhook",
-            Action::RevokeLeakedApiKey => "RevokeLeakedApiKey",
-        }
+        self.into()
     }
 
     /// Words for an error message: "You may not {describe}."

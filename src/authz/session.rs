@@ -216,7 +216,7 @@ mod tests {
         let mut out = BTreeMap::new();
         for (i, k) in w.keys.iter().enumerate() {
             let session = authz.session(k, &w.ents, DateTime::UNIX_EPOCH).unwrap();
-            for action in Action::ALL {
+            for action in Action::all() {
                 for r in &w.resources {
                     let Some(ctx) = context(action, k) else {
                         continue;

@@ -56,7 +56,7 @@ impl Client {
                 description,
             } => {
                 let events: Vec<&str> = if events.iter().any(|e| e == "all") {
-                    EventType::ALL.iter().map(EventType::as_str).collect()
+                    EventType::all().map(|e| e.as_str()).collect()
                 } else {
                     events.iter().map(|e| e.trim()).collect()
                 };

@@ -43,7 +43,7 @@ impl NewWebhook {
         let mut events = Vec::new();
         for name in names {
             let e = name.parse::<EventType>().map_err(|_| {
-                let known: Vec<&str> = EventType::ALL.iter().map(EventType::as_str).collect();
+                let known: Vec<&str> = EventType::all().map(|e| e.as_str()).collect();
                 AppError::Invalid(format!(
                     "events: unknown event {name:?}; known: {}",
                     known.join(", ")
