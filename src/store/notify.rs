@@ -162,24 +162,40 @@ fn session(
         Some(c) => c.hearing(true),
         None => return Ok(()),
     }
+    // The first proof at once: the cache answers from the start.
+    if !prove_heard(&mut client, cache)? {
+        return Ok(());
+    }
     let _ = listening.send(());
     tracing::info!("listening for invalidations from other replicas");
     loop {
         // Wait for notifications a little, then prove the connection
         // still hears: the ping's answer comes after every notification
         // committed before it was sent.
-        if !drain(&mut client, cache, PING_EVERY)? {
+        if !drain(&mut client, cache, PING_EVERY)? || !prove_heard(&mut client, cache)? {
             return Ok(());
         }
-        let sent = std::time::Instant::now();
-        client.simple_query("")?;
-        if !drain(&mut client, cache, Duration::ZERO)? {
-            return Ok(());
+    }
+}
+
+/// Pings, evicts what came before the answer, and tells the cache that it
+/// has heard everything committed before the ping; `false` when the cache
+/// is gone.
+fn prove_heard(
+    client: &mut postgres::Client,
+    cache: &Weak<dyn Listener>,
+) -> Result<bool, postgres::Error> {
+    let sent = std::time::Instant::now();
+    client.simple_query("")?;
+    if !drain(client, cache, Duration::ZERO)? {
+        return Ok(false);
+    }
+    match cache.upgrade() {
+        Some(c) => {
+            c.heard_up_to(sent);
+            Ok(true)
         }
-        match cache.upgrade() {
-            Some(c) => c.heard_up_to(sent),
-            None => return Ok(()),
-        }
+        None => Ok(false),
     }
 }
 

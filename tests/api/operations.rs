@@ -259,7 +259,7 @@ fn a_database_newer_than_the_binary_is_refused() {
         keyward::store::Dialect::Sqlite => "PRAGMA user_version = 99",
         keyward::store::Dialect::Postgres => "UPDATE keyward_schema SET version = 99",
     };
-    app.store.read(|c| c.batch(newer)).unwrap();
+    app.store.write(|w| w.batch(newer)).unwrap();
     let Err(e) = keyward::store::Store::open(&app.db) else {
         panic!("a database at version 99 opened");
     };

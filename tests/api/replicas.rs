@@ -97,6 +97,14 @@ fn verify_status(agent: &ureq::Agent, url: &str, key: &str) -> u16 {
         .map_or(0, |r| r.status().as_u16())
 }
 
+/// The replica tests run one at a time: each holds three pools and
+/// listeners of PostgreSQL connections, and together they would exhaust
+/// the server's connection slots.
+fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static TURN: Mutex<()> = Mutex::new(());
+    TURN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Three replicas on a fresh database; the first bootstraps it.
 fn three(dir: &std::path::Path) -> Option<(TestDatabase, Vec<Replica>, String)> {
     let Some(db) = TestDatabase::create() else {
@@ -119,6 +127,7 @@ fn three(dir: &std::path::Path) -> Option<(TestDatabase, Vec<Replica>, String)> 
 
 #[test]
 fn a_revocation_through_one_replica_reaches_every_replica() {
+    let _turn = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let Some((_db, replicas, admin)) = three(dir.path()) else {
         return;
@@ -258,6 +267,7 @@ fn listener_back(admin_db: &mut postgres::Client, pid: u32) {
 /// B says yes once `LISTENER_BOUND` has passed since the revoke answered.
 #[test]
 fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
+    let _turn = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let Some((db, replicas, admin)) = three(dir.path()) else {
         return;
@@ -354,6 +364,7 @@ fn a_replica_that_lost_its_listener_serves_no_revoked_key() {
 
 #[test]
 fn a_replica_killed_under_load_loses_no_acknowledged_write() {
+    let _turn = one_at_a_time();
     let dir = tempfile::tempdir().unwrap();
     let Some((_db, mut replicas, admin)) = three(dir.path()) else {
         return;
@@ -484,6 +495,7 @@ fn together(a: impl FnOnce() -> Value + Send, b: impl FnOnce() -> Value + Send) 
 
 #[test]
 fn the_last_admin_and_single_use_invitations_hold_across_replicas() {
+    let _turn = one_at_a_time();
     let a = crate::helpers::spawn_app_on(|_| {}, keyward::clock::Clock::system());
     if !a.on_postgres() {
         eprintln!("skipped: replicas run on PostgreSQL (make test-pg)");
@@ -542,6 +554,7 @@ fn the_last_admin_and_single_use_invitations_hold_across_replicas() {
 
 #[test]
 fn a_dropped_database_connection_is_an_internal_error_then_heals() {
+    let _turn = one_at_a_time();
     let a = crate::helpers::spawn_app();
     if !a.on_postgres() {
         eprintln!("skipped: replicas run on PostgreSQL (make test-pg)");

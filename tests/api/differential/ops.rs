@@ -557,12 +557,9 @@ impl<'a> Run<'a> {
         } else {
             self.pick_tenant(Some(c))
         };
-        // Sometimes restricted, sometimes expiring (soon, so that some
-        // expire during the run; now and then in the past).
+        // Sometimes restricted, sometimes expiring.
         let role = self.chance(0.25).then(|| self.pick_role());
-        let expires_at = self
-            .chance(0.3)
-            .then(|| self.model.now + self.rng.random_range(-5..400));
+        let expires_at = self.pick_expiry();
         let what = format!("{who} for {owner} in {tenant:?} as {role:?} until {expires_at:?}");
         let expected = self
             .model
@@ -603,6 +600,13 @@ impl<'a> Run<'a> {
         }
     }
 
+    /// Now and then an expiry: soon, so that some keys expire during the
+    /// run, and now and then in the past.
+    fn pick_expiry(&mut self) -> Option<i64> {
+        self.chance(0.3)
+            .then(|| self.model.now + self.rng.random_range(-5..400))
+    }
+
     /// A key the caller might name: often one it sees, often any seen.
     fn pick_key_id(&mut self, c: &Caller) -> String {
         let local: Vec<String> = self
@@ -618,9 +622,7 @@ impl<'a> Run<'a> {
     fn rotate_key(&mut self, who: &str, k: Option<&str>, c: &Caller) {
         let target = self.pick_key_id(c);
         let grace: i64 = self.pick(&[0, 0, 5, 30, 3600]).unwrap();
-        let expires_at = self
-            .chance(0.3)
-            .then(|| self.model.now + self.rng.random_range(-5..400));
+        let expires_at = self.pick_expiry();
         let what = format!("{who} of {target} with grace {grace} until {expires_at:?}");
         let expected = self.model.rotate(c, &target, expires_at);
         let mut input = json!({ "key_id": target, "grace_seconds": grace });
@@ -847,14 +849,7 @@ impl<'a> Run<'a> {
     }
 
     fn delete_key(&mut self, who: &str, k: Option<&str>, c: &Caller) {
-        let local: Vec<String> = self
-            .model
-            .keys
-            .values()
-            .filter(|x| x.tenant == c.tenant || x.account == c.account)
-            .map(|x| x.id.clone())
-            .collect();
-        let target = self.pick_id(local, self.seen.keys.clone());
+        let target = self.pick_key_id(c);
         let what = format!("{who} of {target}");
         let expected = self.model.delete_key(c, &target);
         let body = self.send(k, DELETE_KEY, json!({ "i": { "key_id": target } }));
