@@ -10,7 +10,8 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Duration, Utc};
 use lru::LruCache;
 
-use super::list_filter::{Atom, ListFilter, Param, Val};
+use super::condition::{Atom, Param, Val};
+use super::list_filter::ListFilter;
 use super::{Action, Authorizer, CallerKey, EntitySet, RequestContext, Verdict};
 use crate::domain::principal::Principal;
 use crate::error::AppResult;

@@ -4,6 +4,7 @@
 pub mod action;
 mod allowed;
 pub mod cases;
+pub mod condition;
 mod context;
 pub mod defaults;
 pub mod entities;

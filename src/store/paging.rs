@@ -5,7 +5,7 @@
 //! make SQLite sort every matching row to return ten.
 
 use super::sql::{Conn, Dialect, Row, ToValue, Value};
-use crate::authz::list_filter::{Atom, Condition, Lit, Param, Val};
+use crate::authz::condition::{Atom, Condition, Lit, Param, Val};
 use crate::domain::principal::Principal;
 
 /// The resource types lists are made of, with their tables' aliases:
