@@ -77,6 +77,12 @@ pub struct Config {
     #[arg(long, env = "KEYWARD_WEBHOOK_ALLOW_PRIVATE")]
     pub webhook_allow_private: bool,
 
+    /// `/auth/verify`: decide a request whose proxy sends no
+    /// `X-Original-Method`/`X-Original-URI` as `GET /` (off: such a request
+    /// is refused whenever the policies need its route).
+    #[arg(long, env = "KEYWARD_FORWARD_DEFAULT_ROUTE")]
+    pub forward_default_route: bool,
+
     /// Threads sending webhook deliveries (0: this server sends none, and
     /// leaves them in the outbox for another replica or a later start).
     #[arg(long, env = "KEYWARD_WEBHOOK_WORKERS", default_value_t = 2)]
@@ -142,6 +148,7 @@ impl Config {
             audit_retention: std::time::Duration::from_secs(365 * 24 * 3600),
             housekeeping_interval: 3600,
             webhook_allow_private: true,
+            forward_default_route: false,
             webhook_workers: 1,
             expiry_notices: Leads(vec![
                 std::time::Duration::from_secs(7 * 24 * 3600),

@@ -113,6 +113,7 @@ impl Application {
             metrics,
             graphiql: config.graphiql,
             webhook_allow_private: config.webhook_allow_private,
+            forward_default_route: config.forward_default_route,
             leak_keys,
         });
         Ok(Self {

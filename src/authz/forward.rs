@@ -88,14 +88,14 @@ fn every_route(filter: &ListFilter) -> bool {
 }
 
 impl Authorizer {
-    /// May `p` make the proxied request `route` (made only when a decision
-    /// is needed)?
-    pub fn forward(
+    /// May `p` make the proxied request `route` (read only when a decision
+    /// is needed; `Err` when it cannot be read, passed on undecided)?
+    pub fn forward<E>(
         &self,
         p: &Principal,
-        route: impl FnOnce() -> Route,
+        route: impl FnOnce() -> Result<Route, E>,
         now: DateTime<Utc>,
-    ) -> AppResult<Arc<Verdict>> {
+    ) -> AppResult<Result<Arc<Verdict>, E>> {
         if every_route(&*self.list_filter(Action::Forward, p)?) {
             static EVERY: std::sync::LazyLock<Arc<Verdict>> = std::sync::LazyLock::new(|| {
                 Arc::new(Verdict {
@@ -103,16 +103,19 @@ impl Authorizer {
                     policies: vec![],
                 })
             });
-            return Ok(EVERY.clone());
+            return Ok(Ok(EVERY.clone()));
         }
-        let route = route();
+        let route = match route() {
+            Ok(r) => r,
+            Err(e) => return Ok(Err(e)),
+        };
         let key = (CallerKey::of(p), route);
         let lock = || self.routes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, v)) = lock().get(&key)
             && now >= *at
             && now - *at < Duration::seconds(FRESH)
         {
-            return Ok(v.clone());
+            return Ok(Ok(v.clone()));
         }
         let route = &key.1;
         let mut ents = EntitySet::for_caller(p);
@@ -135,7 +138,7 @@ impl Authorizer {
         if id.len() <= ROUTE_CACHED_LEN {
             lock().put(key, (now, verdict.clone()));
         }
-        Ok(verdict)
+        Ok(Ok(verdict))
     }
 }
 
@@ -206,13 +209,20 @@ mod tests {
         let ro = caller(Role::ReadOnlyUser, AccountKind::User);
         assert!(!every_route(&a.list_filter(Action::Forward, &ro).unwrap()));
         let now = chrono::DateTime::UNIX_EPOCH;
-        let read = || Route::new("GET", "/api/flows/42", "p");
-        let write = || Route::new("POST", "/api/flows/", "p");
-        assert!(a.forward(&ro, read, now).unwrap().allowed);
-        let v = a.forward(&ro, write, now).unwrap();
+        let read = || Ok::<_, ()>(Route::new("GET", "/api/flows/42", "p"));
+        let write = || Ok::<_, ()>(Route::new("POST", "/api/flows/", "p"));
+        assert!(a.forward(&ro, read, now).unwrap().unwrap().allowed);
+        let v = a.forward(&ro, write, now).unwrap().unwrap();
         assert!(!v.allowed);
         assert_eq!(v.policies, vec!["prefect-read-only".to_owned()]);
         let user = caller(Role::User, AccountKind::User);
-        assert!(a.forward(&user, write, now).unwrap().allowed);
+        assert!(a.forward(&user, write, now).unwrap().unwrap().allowed);
+        // A route that cannot be read is passed on, undecided.
+        assert_eq!(
+            a.forward(&ro, || Err("no route"), now)
+                .unwrap()
+                .unwrap_err(),
+            "no route"
+        );
     }
 }

@@ -92,9 +92,18 @@ pub fn of(doc: &Doc<'_>, operation: Option<&str>, vars: &Variables) -> Option<u6
             Definition::Operation(_) => None,
         })
         .collect();
+    // A variable the request leaves out runs with its default, so it is
+    // costed with it too.
+    let defaults = op
+        .variables_definition
+        .iter()
+        .flat_map(|d| &d.item.items)
+        .filter_map(|(name, def)| Some((name.item, &def.default_value.as_ref()?.item)))
+        .collect();
     let mut walk = Walk {
         fragments,
         vars,
+        defaults,
         memo: HashMap::new(),
     };
     Some(walk.set(&op.selection_set, Some(op.operation_type)))
@@ -106,6 +115,8 @@ type Args<'a> = [(Spanning<&'a str>, Spanning<InputValue<DefaultScalarValue>>)];
 struct Walk<'d, 'a> {
     fragments: HashMap<&'a str, Set<'d, 'a>>,
     vars: &'d Variables,
+    /// The operation's variables' defaults.
+    defaults: HashMap<&'a str, &'d InputValue<DefaultScalarValue>>,
     /// Fragments already counted, at the root or not (validation has ruled
     /// out cycles; this keeps a fragment spread many times at many depths
     /// linear to count).
@@ -175,7 +186,10 @@ impl<'d, 'a> Walk<'d, 'a> {
     fn int_arg(&self, args: &Args<'_>, arg: &str) -> Option<u64> {
         let (_, v) = args.iter().find(|(n, _)| n.item == arg)?;
         let v = match &v.item {
-            InputValue::Variable(name) => self.vars.get(name)?,
+            InputValue::Variable(name) => self
+                .vars
+                .get(name)
+                .or_else(|| self.defaults.get(name.as_str()).copied())?,
             other => other,
         };
         match v {
@@ -210,6 +224,12 @@ mod tests {
             serde_json::json!({ "n": 10 }),
         );
         assert_eq!(aliased, 3 * one);
+        // A variable left out costs as its default, as it runs.
+        let deep = "query($o: Int = 2000000000) { auth_api_key(offset: $o, limit: 1) { id } }";
+        assert_eq!(cost(deep, serde_json::json!({})), QUERY + 2_000_000_000 + 1);
+        assert_eq!(cost(deep, serde_json::json!({ "o": 0 })), QUERY + 1);
+        let nested = "query($s: Int = 1000, $l: Int = 100) { service_account(limit: $s) { api_keys(limit: $l) { id } } }";
+        assert!(cost(nested, serde_json::json!({})) > BUDGET);
         // Nested lists multiply; offsets count the rows they skip.
         assert_eq!(
             cost(

@@ -2,7 +2,8 @@
 //! `auth_request` or any proxy's forward-auth. 200 with the caller's identity
 //! in `X-Keyward-*` headers; 401 for a missing or bad key; 403 when the
 //! policies (`Forward`) refuse the original request, which the proxy names
-//! in `X-Original-Method`, `X-Original-URI` and `X-Forwarded-Host`.
+//! in `X-Original-Method`, `X-Original-URI` and `X-Forwarded-Host`, and
+//! 403 when those cannot be read as one request (`forwarded.rs`).
 //! Refusals carry their reason in `X-Keyward-Reason` and in a JSON body of
 //! Prefect's error shape. A cached key needs no blocking hop.
 use actix_web::http::header::{HeaderName, HeaderValue, WWW_AUTHENTICATE};
@@ -10,7 +11,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::AppState;
 use super::auth::bearer_or_basic;
-use crate::authz::forward::Route;
+use super::forwarded::Forwarded;
 use crate::domain::principal::Principal;
 use crate::error::{AppError, AppResult};
 
@@ -90,18 +91,11 @@ fn forbidden(policies: &[String]) -> HttpResponse {
     r.json(serde_json::json!({ "detail": format!("keyward: {reason}"), "policies": policies }))
 }
 
-/// The request the proxy asks about: its original method, URI and host
-/// (`GET /` on this host when the proxy does not say).
-fn route(req: &HttpRequest) -> Route {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let host = header("x-forwarded-host")
-        .or_else(|| header("host"))
-        .unwrap_or_default();
-    Route::new(
-        header("x-original-method").unwrap_or("GET"),
-        header("x-original-uri").unwrap_or("/"),
-        host,
-    )
+/// A forwarded request keyward cannot decide: 403 (nginx's auth_request
+/// passes 401 and 403 on, and turns anything else into a 500), saying why.
+fn unreadable(reason: &str) -> HttpResponse {
+    let reason = format!("cannot decide this request: {reason}");
+    explained(actix_web::http::StatusCode::FORBIDDEN, &reason).json(detail(&reason))
 }
 
 pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpResponse {
@@ -118,6 +112,13 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         }
         Some(Ok(t)) => t,
     };
+    // What the proxy says of the original request is read (and refused if
+    // it cannot be) before anything is decided, cached key or not.
+    let forwarded = match Forwarded::read(&req) {
+        Ok(f) => f,
+        Err(why) => return unreadable(&why),
+    };
+    let default_route = state.forward_default_route;
     let now = state.clock.now();
     let hash = token.hash();
     let answer: AppResult<Principal> = match state.verifier.cached(&hash, now) {
@@ -130,17 +131,21 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
             }
         }
     };
+    let route = || forwarded.route(default_route);
     let decided = answer.and_then(|p| {
-        let verdict = state.policies.current().forward(&p, || route(&req), now)?;
+        let verdict = state.policies.current().forward(&p, route, now)?;
         Ok((p, verdict))
     });
     match decided {
-        Ok((p, v)) if v.allowed => {
+        Ok((_, Err(why))) => unreadable(&why),
+        Ok((p, Ok(v))) if v.allowed => {
             state.verifier.record_use(p.key_id, now);
             allowed(&p)
         }
-        Ok((p, v)) => {
-            let r = route(&req);
+        Ok((p, Ok(v))) => {
+            let Ok(r) = route() else {
+                return unreadable("the route was read once and not again");
+            };
             let why = format!("{} {}{}: {}", r.method, r.host, r.path, denial(&v.policies));
             state.verifier.forward_refused(&p, &why, &v.policies, now);
             forbidden(&v.policies)

@@ -2,6 +2,7 @@
 pub mod auth;
 pub mod console;
 pub mod forward_auth;
+pub mod forwarded;
 pub mod graphql;
 pub mod leaks;
 
@@ -36,6 +37,9 @@ pub struct AppState {
     pub graphiql: bool,
     /// Webhooks may point at private addresses.
     pub webhook_allow_private: bool,
+    /// `/auth/verify` decides a request whose proxy names no method or
+    /// target as `GET /` (`--forward-default-route`).
+    pub forward_default_route: bool,
     /// The public keys leak reports are signed with (`POST /leaks`).
     pub leak_keys: Option<Arc<crate::leaks::ScannerKeys>>,
 }

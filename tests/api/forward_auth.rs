@@ -335,3 +335,143 @@ fn basic_credentials_carry_the_key_for_proxies_but_not_for_graphql() {
         "UNAUTHENTICATED"
     );
 }
+
+/// `/auth/verify` with exactly these header lines (raw bytes, duplicates
+/// and all), as a proxy might send them; returns the status and the
+/// `X-Keyward-Reason`.
+fn raw_verify(a: &TestApp, auth: &str, lines: &[&[u8]]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = a
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/graphql");
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut req = format!("GET /auth/verify HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nConnection: close\r\n").into_bytes();
+    for l in lines {
+        req.extend_from_slice(l);
+        req.extend_from_slice(b"\r\n");
+    }
+    req.extend_from_slice(b"\r\n");
+    s.write_all(&req).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let reason = text
+        .lines()
+        .find_map(|l| l.strip_prefix("x-keyward-reason: "))
+        .unwrap_or_default()
+        .to_owned();
+    (status, reason)
+}
+
+/// What cannot be read as one request is refused, never decided as
+/// another: with a read-only key that may not open the events socket, no
+/// spelling of it (nor a doubled or missing header) gets a 200.
+#[test]
+fn a_forwarded_request_that_cannot_be_read_is_refused() {
+    let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
+    let path = policies.path().to_owned();
+    let a = crate::helpers::spawn_app_with(move |c| c.policies = Some(path));
+    let (_, reader) = a.member("ro@default", Role::ReadOnlyUser);
+    let auth = format!("Bearer {reader}");
+    let ok: &[&[u8]] = &[
+        b"X-Original-Method: GET",
+        b"X-Original-URI: /api/flows/42",
+        b"X-Forwarded-Host: p",
+    ];
+    assert_eq!(raw_verify(&a, &auth, ok).0, 200);
+    let cases: &[(&str, &[&[u8]])] = &[
+        (
+            "a target that is not ASCII",
+            &[
+                b"X-Original-Method: GET",
+                b"X-Original-URI: /api/events/in?\xff",
+                b"X-Forwarded-Host: p",
+            ],
+        ),
+        (
+            "a fragment",
+            &[
+                b"X-Original-Method: POST",
+                b"X-Original-URI: /api/work_pools/filter#/queues/",
+                b"X-Forwarded-Host: p",
+            ],
+        ),
+        (
+            "two targets",
+            &[
+                b"X-Original-Method: GET",
+                b"X-Original-URI: /api/flows/42",
+                b"X-Original-URI: /api/events/in",
+                b"X-Forwarded-Host: p",
+            ],
+        ),
+        (
+            "two methods",
+            &[
+                b"X-Original-Method: GET",
+                b"X-Original-Method: POST",
+                b"X-Original-URI: /api/work_pools/",
+                b"X-Forwarded-Host: p",
+            ],
+        ),
+        (
+            "two hosts",
+            &[
+                b"X-Original-Method: GET",
+                b"X-Original-URI: /api/flows/42",
+                b"X-Forwarded-Host: p",
+                b"X-Forwarded-Host: q",
+            ],
+        ),
+        (
+            "a method that is not ASCII",
+            &[
+                b"X-Original-Method: G\xc9T",
+                b"X-Original-URI: /api/events/in",
+                b"X-Forwarded-Host: p",
+            ],
+        ),
+        (
+            "a path that is not UTF-8",
+            &[
+                b"X-Original-Method: GET",
+                b"X-Original-URI: /api/events/%ff",
+                b"X-Forwarded-Host: p",
+            ],
+        ),
+        ("no method or target", &[b"X-Forwarded-Host: p"]),
+    ];
+    for (what, lines) in cases {
+        let (status, reason) = raw_verify(&a, &auth, lines);
+        assert_eq!(status, 403, "{what}");
+        assert!(
+            reason.starts_with("cannot decide this request: "),
+            "{what}: {reason}"
+        );
+    }
+    // A proxy that sends no method or target is `GET /` only when the
+    // operator says so.
+    let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
+    let path = policies.path().to_owned();
+    let b = crate::helpers::spawn_app_with(move |c| {
+        c.policies = Some(path);
+        c.forward_default_route = true;
+    });
+    let (_, reader) = b.member("ro@default", Role::ReadOnlyUser);
+    assert_eq!(
+        raw_verify(&b, &format!("Bearer {reader}"), &[b"X-Forwarded-Host: p"]).0,
+        200
+    );
+    // Under the default policies no route is needed, and none is asked for.
+    let c = spawn_app();
+    assert_eq!(
+        raw_verify(&c, &format!("Bearer {}", c.admin_key), &[]).0,
+        200
+    );
+}

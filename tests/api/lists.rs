@@ -256,6 +256,28 @@ fn documents_over_the_budget_are_refused_unrun_with_the_figures() {
     assert_eq!(r["errors"][0]["extensions"]["cost"], 18 * 1020);
     let r = a.gql(&a.admin_key, &fragments, json!({ "n": 10 }));
     assert!(r.get("errors").is_none(), "{r}");
+    // A variable left out runs with its default, and is costed with it.
+    let deep = format!(
+        "query($o: Int = 2000000000) {{ {} }}",
+        (0..200)
+            .map(|i| format!("a{i}: auth_api_key(offset: $o, limit: 1) {{ id }}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let r = a.gql(&a.admin_key, &deep, json!({}));
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "QUERY_TOO_EXPENSIVE",
+        "{r}"
+    );
+    // The same document with a shallow offset supplied is within it.
+    let r = a.gql(&a.admin_key, &deep, json!({ "o": 0 }));
+    assert!(r.get("errors").is_none(), "{r}");
+    let defaulted = "query($s: Int = 1000, $l: Int = 100) { service_account(limit: $s) { api_keys(limit: $l) { id } } }";
+    let r = a.gql(&a.admin_key, defaulted, json!({}));
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "QUERY_TOO_EXPENSIVE",
+        "{r}"
+    );
     // Nested lists multiply.
     let nested = "{ service_account(limit: 1000) { api_keys(limit: 100) { id } } }";
     let r = a.gql(&a.admin_key, nested, json!({}));

@@ -217,3 +217,60 @@ fn nginx_lets_valid_keys_through_with_identity_and_stops_revoked_ones() {
         );
     }
 }
+
+/// Through the shipped nginx example, a read-only key may not reach the
+/// events socket by any spelling keyward cannot read: a target with raw
+/// non-ASCII bytes or a fragment is refused, and the service behind sees
+/// none of them; plain reads still pass.
+#[test]
+fn nginx_forwards_nothing_keyward_could_not_read() {
+    use std::io::{Read, Write};
+    let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
+    let path = policies.path().to_owned();
+    let app = crate::helpers::spawn_app_with(move |c| c.policies = Some(path));
+    let (_, reader) = app.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
+    let dir = tempfile::tempdir().unwrap();
+    let listen = free_port();
+    let _nginx = start_nginx(
+        dir.path(),
+        listen,
+        app.url.trim_start_matches("http://"),
+        echo_upstream(),
+    );
+    let send = |line: &[u8]| -> (u16, String) {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", listen)).unwrap();
+        let mut req = line.to_vec();
+        req.extend_from_slice(
+            format!("\r\nHost: prefect.local\r\nAuthorization: Bearer {reader}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        s.write_all(&req).unwrap();
+        let mut out = Vec::new();
+        s.read_to_end(&mut out).unwrap();
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        (status, text)
+    };
+    let (status, text) = send(b"GET /api/flows/42 HTTP/1.1");
+    assert_eq!(status, 200, "{text}");
+    for line in [
+        &b"GET /api/events/in?\xff HTTP/1.1"[..],
+        b"GET /api/events/in HTTP/1.1",
+        b"POST /api/work_pools/filter#/queues/ HTTP/1.1",
+    ] {
+        let (status, text) = send(line);
+        assert!(
+            status == 403 || status == 400,
+            "{}: {status} {text}",
+            String::from_utf8_lossy(line)
+        );
+        assert!(
+            !text.contains("get /api/events") && !text.contains("post /api/work_pools"),
+            "{text}"
+        );
+    }
+}
