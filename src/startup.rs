@@ -257,11 +257,21 @@ impl Application {
         // Each worker finishes the attempt in hand; what is left stays in
         // the outbox for the next start.
         let _ = web::block(move || drop(deliveries)).await;
-        // Graceful shutdown: the uses not yet written are not lost.
+        // Graceful shutdown: the uses and the refused credentials not yet
+        // written are not lost (a kill -9 loses at most one flush interval
+        // of them, never a change).
         let verifier = self.state.verifier.clone();
         let flush = move || verifier.flush_last_used();
         if let Some(n) = blocking("writing last_used_at at shutdown", flush).await {
             tracing::info!(keys = n, "last_used_at written at shutdown");
+        }
+        let verifier = self.state.verifier.clone();
+        let flush = move || verifier.flush_refusals();
+        if let Some(n) = blocking("writing refused credentials at shutdown", flush).await {
+            tracing::info!(
+                refusals = n,
+                "refused credentials written to the audit log at shutdown"
+            );
         }
         result
     }

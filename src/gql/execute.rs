@@ -20,7 +20,8 @@ pub fn run(
     operation_name: Option<&str>,
     variables: &Variables<DefaultScalarValue>,
 ) -> (Vec<u8>, bool) {
-    let prepared = documents.prepare(query, operation_name);
+    let keep = ctx.caller.principal().is_some();
+    let prepared = documents.prepare(query, operation_name, keep);
     if let Ok(p) = &prepared
         && let Some(cost) = p.cost(variables)
         && cost > BUDGET

@@ -1,7 +1,9 @@
 //! Documents parsed and validated once: clients send the same few query
 //! texts over and over, so each is kept, ready to execute and to cost, in a
-//! bounded cache keyed by its text and operation name.
-use std::num::NonZeroUsize;
+//! cache keyed by its text and operation name. Only callers with a valid
+//! key fill it (a stranger's documents are parsed for that request alone),
+//! and it is bounded by the bytes of the documents it holds, not their
+//! number: a few large documents cannot grow it past its bound.
 use std::sync::{Arc, Mutex};
 
 use juniper::{
@@ -76,29 +78,50 @@ impl Prepared {
     }
 }
 
-/// The cache: a few hundred documents, least recently used out first.
+/// The cache: least recently used out first, within `KEPT_BYTES`.
 pub struct Documents {
     schema: Arc<Schema>,
-    cache: Mutex<LruCache<blake3::Hash, Arc<Prepared>>>,
+    cache: Mutex<Kept>,
 }
 
-/// How many documents are kept.
-const KEPT: NonZeroUsize = NonZeroUsize::new(256).unwrap();
+/// The cached documents and the bytes of their texts.
+struct Kept {
+    by_key: LruCache<blake3::Hash, Arc<Prepared>>,
+    bytes: usize,
+}
+
+/// The most document text kept (a parsed document takes some tens of times
+/// its text): clients' documents are a few kilobytes each.
+pub const KEPT_BYTES: usize = 1 << 20;
+/// A document larger than this is parsed for its request and not kept.
+pub const KEPT_LARGEST: usize = 32 * 1024;
 
 impl Documents {
     pub fn new(schema: Schema) -> Self {
         Self {
             schema: Arc::new(schema),
-            cache: Mutex::new(LruCache::new(KEPT)),
+            cache: Mutex::new(Kept {
+                by_key: LruCache::unbounded(),
+                bytes: 0,
+            }),
         }
     }
 
+    /// How many documents, and how many bytes of text, are kept.
+    pub fn kept(&self) -> (usize, usize) {
+        let k = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        (k.by_key.len(), k.bytes)
+    }
+
     /// `text` (with `operation` picked out of it), parsed and validated,
-    /// from the cache or now. A document that fails is not kept.
+    /// from the cache or now; kept for next time when `keep` (the caller
+    /// has a valid key) and the document is small enough. A document that
+    /// fails is not kept.
     pub fn prepare(
         &self,
         text: &str,
         operation: Option<&str>,
+        keep: bool,
     ) -> Result<Arc<Prepared>, GraphQLError> {
         let mut h = blake3::Hasher::new();
         // The name is hashed with its length, so no text can pose as another.
@@ -109,15 +132,59 @@ impl Documents {
         h.update(text.as_bytes());
         let key = h.finalize();
         let lock = || self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = lock().get(&key) {
+        if let Some(p) = lock().by_key.get(&key) {
             return Ok(p.clone());
         }
         let prepared = Arc::new(Prepared::parse(self.schema.clone(), text, operation)?);
-        lock().put(key, prepared.clone());
+        if keep && text.len() <= KEPT_LARGEST {
+            let mut kept = lock();
+            if kept.by_key.put(key, prepared.clone()).is_none() {
+                kept.bytes += text.len();
+            }
+            while kept.bytes > KEPT_BYTES {
+                let Some((_, gone)) = kept.by_key.pop_lru() else {
+                    break;
+                };
+                kept.bytes -= gone.borrow_owner().text.len();
+            }
+        }
         Ok(prepared)
     }
 
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Strangers keep nothing; callers keep at most `KEPT_BYTES`, however
+    /// many distinct documents they send.
+    #[test]
+    fn the_cache_is_for_callers_and_bounded_in_bytes() {
+        let docs = Documents::new(super::super::schema());
+        for i in 0..50 {
+            docs.prepare(&format!("{{ a{i}: auth_info {{ user_id }} }}"), None, false)
+                .unwrap();
+        }
+        assert_eq!(docs.kept(), (0, 0));
+        // Comments make a document long without making it expensive.
+        let pad = format!("# {}\n", "x".repeat(16_000));
+        for i in 0..200 {
+            let doc = format!("{pad}query Q{i} {{ auth_info {{ user_id }} }}");
+            docs.prepare(&doc, Some(&format!("Q{i}")), true).unwrap();
+            assert!(docs.kept().1 <= KEPT_BYTES);
+        }
+        assert!(docs.kept().0 > 10, "{:?}", docs.kept());
+        let huge = format!("# {}\n{{ auth_info {{ user_id }} }}", "x".repeat(40_000));
+        let before = docs.kept();
+        docs.prepare(&huge, None, true).unwrap();
+        assert_eq!(
+            docs.kept(),
+            before,
+            "a document over KEPT_LARGEST is not kept"
+        );
     }
 }

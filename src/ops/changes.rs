@@ -71,6 +71,7 @@ pub fn refusals_in<T>(
         _ => (Outcome::Failed, vec![]),
     };
     let p = caller.principal();
+    let message = e.public_message();
     let event = Event {
         at: env.now,
         request_id: Some(env.request_id.clone()),
@@ -82,14 +83,57 @@ pub fn refusals_in<T>(
         resource_id: attempt.resource_id,
         outcome,
         policies,
-        details: attempt.details,
-        message: Some(e.public_message()),
+        details: bounded(attempt.details),
+        message: Some(cut(&message, MAX_MESSAGE)),
     };
     // The refusal stands whether or not its record could be written.
     if let Err(write) = env.store.write(|w| audit::refusal(w, &event)) {
         tracing::error!(error = %write.public_message(), "could not record a refusal in the audit log");
     }
     result
+}
+
+/// The most of each text a refusal's record keeps: a stranger's input is
+/// recorded, not stored whole.
+pub const MAX_FIELD: usize = 256;
+const MAX_MESSAGE: usize = 1024;
+
+/// `text` cut to at most `most` bytes (on a character boundary), saying
+/// how long it was.
+fn cut(text: &str, most: usize) -> String {
+    if text.len() <= most {
+        return text.to_owned();
+    }
+    let mut end = most;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+/// `v` with every string cut to `MAX_FIELD` bytes and every list to its
+/// first entries (a refusal's arguments come from whoever sent them).
+fn bounded(v: Value) -> Value {
+    const MOST_ITEMS: usize = 20;
+    match v {
+        Value::String(s) => Value::String(cut(&s, MAX_FIELD)),
+        Value::Array(items) => {
+            let n = items.len();
+            let mut kept: Vec<Value> = items.into_iter().take(MOST_ITEMS).map(bounded).collect();
+            if n > MOST_ITEMS {
+                kept.push(Value::String(format!("… ({n} in all)")));
+            }
+            Value::Array(kept)
+        }
+        Value::Object(fields) => Value::Object(
+            fields
+                .into_iter()
+                .take(MOST_ITEMS)
+                .map(|(k, v)| (cut(&k, MAX_FIELD), bounded(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// `refusals_in` the caller's own tenant's log.
@@ -101,4 +145,20 @@ pub fn refusals<T>(
 ) -> AppResult<T> {
     let tenant = caller.principal().map(|p| p.tenant_id);
     refusals_in(env, caller, tenant, attempt, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusals_record_keeps_a_bounded_part_of_its_input() {
+        let long = "é".repeat(30_000);
+        let v = bounded(json!({ "name": long, "events": vec!["x"; 100] }));
+        let name = v["name"].as_str().unwrap();
+        assert!(name.len() < MAX_FIELD + 32, "{}", name.len());
+        assert!(name.ends_with("… (60000 bytes)"), "{name}");
+        assert_eq!(v["events"].as_array().unwrap().len(), 21);
+        assert_eq!(cut("short", MAX_FIELD), "short");
+    }
 }

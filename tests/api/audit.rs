@@ -267,3 +267,30 @@ fn an_events_request_id_is_the_responses_x_request_id() {
     )[0];
     assert_eq!(e["request_id"], id);
 }
+
+/// A refused request's input is recorded, not stored whole: each text is
+/// cut to 256 bytes, saying how long it was.
+#[test]
+fn a_refusals_record_keeps_a_bounded_part_of_its_input() {
+    let w = world();
+    let a = &w.app;
+    let name = "n".repeat(60_000);
+    let r = a.gql(
+        &w.readonly_key,
+        CREATE_SERVICE_ACCOUNT,
+        input(json!({ "name": name })),
+    );
+    assert!(r.get("errors").is_some(), "{r}");
+    let found = events(
+        a,
+        &a.admin_key,
+        json!({ "action": { "_eq": "CreateServiceAccount" } }),
+    );
+    let refused: Vec<&Value> = found.iter().filter(|e| e["outcome"] != "allowed").collect();
+    assert_eq!(refused.len(), 1, "{found:?}");
+    let details = refused[0]["details"].as_str().unwrap();
+    assert!(details.len() < 600, "{} bytes kept", details.len());
+    assert!(details.contains("… (60000 bytes)"), "{details}");
+    let message = refused[0]["message"].as_str().unwrap_or_default();
+    assert!(message.len() <= 1100, "{} bytes of message", message.len());
+}

@@ -475,3 +475,70 @@ fn a_forwarded_request_that_cannot_be_read_is_refused() {
         200
     );
 }
+
+/// Refused credentials gathered in memory reach the audit log at a
+/// graceful shutdown, not only at the next flush.
+#[test]
+fn refused_credentials_are_written_at_graceful_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("k.db");
+    let server = crate::helpers::serve_binary(db.to_str().unwrap());
+    let admin = server.bootstrap_key().unwrap();
+    let base = server.url.trim_end_matches("/graphql").to_owned();
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let gql = |query: &str, vars: serde_json::Value| -> serde_json::Value {
+        agent
+            .post(&server.url)
+            .header("Authorization", &format!("Bearer {admin}"))
+            .send_json(json!({ "query": query, "variables": vars }))
+            .unwrap()
+            .body_mut()
+            .read_json()
+            .unwrap()
+    };
+    let me = gql("{ auth_info { user_id } }", json!({}))["data"]["auth_info"]["user_id"].clone();
+    let made = gql(
+        crate::helpers::CREATE_KEY,
+        json!({ "input": { "user_id": me, "name": "gone" } }),
+    );
+    let (id, key) = (
+        made["data"]["create_api_key"]["id"].clone(),
+        made["data"]["create_api_key"]["key"]
+            .as_str()
+            .unwrap()
+            .to_owned(),
+    );
+    gql(DELETE_KEY, json!({ "input": { "key_id": id } }));
+    for _ in 0..50 {
+        let r = agent
+            .get(format!("{base}/auth/verify"))
+            .header("Authorization", &format!("Bearer {key}"))
+            .call()
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    let (status, logs) = server.terminate();
+    assert!(status.success(), "{logs}");
+    let attempts: Vec<String> = keyward::store::Store::open(&db)
+        .unwrap()
+        .read(|c| {
+            c.query(
+                "SELECT details FROM audit_events WHERE action = 'Authenticate'",
+                &[],
+                |r| r.get(0),
+            )
+        })
+        .unwrap();
+    let total: i64 = attempts
+        .iter()
+        .map(|d| {
+            serde_json::from_str::<serde_json::Value>(d).unwrap()["attempts"]
+                .as_i64()
+                .unwrap_or(0)
+        })
+        .sum();
+    assert_eq!(total, 50, "{attempts:?}");
+}
