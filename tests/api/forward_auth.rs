@@ -340,27 +340,20 @@ fn basic_credentials_carry_the_key_for_proxies_but_not_for_graphql() {
 /// and all), as a proxy might send them; returns the status and the
 /// `X-Keyward-Reason`.
 fn raw_verify(a: &TestApp, auth: &str, lines: &[&[u8]]) -> (u16, String) {
-    use std::io::{Read, Write};
     let addr = a
         .url
         .trim_start_matches("http://")
         .trim_end_matches("/graphql");
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let mut req = format!("GET /auth/verify HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nConnection: close\r\n").into_bytes();
+    let mut req = format!(
+        "GET /auth/verify HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {auth}\r\nConnection: close\r\n"
+    )
+    .into_bytes();
     for l in lines {
         req.extend_from_slice(l);
         req.extend_from_slice(b"\r\n");
     }
     req.extend_from_slice(b"\r\n");
-    s.write_all(&req).unwrap();
-    let mut out = Vec::new();
-    s.read_to_end(&mut out).unwrap();
-    let text = String::from_utf8_lossy(&out).into_owned();
-    let status = text
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
+    let (status, text) = crate::helpers::raw_exchange(addr, &req);
     let reason = text
         .lines()
         .find_map(|l| l.strip_prefix("x-keyward-reason: "))

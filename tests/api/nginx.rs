@@ -224,7 +224,6 @@ fn nginx_lets_valid_keys_through_with_identity_and_stops_revoked_ones() {
 /// none of them; plain reads still pass.
 #[test]
 fn nginx_forwards_nothing_keyward_could_not_read() {
-    use std::io::{Read, Write};
     let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
     let path = policies.path().to_owned();
     let app = crate::helpers::spawn_app_with(move |c| c.policies = Some(path));
@@ -238,22 +237,12 @@ fn nginx_forwards_nothing_keyward_could_not_read() {
         echo_upstream(),
     );
     let send = |line: &[u8]| -> (u16, String) {
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", listen)).unwrap();
         let mut req = line.to_vec();
         req.extend_from_slice(
             format!("\r\nHost: prefect.local\r\nAuthorization: Bearer {reader}\r\nConnection: close\r\n\r\n")
                 .as_bytes(),
         );
-        s.write_all(&req).unwrap();
-        let mut out = Vec::new();
-        s.read_to_end(&mut out).unwrap();
-        let text = String::from_utf8_lossy(&out).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(0);
-        (status, text)
+        crate::helpers::raw_exchange(&format!("127.0.0.1:{listen}"), &req)
     };
     let (status, text) = send(b"GET /api/flows/42 HTTP/1.1");
     assert_eq!(status, 200, "{text}");

@@ -174,3 +174,21 @@ impl TestApp {
         (before.load(Ordering::SeqCst), after.load(Ordering::SeqCst))
     }
 }
+
+/// Sends `request` (raw bytes: a request line and headers exactly as
+/// given, non-ASCII and duplicates included) to `addr` and reads the whole
+/// answer; returns its status and its text.
+pub fn raw_exchange(addr: &str, request: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.write_all(request).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    (status, text)
+}
