@@ -2,9 +2,11 @@
 //! caller, command)`. Each opens the unit of work, loads what it needs,
 //! asks Cedar (`authz`) for a proof, and hands the proof to the store's
 //! mutators, which record their own effects. The front doors (GraphQL in
-//! `gql/`, the leak endpoint in `http/`, the CLI's local commands,
-//! housekeeping, the webhook worker) only parse, call one of these, and
-//! present the answer: no use case is written twice.
+//! `gql/`, the leak endpoint in `http/`) only parse, call one of these, and
+//! present the answer: no use case is written twice. The operator's local
+//! commands (`bootstrap.rs`) and the server's own background work
+//! (housekeeping, the webhook workers) decide nothing and carry their own
+//! warrants (`OperatorAct`, `SystemTask`) instead of a caller.
 pub mod api_keys;
 pub mod audit_events;
 pub mod auth_info;
