@@ -225,8 +225,14 @@ impl Store {
                 let conn = Conn::pg(&cell);
                 conn.batch("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
                 let out = f(&Read(conn));
-                let end = if out.is_ok() { "COMMIT" } else { "ROLLBACK" };
-                Conn::pg(&cell).batch(end)?;
+                match out {
+                    Ok(_) => Conn::pg(&cell).batch("COMMIT")?,
+                    // The read's own error is the answer; a broken
+                    // connection is dropped by the pool (as in `write`).
+                    Err(_) => {
+                        let _ = Conn::pg(&cell).batch("ROLLBACK");
+                    }
+                }
                 out
             }
         }

@@ -90,9 +90,10 @@ pub const HEARD_WITHIN: Duration = Duration::from_millis(1000);
 
 /// The cache a listener keeps fresh.
 pub trait Listener: Evict {
-    /// Forgets every cached answer; with `false`, caches nothing until
-    /// called again with `true`.
-    fn hearing(&self, hearing: bool);
+    /// Forgets every cached answer, and answers nothing from the cache
+    /// until the next `heard_up_to` (the listener lost its connection, or
+    /// has a new one whose first proof is still to come).
+    fn unproven(&self);
 
     /// Every invalidation committed before `sent` has been evicted.
     fn heard_up_to(&self, sent: std::time::Instant);
@@ -117,7 +118,7 @@ pub fn listen(url: &str, cache: Weak<dyn Listener>) -> std::io::Result<()> {
         .keepalives_idle(Duration::from_secs(5))
         .tcp_user_timeout(Duration::from_secs(5));
     if let Some(c) = cache.upgrade() {
-        c.hearing(false);
+        c.unproven();
     }
     let (listening, first) = std::sync::mpsc::channel();
     std::thread::Builder::new()
@@ -130,7 +131,7 @@ pub fn listen(url: &str, cache: Weak<dyn Listener>) -> std::io::Result<()> {
                     Err(e) => {
                         // Whatever is announced while no one listens is lost.
                         let Some(c) = cache.upgrade() else { return };
-                        c.hearing(false);
+                        c.unproven();
                         drop(c);
                         tracing::warn!(error = %e, "invalidation listener lost its connection; key cache off until it listens again");
                         std::thread::sleep(backoff);
@@ -159,7 +160,7 @@ fn session(
     client.batch_execute(&format!("LISTEN {CHANNEL}"))?;
     *backoff = Duration::from_millis(100);
     match cache.upgrade() {
-        Some(c) => c.hearing(true),
+        Some(c) => c.unproven(),
         None => return Ok(()),
     }
     // The first proof at once: the cache answers from the start.

@@ -41,26 +41,33 @@ struct Cache {
     by_hash: LruCache<KeyHash, Entry>,
     by_id: HashMap<KeyId, KeyHash>,
     epoch: u64,
-    /// Set while other replicas' invalidations cannot reach this cache
-    /// (PostgreSQL, its listener down): nothing is cached or answered from
-    /// the cache, so a missed revocation cannot be served.
-    deaf: bool,
-    /// With a listener (PostgreSQL): when the last invalidation it has
-    /// surely heard was committed (`notify::Listener::heard_up_to`). The
-    /// cache answers only while that is within `notify::HEARD_WITHIN`.
-    heard_up_to: Option<Option<std::time::Instant>>,
+    /// Whether other replicas' invalidations are known to reach it.
+    heard: Heard,
+}
+
+/// What the cache knows of the invalidations other replicas commit.
+#[derive(Clone, Copy)]
+enum Heard {
+    /// No other replica (SQLite): every invalidation is this process's own.
+    Alone,
+    /// The listener (PostgreSQL) is down, or has not proven yet that it
+    /// hears: nothing is cached or answered from the cache, so a missed
+    /// revocation cannot be served.
+    Unproven,
+    /// Every invalidation committed before this instant has been evicted
+    /// (`notify::Listener::heard_up_to`).
+    UpTo(std::time::Instant),
 }
 
 impl Cache {
-    /// Whether cached answers may be served now: not deaf, and (with a
-    /// listener) it has proven lately that it missed no invalidation.
+    /// Whether cached answers may be served now: with a listener, only
+    /// while its last proof is within `notify::HEARD_WITHIN`.
     fn may_answer(&self) -> bool {
-        !self.deaf
-            && match self.heard_up_to {
-                None => true,
-                Some(None) => false,
-                Some(Some(at)) => at.elapsed() < crate::store::notify::HEARD_WITHIN,
-            }
+        match self.heard {
+            Heard::Alone => true,
+            Heard::Unproven => false,
+            Heard::UpTo(at) => at.elapsed() < crate::store::notify::HEARD_WITHIN,
+        }
     }
 }
 
@@ -137,8 +144,7 @@ impl Verifier {
                 ),
                 by_id: HashMap::new(),
                 epoch: 0,
-                deaf: false,
-                heard_up_to: None,
+                heard: Heard::Alone,
             }),
             ttl,
             pending_use: Mutex::new(HashMap::new()),
@@ -406,12 +412,10 @@ impl Evict for Verifier {
 }
 
 impl crate::store::notify::Listener for Verifier {
-    fn hearing(&self, hearing: bool) {
+    fn unproven(&self) {
         let mut cache = self.write();
         cache.epoch += 1;
-        cache.deaf = !hearing;
-        // From now on the cache answers only on the listener's proofs.
-        cache.heard_up_to = Some(None);
+        cache.heard = Heard::Unproven;
         let n = cache.by_hash.len();
         cache.by_hash.clear();
         cache.by_id.clear();
@@ -419,7 +423,7 @@ impl crate::store::notify::Listener for Verifier {
     }
 
     fn heard_up_to(&self, sent: std::time::Instant) {
-        self.write().heard_up_to = Some(Some(sent));
+        self.write().heard = Heard::UpTo(sent);
     }
 }
 
