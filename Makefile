@@ -14,7 +14,9 @@ PG_URL ?= postgres://keyward:keyward@127.0.0.1:5432/postgres
 OPS ?= 20000
 SEED ?= $(shell date +%s)
 
-.PHONY: help run install deps pg test test-pg test-ui differential lint fmt schema snapshots prefect-venv prefect3-venv ui-deps clean-db bench bench-micro bench-load bench-pg
+FUZZ_CASES ?= 20000
+
+.PHONY: fuzz help run install deps pg test test-pg test-ui differential lint fmt schema snapshots prefect-venv prefect3-venv ui-deps clean-db bench bench-micro bench-load bench-pg
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +45,9 @@ test-ui: deps ui-deps ## Only the web console's browser tests (headless chromium
 
 differential: ## The randomized differential tests, longer (OPS=20000, SEED=<now>, lists for every key; make test runs 3,000 operations and 40 list callers with a fixed seed)
 	KEYWARD_OPS=$(OPS) KEYWARD_SEED=$(SEED) KEYWARD_CALLERS=100000 $(CARGO) test --locked --test api differential -- --nocapture
+
+fuzz: deps ## Bounded long checks of what strangers send: FUZZ_CASES=20000 requests through nginx to forward-auth (SEED=<now>), the memory and log bounds (a few minutes)
+	KEYWARD_FUZZ_CASES=$(FUZZ_CASES) KEYWARD_SEED=$(SEED) $(CARGO) test --locked --test api -- --nocapture fuzz_ strangers::
 
 bench: bench-micro bench-load ## Criterion micro-benchmarks, then the wrk load run (needs wrk; see BENCHMARKS.md)
 

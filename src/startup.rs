@@ -197,6 +197,7 @@ impl Application {
             self.last_used_interval,
             "writing last_used_at and refused credentials",
             move || {
+                crate::telemetry::report_throttled();
                 verifier.flush_refusals()?;
                 verifier.flush_last_used()
             },
@@ -265,6 +266,7 @@ impl Application {
         if let Some(n) = blocking("writing last_used_at at shutdown", flush).await {
             tracing::info!(keys = n, "last_used_at written at shutdown");
         }
+        crate::telemetry::report_throttled();
         let verifier = self.state.verifier.clone();
         let flush = move || verifier.flush_refusals();
         if let Some(n) = blocking("writing refused credentials at shutdown", flush).await {

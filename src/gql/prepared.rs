@@ -2,12 +2,14 @@
 //! texts over and over, so each is kept, ready to execute and to cost, in a
 //! cache keyed by its text and operation name. Only callers with a valid
 //! key fill it (a stranger's documents are parsed for that request alone),
-//! and it is bounded by the bytes of the documents it holds, not their
-//! number: a few large documents cannot grow it past its bound.
+//! and it is bounded by the memory its documents take (estimated from
+//! their text and the nodes parsed from it), not their number: a few large
+//! or many-operation documents cannot grow it past its bound.
 use std::sync::{Arc, Mutex};
 
 use juniper::{
-    DefaultScalarValue, Definition, EmptySubscription, GraphQLError, ValidatedOperation, Variables,
+    DefaultScalarValue, Definition, EmptySubscription, GraphQLError, Selection, ValidatedOperation,
+    Variables,
 };
 use lru::LruCache;
 
@@ -57,6 +59,32 @@ impl Prepared {
         })
     }
 
+    /// About how much memory it holds: its text, and each node parsed from
+    /// it, twice (juniper's validated copy and ours).
+    fn weight(&self) -> usize {
+        let nodes: usize = self
+            .borrow_dependent()
+            .document
+            .iter()
+            .map(|d| match d {
+                Definition::Operation(o) => {
+                    let o = &o.item;
+                    1 + o
+                        .variables_definition
+                        .as_ref()
+                        .map_or(0, |v| v.item.items.len())
+                        + o.directives.as_ref().map_or(0, Vec::len)
+                        + nodes(&o.selection_set)
+                }
+                Definition::Fragment(f) => {
+                    1 + f.item.directives.as_ref().map_or(0, Vec::len)
+                        + nodes(&f.item.selection_set)
+                }
+            })
+            .sum();
+        self.borrow_owner().text.len() + nodes.saturating_mul(NODE_BYTES)
+    }
+
     /// What running it with `vars` would cost (`cost::of`).
     pub fn cost(&self, vars: &Variables) -> Option<u64> {
         let operation = self.borrow_owner().operation.as_deref();
@@ -84,15 +112,39 @@ pub struct Documents {
     cache: Mutex<Kept>,
 }
 
-/// The cached documents and the bytes of their texts.
+/// The nodes (selections, arguments, directives, variables, definitions)
+/// of `set`, at every depth.
+fn nodes(set: &[Selection<'_, DefaultScalarValue>]) -> usize {
+    set.iter()
+        .map(|s| match s {
+            Selection::Field(f) => {
+                let f = &f.item;
+                1 + f.arguments.as_ref().map_or(0, |a| a.item.items.len())
+                    + f.directives.as_ref().map_or(0, Vec::len)
+                    + f.selection_set.as_deref().map_or(0, nodes)
+            }
+            Selection::FragmentSpread(s) => 1 + s.item.directives.as_ref().map_or(0, Vec::len),
+            Selection::InlineFragment(i) => {
+                1 + i.item.directives.as_ref().map_or(0, Vec::len) + nodes(&i.item.selection_set)
+            }
+        })
+        .sum()
+}
+
+/// What one parsed node takes in both copies, with its spans, names and
+/// vectors, rounded up (measured from the resident memory of a server
+/// filling its cache: about 0.7-0.8 KiB a node).
+const NODE_BYTES: usize = 1024;
+
+/// The cached documents and their estimated weight in bytes.
 struct Kept {
-    by_key: LruCache<blake3::Hash, Arc<Prepared>>,
+    by_key: LruCache<blake3::Hash, (Arc<Prepared>, usize)>,
     bytes: usize,
 }
 
-/// The most document text kept (a parsed document takes some tens of times
-/// its text): clients' documents are a few kilobytes each.
-pub const KEPT_BYTES: usize = 1 << 20;
+/// The most memory kept documents may take (estimated by `weight`):
+/// clients' documents weigh some tens of kilobytes each.
+pub const KEPT_BYTES: usize = 4 << 20;
 /// A document larger than this is parsed for its request and not kept.
 pub const KEPT_LARGEST: usize = 32 * 1024;
 
@@ -107,7 +159,7 @@ impl Documents {
         }
     }
 
-    /// How many documents, and how many bytes of text, are kept.
+    /// How many documents are kept, and their estimated weight in bytes.
     pub fn kept(&self) -> (usize, usize) {
         let k = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         (k.by_key.len(), k.bytes)
@@ -132,20 +184,22 @@ impl Documents {
         h.update(text.as_bytes());
         let key = h.finalize();
         let lock = || self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(p) = lock().by_key.get(&key) {
+        if let Some((p, _)) = lock().by_key.get(&key) {
             return Ok(p.clone());
         }
         let prepared = Arc::new(Prepared::parse(self.schema.clone(), text, operation)?);
-        if keep && text.len() <= KEPT_LARGEST {
+        let weight = prepared.weight();
+        if keep && text.len() <= KEPT_LARGEST && weight <= KEPT_BYTES / 8 {
             let mut kept = lock();
-            if kept.by_key.put(key, prepared.clone()).is_none() {
-                kept.bytes += text.len();
+            match kept.by_key.put(key, (prepared.clone(), weight)) {
+                Some((_, old)) => kept.bytes = kept.bytes - old + weight,
+                None => kept.bytes += weight,
             }
             while kept.bytes > KEPT_BYTES {
-                let Some((_, gone)) = kept.by_key.pop_lru() else {
+                let Some((_, (_, gone))) = kept.by_key.pop_lru() else {
                     break;
                 };
-                kept.bytes -= gone.borrow_owner().text.len();
+                kept.bytes -= gone;
             }
         }
         Ok(prepared)
@@ -161,7 +215,8 @@ mod tests {
     use super::*;
 
     /// Strangers keep nothing; callers keep at most `KEPT_BYTES`, however
-    /// many distinct documents they send.
+    /// many distinct documents they send, and a document of many nodes
+    /// weighs by its nodes, not its text.
     #[test]
     fn the_cache_is_for_callers_and_bounded_in_bytes() {
         let docs = Documents::new(super::super::schema());
@@ -186,5 +241,24 @@ mod tests {
             before,
             "a document over KEPT_LARGEST is not kept"
         );
+        // 16 KB of one-field operations, 1,400 nodes: too heavy to keep.
+        let many: String = (0..700)
+            .map(|j| format!("query O{j} {{ __typename }}\n"))
+            .collect();
+        let before = docs.kept();
+        for j in 0..50 {
+            docs.prepare(&many, Some(&format!("O{j}")), true).unwrap();
+        }
+        assert_eq!(docs.kept(), before, "a document of many nodes is not kept");
+        // 100 of them weigh by their 200 nodes, not their 2 KB of text.
+        let some: String = (0..100)
+            .map(|j| format!("query P{j} {{ __typename }}\n"))
+            .collect();
+        for j in 0..100 {
+            docs.prepare(&some, Some(&format!("P{j}")), true).unwrap();
+            assert!(docs.kept().1 <= KEPT_BYTES);
+        }
+        let (n, _) = docs.kept();
+        assert!(n <= KEPT_BYTES / (200 * NODE_BYTES), "{n} kept");
     }
 }

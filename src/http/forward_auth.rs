@@ -21,6 +21,7 @@ const TENANT_ID: HeaderName = HeaderName::from_static("x-keyward-tenant-id");
 const ROLE: HeaderName = HeaderName::from_static("x-keyward-role");
 const KEY_ID: HeaderName = HeaderName::from_static("x-keyward-key-id");
 const EXPIRES_AT: HeaderName = HeaderName::from_static("x-keyward-key-expires-at");
+const ROUTE: HeaderName = HeaderName::from_static("x-keyward-route");
 
 /// An id as a header value, formatted on the stack.
 fn id_value(id: uuid::Uuid) -> HeaderValue {
@@ -29,8 +30,15 @@ fn id_value(id: uuid::Uuid) -> HeaderValue {
         .unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
-fn allowed(p: &Principal) -> HttpResponse {
+/// 200 with who is calling and, when the proxy named one, the route that
+/// was decided (`X-Keyward-Route: GET /api/flows/42`, byte for byte as the
+/// proxy sent it), for the proxy to log or to check against what it
+/// forwards.
+fn allowed(p: &Principal, route: Option<String>) -> HttpResponse {
     let mut r = HttpResponse::Ok();
+    if let Some(v) = route.and_then(|r| HeaderValue::from_str(&r).ok()) {
+        r.insert_header((ROUTE, v));
+    }
     r.insert_header((USER_ID, id_value(p.account_id.into())))
         .insert_header((TENANT_ID, id_value(p.tenant_id.into())))
         .insert_header((ROLE, HeaderValue::from_static(p.role.as_str())))
@@ -140,7 +148,7 @@ pub async fn verify(state: web::Data<AppState>, req: HttpRequest) -> HttpRespons
         Ok((_, Err(why))) => unreadable(&why),
         Ok((p, Ok(v))) if v.allowed => {
             state.verifier.record_use(p.key_id, now);
-            allowed(&p)
+            allowed(&p, forwarded.decided(default_route))
         }
         Ok((p, Ok(v))) => {
             let Ok(r) = route() else {

@@ -90,6 +90,17 @@ impl<'r> Forwarded<'r> {
         })
     }
 
+    /// The method and target decided, as the proxy sent them (`GET /` for
+    /// the default route), for `X-Keyward-Route`; `None` when there is no
+    /// route to name.
+    pub fn decided(&self, default_route: bool) -> Option<String> {
+        match (self.method, self.target, default_route) {
+            (Some(m), Some(t), _) => Some(format!("{m} {t}")),
+            (m, t, true) => Some(format!("{} {}", m.unwrap_or("GET"), t.unwrap_or("/"))),
+            _ => None,
+        }
+    }
+
     /// The route to decide; a method or target the proxy did not send is
     /// `GET /` only when `default_route` says so.
     pub fn route(&self, default_route: bool) -> Result<Route, Unreadable> {

@@ -42,7 +42,14 @@ pub async fn report(
         );
     };
     if let Err(why) = keys.verify(&key_id, &signature, &body) {
-        tracing::warn!(key_id = %key_id, %why, "leak report refused: bad signature");
+        // A stranger's header: logged once a minute a source, and cut.
+        let source = req
+            .peer_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        if crate::telemetry::FORGED_LEAK_REPORTS.first(&source) {
+            tracing::warn!(%source, %why, "leak report refused: bad signature (the next ones from this source this minute are only counted)");
+        }
         return refused(
             StatusCode::UNAUTHORIZED,
             &format!("the report's signature is refused: {why}"),

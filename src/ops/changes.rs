@@ -1,7 +1,8 @@
 //! What a change leaves behind: an allowed change's audit event goes into
 //! the change's own transaction with the webhook event it fires (the store
 //! refuses to commit a decision without its event); a refusal's is written
-//! on its own.
+//! on its own, once a minute for the same caller, action and resource
+//! (its repeats are counted: `verify::refusals`).
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
@@ -86,6 +87,11 @@ pub fn refusals_in<T>(
         details: bounded(attempt.details),
         message: Some(cut(&message, MAX_MESSAGE)),
     };
+    // A repeat of a refusal already written this minute is counted, and
+    // written with its count at the next flush.
+    if !env.verifier.first_refusal_this_minute(&event) {
+        return result;
+    }
     // The refusal stands whether or not its record could be written.
     if let Err(write) = env.store.write(|w| audit::refusal(w, &event)) {
         tracing::error!(error = %write.public_message(), "could not record a refusal in the audit log");

@@ -205,6 +205,12 @@ impl Verifier {
         self.refusals.unknown(now);
     }
 
+    /// Whether the refused change `e` is written now (the first of its
+    /// kind this minute) or only counted, for the next flush.
+    pub fn first_refusal_this_minute(&self, e: &crate::store::audit::Event) -> bool {
+        self.refusals.first_this_minute(e)
+    }
+
     /// Writes the refused credentials gathered since the last flush to the
     /// audit log; returns how many events.
     pub fn flush_refusals(&self) -> AppResult<usize> {

@@ -294,3 +294,77 @@ fn a_refusals_record_keeps_a_bounded_part_of_its_input() {
     let message = refused[0]["message"].as_str().unwrap_or_default();
     assert!(message.len() <= 1100, "{} bytes of message", message.len());
 }
+
+/// How many requests `rows` stand for: an aggregated row says how many
+/// repeats it counts, any other is one.
+fn attempts(rows: &[Value]) -> u64 {
+    rows.iter()
+        .map(|e| {
+            serde_json::from_str::<Value>(e["details"].as_str().unwrap()).unwrap()["attempts"]
+                .as_u64()
+                .unwrap_or(1)
+        })
+        .sum()
+}
+
+/// A key retrying what it may not do, and a stranger replaying a spent
+/// invitation, leave one row a minute and a count, not a row a request;
+/// nothing of them is lost.
+#[test]
+fn repeated_refusals_are_counted_not_stored_one_by_one() {
+    let w = world();
+    let a = &w.app;
+    for i in 0..100 {
+        let r = a.gql(
+            &w.readonly_key,
+            CREATE_SERVICE_ACCOUNT,
+            input(json!({ "name": format!("robot-{i}") })),
+        );
+        assert!(r.get("errors").is_some(), "{r}");
+    }
+    let d = a.ok(
+        &a.admin_key,
+        INVITE,
+        input(json!({ "email": "once@default", "role": "USER" })),
+    );
+    let invitation = d["create_membership_invitation"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = d["create_membership_invitation"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let accept = "mutation($input: accept_membership_invitation_input!) { accept_membership_invitation(input: $input) { key } }";
+    let first = a.anonymous(accept, input(json!({ "token": token })));
+    assert!(first.get("errors").is_none(), "{first}");
+    for _ in 0..100 {
+        let again = a.anonymous(accept, input(json!({ "token": token })));
+        assert!(again.get("errors").is_some(), "{again}");
+    }
+    let before_flush = events(
+        a,
+        &a.admin_key,
+        json!({ "action": { "_eq": "AcceptInvitation" }, "outcome": { "_eq": "denied" } }),
+    );
+    assert_eq!(before_flush.len(), 1, "the first is written at once");
+    a.verifier.flush_refusals().unwrap();
+    for (what, filter) in [
+        (
+            "refused service accounts",
+            json!({ "action": { "_eq": "CreateServiceAccount" }, "outcome": { "_eq": "denied" } }),
+        ),
+        (
+            "replays of a spent invitation",
+            json!({ "action": { "_eq": "AcceptInvitation" }, "resource_id": { "_eq": invitation }, "outcome": { "_eq": "denied" } }),
+        ),
+    ] {
+        let rows = events(a, &a.admin_key, filter);
+        assert!(
+            (1..=2).contains(&rows.len()),
+            "{what}: {} rows for 100 requests",
+            rows.len()
+        );
+        assert_eq!(attempts(&rows), 100, "{what}: {rows:?}");
+    }
+}

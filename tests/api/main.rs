@@ -29,5 +29,6 @@ mod proofs;
 mod replicas;
 mod schema;
 mod service_accounts;
+mod strangers;
 mod tenants;
 mod webhooks;

@@ -32,13 +32,14 @@ pub fn serve_binary_with(args: &[&str]) -> ServerProcess {
     serve_binary_env(args, &[])
 }
 
-/// `serve_binary_with`, with `env` added to its environment.
+/// `serve_binary_with`, with `env` added to its environment (which may
+/// set its own `RUST_LOG`).
 pub fn serve_binary_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
     use std::io::{BufRead, BufReader};
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_keyward"))
         .args(args)
-        .envs(env.iter().copied())
         .env("RUST_LOG", "debug")
+        .envs(env.iter().copied())
         .env_remove("NO_COLOR")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -68,6 +69,11 @@ impl ServerProcess {
             .iter()
             .find_map(|l| l.strip_prefix("Bootstrap API key: "))
             .map(str::to_owned)
+    }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Kills it; returns its logs.
