@@ -17,7 +17,7 @@ const PREFIX_LEN: usize = 4;
 const RANDOM_LEN: usize = 30;
 const CHECKSUM_LEN: usize = 6;
 
-/// The regular expression published in the README for secret scanners.
+/// The regular expression published in docs/keys.md for secret scanners.
 pub const KEY_REGEX: &str = r"\bkw[usi]_[0-9A-Za-z]{36}\b";
 
 /// What a secret is for, told by its prefix.
@@ -196,7 +196,7 @@ mod tests {
 
     #[test]
     fn the_readme_publishes_the_regex() {
-        assert!(include_str!("../../README.md").contains(KEY_REGEX));
+        assert!(include_str!("../../docs/keys.md").contains(KEY_REGEX));
     }
 
     #[test]

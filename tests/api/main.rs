@@ -10,6 +10,7 @@ mod cli;
 mod cli_client;
 mod console;
 mod differential;
+mod docs;
 mod forward_auth;
 mod http;
 mod invitations;
