@@ -184,6 +184,44 @@ pub fn add_tenant(store: &Store, spec: &InitSpec, now: DateTime<Utc>) -> AppResu
     })
 }
 
+/// The way back in after the only admin key is lost: a fresh key for
+/// `email`, who must be a `TENANT_ADMIN` of the tenant `slug`, made by the
+/// operator on the local database and recorded in that tenant's audit log
+/// (`CreateApiKey`, via `operator`). Safe beside a running server: a new
+/// key is in no cache, and the write takes the database's own lock.
+pub fn admin_key(
+    store: &Store,
+    slug: &Slug,
+    email: &Email,
+    key_expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<Bootstrapped> {
+    store.write(|w| {
+        let tenant = tenants::find_by_slug(w, slug)?
+            .ok_or_else(|| {
+                AppError::Invalid(format!("no tenant has the slug {:?}", slug.as_str()))
+            })?;
+        let not_admin = || {
+            AppError::Invalid(format!(
+                "{email} is not a TENANT_ADMIN of {}: give an admin's e-mail (`keyward members list` names them)",
+                slug.as_str()
+            ))
+        };
+        let user = accounts::find_user_by_email(w, email)?.ok_or_else(not_admin)?;
+        if memberships::role_of(w, user.id, tenant.id)? != Some(Role::TenantAdmin) {
+            return Err(not_admin());
+        }
+        let owner = (user.id, user.kind);
+        let api_key =
+            operator_key_until(w, owner, tenant.id, "recovery key", key_expires_at, now)?;
+        Ok(Bootstrapped {
+            tenant_id: tenant.id,
+            user_id: user.id,
+            api_key,
+        })
+    })
+}
+
 /// Makes `email` (a new or an existing user) a member of `tenant` with `role`
 /// and gives them a key for that tenant.
 pub fn add_member(

@@ -36,7 +36,9 @@ impl Client {
                         ));
                     }
                 };
-                let me = self.whoami(&self.api()?)?;
+                let api = self.api()?;
+                let me = self.whoami(&api)?;
+                let account = name_of(&account_names(&api)?, &me["user_id"]);
                 let api_flag = matches!(self.api.source, super::config::Source::Flag(_))
                     .then_some(self.api.value.as_str());
                 self.file.set_login(&key, api_flag);
@@ -46,7 +48,7 @@ impl Client {
                     format!(
                         "Logged in to {} as {} ({}, {}); key stored in {path}\n",
                         self.api.value,
-                        text(&me["user_id"]),
+                        account,
                         text(&me["account_type"]),
                         text(&me["role"])
                     )

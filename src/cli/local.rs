@@ -111,18 +111,71 @@ pub enum TenantCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The way back in: a fresh key for a TENANT_ADMIN of a tenant, when
+    /// every admin key is lost. Made on the local database (a running
+    /// server may keep serving), printed once, and recorded in the tenant's
+    /// audit log.
+    #[command(
+        after_help = "Example:\n  keyward tenant admin-key --db ./keyward.db --slug default --email admin@localhost --key-expires-in 1d"
+    )]
+    AdminKey {
+        /// A SQLite file, or a postgres:// URL
+        #[arg(long, env = "KEYWARD_DB", default_value = "keyward.db")]
+        db: PathBuf,
+        /// The tenant's slug.
+        #[arg(long)]
+        slug: String,
+        /// The e-mail of one of its TENANT_ADMINs.
+        #[arg(long)]
+        email: String,
+        /// The key expires this long from now (e.g. 1d); absent: never.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        key_expires_in: Option<std::time::Duration>,
+        /// Print {"tenant_id", "user_id", "api_key"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 pub fn tenant(cmd: &TenantCommand) -> ExitCode {
-    let TenantCommand::Create {
-        db,
-        slug,
-        name,
-        admin_email,
-        key_expires_in,
-        json,
-    } = cmd;
     let now = Clock::system().now();
+    let (db, slug, name, admin_email, key_expires_in, json) = match cmd {
+        TenantCommand::Create {
+            db,
+            slug,
+            name,
+            admin_email,
+            key_expires_in,
+            json,
+        } => (db, slug, name, admin_email, key_expires_in, json),
+        TenantCommand::AdminKey {
+            db,
+            slug,
+            email,
+            key_expires_in,
+            json,
+        } => {
+            // The tenant's name is not needed: any valid one passes.
+            let made = spec((slug, "-", email), *key_expires_in, now).and_then(|spec| {
+                let store = Store::open(db)?;
+                let done = bootstrap::admin_key(
+                    &store,
+                    &spec.tenant_slug,
+                    &spec.admin_email,
+                    spec.key_expires_at,
+                    now,
+                )?;
+                Ok((spec, done))
+            });
+            return match made {
+                Ok((spec, done)) => {
+                    report(&spec, &done, *json, "API key");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(e.public_message()),
+            };
+        }
+    };
     let made = spec((slug, name, admin_email), *key_expires_in, now).and_then(|spec| {
         let store = Store::open(db)?;
         let done = bootstrap::add_tenant(&store, &spec, now)?;

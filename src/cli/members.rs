@@ -111,10 +111,23 @@ impl Client {
             .filter(|_| !without_key)
             .map(|k| k.value.as_str());
         let api = Api::new(&self.api.value, key);
-        let d = api.call(
-            documents::ACCEPT,
-            json!({ "input": { "token": token.trim(), "key_name": key_name } }),
-        )?;
+        let d = api
+            .call(
+                documents::ACCEPT,
+                json!({ "input": { "token": token.trim(), "key_name": key_name } }),
+            )
+            .map_err(|e| match (&e, key) {
+                // The server cannot know the CLI's flags: say the one that
+                // sends no key.
+                (ClientError::Server { message, .. }, Some(_))
+                    if message.contains("belongs to another account") =>
+                {
+                    ClientError::Usage(format!(
+                        "{e} With this CLI: keyward members accept <token> --without-key sends no key (a new account for the invited e-mail)."
+                    ))
+                }
+                _ => e,
+            })?;
         let joined = d["accept_membership_invitation"].clone();
         self.print(joined.clone(), || {
             format!(

@@ -75,7 +75,7 @@ impl KeyHash {
 pub enum KeyFormatError {
     #[error("it does not start with kwu_ or kws_ (API keys) or kwi_ (invitations)")]
     Prefix,
-    #[error("it must be {KEY_LEN} characters of [0-9A-Za-z] after its prefix")]
+    #[error("it must be {KEY_LEN} characters in all: its 4-character prefix, then {} of [0-9A-Za-z]", KEY_LEN - PREFIX_LEN)]
     Shape,
     #[error("its checksum does not match (is it mistyped or truncated?)")]
     Checksum,

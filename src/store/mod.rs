@@ -332,30 +332,47 @@ impl Store {
     /// A consistent copy of the whole database in a new file at `to`, taken
     /// with SQLite's online backup API while the server keeps serving
     /// (writers are not blocked for the whole copy: it goes a batch of
-    /// pages at a time). Refuses to overwrite an existing file.
+    /// pages at a time). Refuses to overwrite an existing file. The copy is
+    /// made readable by its owner only (mode 0600): the database holds the
+    /// webhooks' signing secrets.
     pub fn backup_to(&self, to: &Path) -> AppResult<()> {
         let Backend::Sqlite { pool, .. } = &self.backend else {
             return Err(AppError::Invalid(
                 "keyward backup copies SQLite databases; back PostgreSQL up with pg_dump".into(),
             ));
         };
-        if to.exists() {
-            return Err(AppError::Conflict(format!(
-                "{} exists; give a new file name (a backup never overwrites)",
-                to.display()
-            )));
+        use std::os::unix::fs::OpenOptionsExt;
+        // Created here, new and private, before SQLite writes a page of it.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(to)
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AlreadyExists => AppError::Conflict(format!(
+                    "{} exists; give a new file name (a backup never overwrites)",
+                    to.display()
+                )),
+                _ => AppError::Invalid(format!("cannot create {}: {e}", to.display())),
+            })?;
+        let copied = (|| {
+            let mut dst = Connection::open(to)
+                .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", to.display())))?;
+            let src = pool.get()?;
+            rusqlite::backup::Backup::new(&src, &mut dst)?.run_to_completion(
+                256,
+                Duration::from_millis(5),
+                None,
+            )?;
+            // The copy is a plain database file, readable without its WAL.
+            dst.execute_batch("PRAGMA journal_mode = DELETE;")?;
+            Ok(())
+        })();
+        // A copy that failed half-way is no backup.
+        if copied.is_err() {
+            let _ = std::fs::remove_file(to);
         }
-        let mut dst = Connection::open(to)
-            .map_err(|e| AppError::Invalid(format!("cannot create {}: {e}", to.display())))?;
-        let src = pool.get()?;
-        rusqlite::backup::Backup::new(&src, &mut dst)?.run_to_completion(
-            256,
-            Duration::from_millis(5),
-            None,
-        )?;
-        // The copy is a plain database file, readable without its WAL.
-        dst.execute_batch("PRAGMA journal_mode = DELETE;")?;
-        Ok(())
+        copied
     }
 
     /// Moves the WAL's content into the database and truncates the WAL

@@ -59,6 +59,14 @@ pub fn get(conn: &Conn, id: TenantId) -> AppResult<Option<Tenant>> {
     )
 }
 
+pub fn find_by_slug(conn: &Conn, slug: &Slug) -> AppResult<Option<Tenant>> {
+    conn.query_opt(
+        "SELECT id, name, slug, created_at FROM tenants WHERE slug = ?1",
+        params![slug.as_str()],
+        from_row,
+    )
+}
+
 /// How a tenant list is sorted, besides by id last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TenantOrder {

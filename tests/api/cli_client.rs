@@ -88,7 +88,8 @@ fn flag_beats_env_beats_file() {
     let (_, robot) = app.create_key(&app.admin_key, &sa, "robot key");
     let (user_id, user_key) = app.member("u@default", keyward::domain::model::Role::User);
 
-    cli.ok(&["auth", "login", "--key", &user_key], &[]);
+    let login = cli.ok(&["auth", "login", "--key", &user_key], &[]).stdout;
+    assert!(login.contains(" as u@default (USER, "), "{login}");
     let s = cli.status(&[], &[]);
     assert_eq!(s["user_id"], json!(user_id));
     assert_eq!(
@@ -485,6 +486,13 @@ fn members_accept_makes_a_new_account_or_joins_with_your_own_key() {
         "{}",
         out.stderr
     );
+    // Another account's key: the error names the flag that sends none.
+    let out = cli.run(
+        &["members", "accept", &token, "--key", &app.admin_key],
+        &env,
+    );
+    assert_eq!(out.code, Some(1));
+    assert!(out.stderr.contains("--without-key"), "{}", out.stderr);
     let text = cli
         .ok(&["members", "accept", &token, "--key", key], &env)
         .stdout;

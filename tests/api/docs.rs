@@ -16,7 +16,10 @@
 //! standing for any text and a line that is only `…` for any number of
 //! lines; no lines means it prints nothing; `[exit N]` as the last line
 //! means it exits with N (otherwise 0). The CLI is sent to the test
-//! server (`KEYWARD_API`). Before it runs, `127.0.0.1:4200`
+//! server (`KEYWARD_API`); the guides' fixed ports 8080 and 9000 become
+//! free ones, in the commands, the output and a copy of `examples/` the
+//! session runs beside (the guides run from the repository's top). Before
+//! it runs, `127.0.0.1:4200`
 //! becomes the test server's address and, in commands, `kwu_…` its
 //! bootstrap key: the
 //! file's first `$ make run` is that server, started by the harness
@@ -155,6 +158,41 @@ struct Session {
     server: Option<crate::helpers::ServerProcess>,
     addr: String,
     key: String,
+    /// The guides' fixed ports (a proxy's 8080, a service's 9000), and
+    /// the free ones used for them here.
+    ports: Vec<(&'static str, String)>,
+}
+
+/// A port nothing listens on now.
+fn free_port() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string()
+}
+
+/// `text` with each whole-number `from` (not part of a longer number)
+/// made `to`.
+fn swap_number(text: &str, from: &str, to: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(from) {
+        let before = out.chars().last().or(rest[..at].chars().last());
+        let before = rest[..at].chars().last().or(before);
+        let after = rest[at + from.len()..].chars().next();
+        out.push_str(&rest[..at]);
+        let digit = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit());
+        out.push_str(if digit(before) || digit(after) {
+            from
+        } else {
+            to
+        });
+        rest = &rest[at + from.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 impl Session {
@@ -178,15 +216,13 @@ impl Session {
             server: None,
             addr: String::new(),
             key: String::new(),
+            ports: vec![("8080", free_port()), ("9000", free_port())],
         }
     }
 
     /// The text with the guide's address and key made this session's.
     fn ours(&self, text: &str) -> String {
-        let mut t = text.to_owned();
-        if !self.addr.is_empty() {
-            t = t.replace("127.0.0.1:4200", &self.addr);
-        }
+        let mut t = self.at_ours(text);
         if !self.key.is_empty() {
             t = t.replace("kwu_…", &self.key);
         }
@@ -196,10 +232,29 @@ impl Session {
     /// What a guide says was printed, at this session's address (a key
     /// printed stays `kwu_…`, any key).
     fn at_ours(&self, text: &str) -> String {
-        if self.addr.is_empty() {
-            return text.to_owned();
+        let mut t = text.to_owned();
+        if !self.addr.is_empty() {
+            t = t.replace("127.0.0.1:4200", &self.addr);
         }
-        text.replace("127.0.0.1:4200", &self.addr)
+        for (from, to) in &self.ports {
+            t = swap_number(&t, from, to);
+        }
+        t
+    }
+
+    /// The repository's `examples/` in the session's folder (the guides
+    /// run from the repository's top), with the session's addresses.
+    fn copy_examples(&self, from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let p = entry.unwrap().path();
+            let target = to.join(p.file_name().unwrap());
+            if p.is_dir() {
+                self.copy_examples(&p, &target);
+            } else if let Ok(text) = std::fs::read_to_string(&p) {
+                std::fs::write(target, self.at_ours(&text)).unwrap();
+            }
+        }
     }
 
     /// `make run`: the server the guide's other commands talk to.
@@ -225,6 +280,10 @@ impl Session {
         let mut state = std::fs::read_to_string(&self.state).unwrap();
         state.push_str(&format!("export KEYWARD_API={}\n", server.url));
         std::fs::write(&self.state, state).unwrap();
+        self.copy_examples(
+            &Path::new(ROOT).join("examples"),
+            &self.dir.path().join("examples"),
+        );
         let mut printed = server.stdout_head.clone();
         printed.push(format!("keyward is serving {}", server.url));
         self.server = Some(server);
@@ -238,19 +297,24 @@ impl Session {
             state = self.state.display(),
             dir = self.dir.path().display(),
         );
-        let out = std::process::Command::new("bash")
+        // Into files, not pipes: a daemon a guide starts (nginx) keeps its
+        // stderr open long after the command returns.
+        let (out, err) = (self.dir.path().join(".out"), self.dir.path().join(".err"));
+        let status = std::process::Command::new("bash")
             .arg("-c")
             .arg(script)
             .current_dir(self.dir.path())
             .stdin(std::process::Stdio::null())
-            .output()
+            .stdout(std::fs::File::create(&out).unwrap())
+            .stderr(std::fs::File::create(&err).unwrap())
+            .status()
             .unwrap();
         let printed = format!(
             "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&std::fs::read(&out).unwrap()),
+            String::from_utf8_lossy(&std::fs::read(&err).unwrap())
         );
-        (printed, out.status.code().unwrap_or(-1))
+        (printed, status.code().unwrap_or(-1))
     }
 }
 

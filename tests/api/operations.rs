@@ -40,6 +40,14 @@ fn a_backup_taken_while_serving_restores_the_same_keys() {
         return;
     }
     assert!(out.status.success(), "{}", printed(&out));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&copy).unwrap().permissions().mode() & 0o777;
+        assert_eq!(
+            mode, 0o600,
+            "a backup holds the webhooks' secrets: {mode:o}"
+        );
+    }
     // Never over an existing file.
     let again = Command::new(BIN)
         .args([

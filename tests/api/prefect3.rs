@@ -154,7 +154,7 @@ fn prefect_3_behind_nginx_and_keyward() {
     ))
     .unwrap();
     let site = example
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{listen}"))
+        .replace("127.0.0.1:8081", &format!("127.0.0.1:{listen}"))
         .replace("127.0.0.1:4200", app.url.trim_start_matches("http://"))
         .replace("127.0.0.1:4201", &format!("127.0.0.1:{prefect_port}"));
     let ngx: PathBuf = tmp.path().join("nginx");
