@@ -260,7 +260,9 @@ async fn run(
     invariants: &[Invariant],
 ) -> Result<Vec<Check>, ProofError> {
     let mut symcc = CedarSymCompiler::new(solver).map_err(failed)?;
-    let envs: Vec<RequestEnv> = schema.request_envs().collect();
+    // By action, so that a report reads the same every run.
+    let mut envs: Vec<RequestEnv> = schema.request_envs().collect();
+    envs.sort_by_cached_key(action_name);
     let mut checks: Vec<Check> = Vec::new();
     for inv in invariants {
         for env in &envs {

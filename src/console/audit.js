@@ -25,7 +25,7 @@ function row(e) {
     h('td', { 'data-label': 'Resource' }, e.resource_type, ' ', shortId(e.resource_id)),
     h('td', { 'data-label': 'By key' }, shortId(e.actor_key_id)),
     h('td', { 'data-label': 'Policies' }, e.determining_policies.join(', ') || 'none'),
-    h('td', { 'data-label': 'Details' }, [e.message, details(e.details)].filter(Boolean).join(' · ')));
+    h('td', { 'data-label': 'Details', class: 'details' }, [e.message, details(e.details)].filter(Boolean).join(' · ')));
 }
 
 export async function auditPage(refresh) {

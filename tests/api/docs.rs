@@ -10,14 +10,15 @@
 //!
 //! How a ```` ```console ```` block runs: each `$ ` line (with `\`
 //! continuations) is one bash command, in one session per file (every
-//! variable it sets is kept for the next command; its working directory is
-//! a fresh one). The lines after it are what it prints (stdout, then
+//! variable and function it sets is kept for the next command; its working
+//! directory is a fresh one). The lines after it are what it prints (stdout, then
 //! stderr; logs below WARN are not shown): each is matched in order, `…`
 //! standing for any text and a line that is only `…` for any number of
 //! lines; no lines means it prints nothing; `[exit N]` as the last line
 //! means it exits with N (otherwise 0). The CLI is sent to the test
 //! server (`KEYWARD_API`); the guides' fixed ports 8080 and 9000 become
-//! free ones, in the commands, the output and a copy of `examples/` the
+//! free ones, in the commands, the output and a copy of `examples/` and
+//! `policies/` the
 //! session runs beside (the guides run from the repository's top). Before
 //! it runs, `127.0.0.1:4200`
 //! becomes the test server's address and, in commands, `kwu_…` its
@@ -25,7 +26,8 @@
 //! file's first `$ make run` is that server, started by the harness
 //! (`keyward serve --db keyward.db`), its lines matched like any output;
 //! a file without one gets that server before its first command.
-//! A block whose info string says `no-run: <why>` is not run, and says why.
+//! A block whose info string says `no-run: <why>` is not run, and says why;
+//! any other shell block (`sh`, `bash`) fails the test.
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -242,8 +244,9 @@ impl Session {
         t
     }
 
-    /// The repository's `examples/` in the session's folder (the guides
-    /// run from the repository's top), with the session's addresses.
+    /// A folder of the repository (`examples/`, `policies/`) in the
+    /// session's (the guides run from the repository's top), with the
+    /// session's addresses.
     fn copy_examples(&self, from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
         for entry in std::fs::read_dir(from).unwrap() {
@@ -280,10 +283,9 @@ impl Session {
         let mut state = std::fs::read_to_string(&self.state).unwrap();
         state.push_str(&format!("export KEYWARD_API={}\n", server.url));
         std::fs::write(&self.state, state).unwrap();
-        self.copy_examples(
-            &Path::new(ROOT).join("examples"),
-            &self.dir.path().join("examples"),
-        );
+        for folder in ["examples", "policies"] {
+            self.copy_examples(&Path::new(ROOT).join(folder), &self.dir.path().join(folder));
+        }
         let mut printed = server.stdout_head.clone();
         printed.push(format!("keyward is serving {}", server.url));
         self.server = Some(server);
@@ -293,7 +295,7 @@ impl Session {
     /// Runs `command` in the session; what it printed and its exit code.
     fn run(&mut self, command: &str) -> (String, i32) {
         let script = format!(
-            "set -a\n. {state}\ncd {dir}\n{command}\nrc=$?\nexport -p > {state}\nexit $rc\n",
+            "set -a\n. {state}\ncd {dir}\n{command}\nrc=$?\n{{ export -p; declare -f; }} > {state}\nexit $rc\n",
             state = self.state.display(),
             dir = self.dir.path().display(),
         );
@@ -328,13 +330,22 @@ fn every_console_example_in_the_docs_runs_as_written() {
         let mut session = Session::new();
         for block in blocks(&text) {
             let kind = block.info.split_whitespace().next().unwrap_or_default();
-            if kind != "console" {
-                other += 1;
-                continue;
-            }
+            let shell = matches!(kind, "console" | "sh" | "bash" | "shell");
             if let Some(why) = block.info.split_once("no-run:").map(|(_, w)| w.trim()) {
                 assert!(!why.is_empty(), "{}:{}: say why", relative(&doc), block.at);
                 exempt.push(format!("{}:{}: {why}", relative(&doc), block.at));
+                continue;
+            }
+            if !shell {
+                other += 1;
+                continue;
+            }
+            if kind != "console" {
+                failures.push(format!(
+                    "{}:{}: a ```{kind} block: make it a ```console example (run here) or say `no-run: <why>`",
+                    relative(&doc),
+                    block.at
+                ));
                 continue;
             }
             run += 1;
@@ -367,7 +378,7 @@ fn every_console_example_in_the_docs_runs_as_written() {
         }
     }
     eprintln!(
-        "docs: {run} console blocks run, {} exempt, {other} other blocks (names checked, not run)",
+        "docs: {run} console blocks run, {} exempt, {other} other blocks (text, JSON, Cedar, nginx: names checked, not run)",
         exempt.len()
     );
     for e in &exempt {

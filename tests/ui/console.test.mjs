@@ -317,6 +317,14 @@ test('API Keys: rotate with a grace, disable and enable; the audit log shows it 
   assert.deepEqual(actions.slice(0, 4), ['UpdateApiKey', 'UpdateApiKey', 'RotateApiKey', 'CreateApiKey']);
   assert.match(await events.filter({ hasText: 'UpdateApiKey' }).first().textContent(), /self-manage-keys/);
   await shot(page, '20-audit-log');
+  // At 1280 px (Playwright's default) every column, Details too, stays in
+  // view, even for a 100-character name with no space to break at.
+  await newKey(ADMIN_KEY, 'n'.repeat(100));
+  await page.getByRole('link', { name: 'API Keys' }).click();
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await events.filter({ hasText: 'nnnnnnnnnn' }).first().waitFor();
+  const overflow = await page.locator('.table-wrap').evaluate((w) => w.scrollWidth - w.clientWidth);
+  assert.ok(overflow <= 0, `the audit table is ${overflow} px wider than its frame`);
   await page.getByLabel('Action').fill('RotateApiKey');
   await page.getByLabel('Action').press('Enter');
   await page.getByLabel('Action').blur();
