@@ -228,16 +228,7 @@ fn a_taken_port_stops_serve_before_the_database_is_touched() {
 fn logs_are_plain_off_a_terminal_and_json_on_request() {
     let logs = |extra: &[&str]| {
         let dir = tempfile::tempdir().unwrap();
-        let db = dir.path().join("k.db");
-        let mut args = vec![
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ];
-        args.extend_from_slice(extra);
-        let server = crate::helpers::serve_binary_with(&args);
+        let server = crate::helpers::serve_fresh(dir.path(), extra, "debug");
         // An answer means it got past start-up and logged it.
         let livez = server.url.replace("/graphql", "/livez");
         assert_eq!(ureq::get(&livez).call().unwrap().status(), 200);

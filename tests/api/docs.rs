@@ -262,17 +262,7 @@ impl Session {
 
     /// `make run`: the server the guide's other commands talk to.
     fn serve(&mut self) -> Vec<String> {
-        let db = self.dir.path().join("keyward.db");
-        let server = crate::helpers::serve_binary_env(
-            &[
-                "serve",
-                "--db",
-                db.to_str().unwrap(),
-                "--listen",
-                "127.0.0.1:0",
-            ],
-            &[("RUST_LOG", "warn")],
-        );
+        let server = crate::helpers::serve_fresh(self.dir.path(), &[], "warn");
         self.addr = server
             .url
             .trim_start_matches("http://")

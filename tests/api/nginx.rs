@@ -81,17 +81,31 @@ impl Drop for Nginx {
     }
 }
 
-fn start_nginx(dir: &std::path::Path, listen: u16, keyward: &str, upstream: u16) -> Nginx {
-    let example = std::fs::read_to_string(concat!(
+/// A server under policies/examples/prefect-read-only, a READ_ONLY_USER's
+/// key, and the policy folder (kept for as long as the server runs).
+fn read_only_app() -> (crate::helpers::TestApp, String, tempfile::TempDir) {
+    let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
+    let path = policies.path().to_owned();
+    let app = crate::helpers::spawn_app_with(move |c| c.policies = Some(path));
+    let (_, reader) = app.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
+    (app, reader, policies)
+}
+
+/// examples/nginx/keyward.conf listening on `listen`, asking `keyward`,
+/// its service on `upstream`.
+fn example_site(listen: u16, keyward: &str, upstream: u16) -> String {
+    std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/nginx/keyward.conf"
     ))
-    .unwrap();
-    let server = example
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{listen}"))
-        .replace("127.0.0.1:4200", keyward)
-        .replace("127.0.0.1:9000", &format!("127.0.0.1:{upstream}"));
-    run_nginx(dir, listen, &server)
+    .unwrap()
+    .replace("127.0.0.1:8080", &format!("127.0.0.1:{listen}"))
+    .replace("127.0.0.1:4200", keyward)
+    .replace("127.0.0.1:9000", &format!("127.0.0.1:{upstream}"))
+}
+
+fn start_nginx(dir: &std::path::Path, listen: u16, keyward: &str, upstream: u16) -> Nginx {
+    run_nginx(dir, listen, &example_site(listen, keyward, upstream))
 }
 
 /// nginx serving `site` (server blocks, maps) from `dir`, listening on
@@ -224,10 +238,7 @@ fn nginx_lets_valid_keys_through_with_identity_and_stops_revoked_ones() {
 /// none of them; plain reads still pass.
 #[test]
 fn nginx_forwards_nothing_keyward_could_not_read() {
-    let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
-    let path = policies.path().to_owned();
-    let app = crate::helpers::spawn_app_with(move |c| c.policies = Some(path));
-    let (_, reader) = app.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
+    let (app, reader, _policies) = read_only_app();
     let dir = tempfile::tempdir().unwrap();
     let listen = free_port();
     let _nginx = start_nginx(
@@ -454,27 +465,16 @@ fn fuzz_every_request_nginx_forwards_is_the_one_keyward_decided() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(24);
-    let policies = crate::helpers::policy_dir_with_example("prefect-read-only", &[]);
-    let path = policies.path().to_owned();
-    let app = crate::helpers::spawn_app_with(move |c| c.policies = Some(path));
-    let (_, reader) = app.member("ro@default", keyward::domain::model::Role::ReadOnlyUser);
+    let (app, reader, _policies) = read_only_app();
     let dir = tempfile::tempdir().unwrap();
     let listen = free_port();
-    let example = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/nginx/keyward.conf"
-    ))
-    .unwrap();
-    let site = example
-        .replace("127.0.0.1:8080", &format!("127.0.0.1:{listen}"))
-        .replace("127.0.0.1:4200", app.url.trim_start_matches("http://"))
-        .replace(
-            "proxy_pass http://127.0.0.1:9000;",
-            &format!(
-                "auth_request_set $keyward_route $upstream_http_x_keyward_route;\n        proxy_set_header X-Keyward-Route $keyward_route;\n        proxy_buffer_size 64k;\n        proxy_buffers 8 64k;\n        proxy_pass http://127.0.0.1:{};",
-                recording_upstream()
-            ),
-        );
+    let upstream = recording_upstream();
+    let site = example_site(listen, app.url.trim_start_matches("http://"), upstream).replace(
+        &format!("proxy_pass http://127.0.0.1:{upstream};"),
+        &format!(
+            "auth_request_set $keyward_route $upstream_http_x_keyward_route;\n        proxy_set_header X-Keyward-Route $keyward_route;\n        proxy_buffer_size 64k;\n        proxy_buffers 8 64k;\n        proxy_pass http://127.0.0.1:{upstream};"
+        ),
+    );
     assert!(
         site.contains("$keyward_route"),
         "the example's proxy_pass moved"

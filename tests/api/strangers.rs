@@ -1,7 +1,7 @@
 //! What strangers send is not kept without bound: log lines they can cause
 //! are written once a minute a source and counted, and documents they send
 //! leave resident memory flat.
-use crate::helpers::{raw_exchange, serve_binary_env};
+use crate::helpers::{raw_exchange, serve_fresh};
 
 /// The `count=N` of a log line.
 fn count(line: &str) -> u64 {
@@ -21,19 +21,11 @@ fn count(line: &str) -> u64 {
 #[test]
 fn lines_strangers_cause_are_logged_once_a_minute_then_counted() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
     let pem = crate::leaks::SCANNER.public_pem.clone();
-    let server = serve_binary_env(
-        &[
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-            "--leak-report-keys",
-            pem.to_str().unwrap(),
-        ],
-        &[("RUST_LOG", "info")],
+    let server = serve_fresh(
+        dir.path(),
+        &["--leak-report-keys", pem.to_str().unwrap()],
+        "info",
     );
     let base = server.url.trim_end_matches("/graphql").to_owned();
     let addr = base.trim_start_matches("http://").to_owned();
@@ -108,17 +100,7 @@ const MOST_GROWTH_KIB: u64 = 12 * 1024;
 #[test]
 fn ten_thousand_strangers_documents_leave_memory_bounded() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("k.db");
-    let server = serve_binary_env(
-        &[
-            "serve",
-            "--db",
-            db.to_str().unwrap(),
-            "--listen",
-            "127.0.0.1:0",
-        ],
-        &[("RUST_LOG", "warn")],
-    );
+    let server = serve_fresh(dir.path(), &[], "warn");
     let key = server.bootstrap_key().unwrap();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 pub use self::fixtures::{REPO_POLICIES, policy_dir_with, policy_dir_with_example};
 pub use self::http::{Response, raw_exchange};
 pub use self::process::{
-    ServerProcess, printed, serve_binary, serve_binary_env, serve_binary_with,
+    ServerProcess, printed, serve_binary, serve_binary_env, serve_binary_with, serve_fresh,
 };
 pub use self::receiver::{Received, Receiver};
 pub use keyward::cli::documents::*;

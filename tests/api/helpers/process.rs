@@ -32,6 +32,21 @@ pub fn serve_binary_with(args: &[&str]) -> ServerProcess {
     serve_binary_env(args, &[])
 }
 
+/// `keyward serve` on a new database in `dir`, on a free port, with `extra`
+/// arguments and `RUST_LOG=log`.
+pub fn serve_fresh(dir: &std::path::Path, extra: &[&str], log: &str) -> ServerProcess {
+    let db = dir.join("keyward.db");
+    let mut args = vec![
+        "serve",
+        "--db",
+        db.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ];
+    args.extend_from_slice(extra);
+    serve_binary_env(&args, &[("RUST_LOG", log)])
+}
+
 /// `serve_binary_with`, with `env` added to its environment (which may
 /// set its own `RUST_LOG`).
 pub fn serve_binary_env(args: &[&str], env: &[(&str, &str)]) -> ServerProcess {
