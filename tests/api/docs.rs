@@ -734,3 +734,62 @@ fn the_code_map_matches_the_tree() {
     }
     assert!(missing.is_empty(), "{}", missing.join("\n"));
 }
+
+/// The root fields of `type_` (Query, Mutation) in schema.graphql.
+fn root_fields(schema: &str, type_: &str) -> BTreeSet<String> {
+    let start = schema
+        .find(&format!("type {type_} {{"))
+        .expect("the type is in the schema");
+    let body = &schema[start..];
+    let body = &body[..body.find("\n}").unwrap()];
+    // A field is a line `  name(…` or `  name: …` (descriptions stand on
+    // lines of their own).
+    body.lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("  ")?;
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            let after = &rest[name.len()..];
+            (!name.is_empty() && (after.starts_with('(') || after.starts_with(':'))).then_some(name)
+        })
+        .collect()
+}
+
+/// docs/api.md's table of operations is the schema's: a row for every
+/// query and mutation, none for anything else, and every name a row
+/// gives (arguments, input fields, selections) in schema.graphql.
+#[test]
+fn the_api_reference_matches_the_schema() {
+    let schema = std::fs::read_to_string(Path::new(ROOT).join("schema.graphql")).unwrap();
+    let mut roots = root_fields(&schema, "Query");
+    roots.extend(root_fields(&schema, "Mutation"));
+    assert!(roots.len() > 20, "{roots:?}");
+    let api = std::fs::read_to_string(Path::new(ROOT).join("docs/api.md")).unwrap();
+    let words: BTreeSet<&str> = schema
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .collect();
+    let mut rows = BTreeSet::new();
+    let mut wrong = Vec::new();
+    for line in api.lines().filter(|l| l.starts_with("| `")) {
+        let code = line.split('`').nth(1).unwrap();
+        let name: String = code
+            .chars()
+            .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+            .collect();
+        if !roots.contains(&name) {
+            wrong.push(format!("a row for {name}, which is no query or mutation"));
+        }
+        rows.insert(name);
+        for word in code.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+            if !word.is_empty() && !words.contains(word) {
+                wrong.push(format!("{code}: {word} is not in the schema"));
+            }
+        }
+    }
+    for missing in roots.difference(&rows) {
+        wrong.push(format!("no row for {missing}"));
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
