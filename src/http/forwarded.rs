@@ -90,24 +90,28 @@ impl<'r> Forwarded<'r> {
         })
     }
 
-    /// The method and target decided, as the proxy sent them (`GET /` for
-    /// the default route), for `X-Keyward-Route`; `None` when there is no
-    /// route to name.
-    pub fn decided(&self, default_route: bool) -> Option<String> {
+    /// The method and target to decide, as the proxy sent them; one it
+    /// did not send is `GET /` only when `default_route` says so.
+    fn method_target(&self, default_route: bool) -> Option<(&'r str, &'r str)> {
         match (self.method, self.target, default_route) {
-            (Some(m), Some(t), _) => Some(format!("{m} {t}")),
-            (m, t, true) => Some(format!("{} {}", m.unwrap_or("GET"), t.unwrap_or("/"))),
+            (Some(m), Some(t), _) => Some((m, t)),
+            (m, t, true) => Some((m.unwrap_or("GET"), t.unwrap_or("/"))),
             _ => None,
         }
     }
 
-    /// The route to decide; a method or target the proxy did not send is
-    /// `GET /` only when `default_route` says so.
+    /// The method and target decided, as the proxy sent them, for
+    /// `X-Keyward-Route`; `None` when there is no route to name.
+    pub fn decided(&self, default_route: bool) -> Option<String> {
+        self.method_target(default_route)
+            .map(|(m, t)| format!("{m} {t}"))
+    }
+
+    /// The route to decide (see `method_target`).
     pub fn route(&self, default_route: bool) -> Result<Route, Unreadable> {
-        match (self.method, self.target, default_route) {
-            (Some(m), Some(t), _) => Ok(Route::new(m, t, self.host)),
-            (m, t, true) => Ok(Route::new(m.unwrap_or("GET"), t.unwrap_or("/"), self.host)),
-            _ => Err(
+        match self.method_target(default_route) {
+            Some((m, t)) => Ok(Route::new(m, t, self.host)),
+            None => Err(
                 "the proxy did not send X-Original-Method and X-Original-URI, which these policies need (see docs on forward-auth; --forward-default-route decides such requests as GET /)"
                     .into(),
             ),
